@@ -1,0 +1,106 @@
+//! Build profiles from `configs/profiles.toml`, turned into cargo `--config` arguments.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+const PROFILES: &str = include_str!("../../configs/profiles.toml");
+
+/// One build profile.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// One line for help texts.
+    pub summary: String,
+    /// The cargo profile this one starts from.
+    pub inherits: String,
+    /// Cargo profile settings.
+    pub cargo: BTreeMap<String, toml::Value>,
+    /// The profile's name (the table's key).
+    #[serde(skip)]
+    pub name: String,
+}
+
+/// A profile name that `configs/profiles.toml` does not define.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown profile `{name}`; profiles: {known} (defined in configs/profiles.toml)")]
+pub struct UnknownProfile {
+    name: String,
+    known: String,
+}
+
+/// Every profile, by name.
+pub fn all() -> BTreeMap<String, Profile> {
+    let mut profiles: BTreeMap<String, Profile> =
+        toml::from_str(PROFILES).expect("configs/profiles.toml is invalid (a build-time bug)");
+    for (name, profile) in &mut profiles {
+        profile.name = name.clone();
+    }
+    profiles
+}
+
+/// The profile called `name`.
+pub fn find(name: &str) -> Result<Profile, UnknownProfile> {
+    let profiles = all();
+    profiles.get(name).cloned().ok_or_else(|| UnknownProfile {
+        name: name.to_string(),
+        known: profiles.keys().cloned().collect::<Vec<_>>().join(", "),
+    })
+}
+
+impl Profile {
+    /// The cargo profile name images build with: `unik-<name>`.
+    pub fn cargo_profile(&self) -> String {
+        format!("unik-{}", self.name)
+    }
+
+    /// `--config` arguments defining [`Profile::cargo_profile`].
+    pub fn cargo_config_args(&self) -> Vec<String> {
+        let prefix = format!("profile.{}", self.cargo_profile());
+        let mut args = vec![
+            "--config".to_string(),
+            format!(
+                "{prefix}.inherits={}",
+                toml::Value::from(self.inherits.as_str())
+            ),
+        ];
+        for (key, value) in &self.cargo {
+            args.push("--config".to_string());
+            args.push(format!("{prefix}.{key}={value}"));
+        }
+        args
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dev_and_release_exist_and_release_uses_lto() {
+        let release = find("release").unwrap();
+        assert_eq!(release.cargo_profile(), "unik-release");
+        let args = release.cargo_config_args();
+        assert!(
+            args.contains(&"profile.unik-release.inherits=\"release\"".to_string()),
+            "{args:?}"
+        );
+        assert!(
+            args.contains(&"profile.unik-release.lto=\"fat\"".to_string()),
+            "{args:?}"
+        );
+        assert!(
+            args.contains(&"profile.unik-release.codegen-units=1".to_string()),
+            "{args:?}"
+        );
+        find("dev").unwrap();
+    }
+
+    #[test]
+    fn unknown_profile_lists_known_ones() {
+        let message = find("fast").unwrap_err().to_string();
+        assert!(
+            message.contains("`fast`") && message.contains("dev, release"),
+            "{message}"
+        );
+    }
+}

@@ -1,0 +1,55 @@
+//! Making sure the Rust toolchain can build for a target: the target's standard library
+//! (`core`, `alloc`) must be installed; rustup installs it when it can.
+
+use crate::BuildError;
+use std::path::Path;
+use unik_ui::Shell;
+
+/// Ensures the toolchain that builds in `dir` has `rust_target` installed.
+pub(crate) fn ensure_target(
+    shell: &Shell,
+    dir: &Path,
+    rust_target: &str,
+) -> Result<(), BuildError> {
+    if target_installed(shell, dir, rust_target) {
+        return Ok(());
+    }
+    let how = format!("rustup target add {rust_target}");
+    shell.status(
+        "Installing",
+        format!("the Rust target {rust_target} (`{how}`)"),
+    );
+    let mut command = shell.command("rustup");
+    command
+        .current_dir(dir)
+        .args(["target", "add", rust_target]);
+    shell.echo(&command);
+    match command.status() {
+        Ok(status) if status.success() && target_installed(shell, dir, rust_target) => Ok(()),
+        Ok(_) => Err(BuildError::Toolchain(format!(
+            "`{how}` failed; run it yourself and look at its message"
+        ))),
+        Err(_) => Err(BuildError::Toolchain(format!(
+            "the Rust target {rust_target} is not installed and rustup is not available; install the target's standard library for this toolchain (with rustup: `{how}`)"
+        ))),
+    }
+}
+
+fn target_installed(shell: &Shell, dir: &Path, rust_target: &str) -> bool {
+    let mut command = shell.command("rustc");
+    command
+        .current_dir(dir)
+        .args(["--print", "target-libdir", "--target", rust_target]);
+    shell.echo(&command);
+    let Ok(output) = command.output() else {
+        return false;
+    };
+    let libdir = String::from_utf8_lossy(&output.stdout);
+    let libdir = Path::new(libdir.trim());
+    output.status.success()
+        && std::fs::read_dir(libdir).is_ok_and(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .any(|e| e.file_name().to_string_lossy().starts_with("libcore-"))
+        })
+}

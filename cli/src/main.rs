@@ -1,0 +1,64 @@
+//! `unik`: builds Rust applications into unikernel images and boots them.
+//!
+//! Each command is a thin layer over a library crate: `project` reads the manifest,
+//! `builder` makes the image, `runner` boots it. This file only parses arguments and
+//! turns results and errors into output and exit statuses.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+use unik_ui::Shell;
+
+mod build;
+mod new;
+mod run;
+mod targets;
+
+/// Build Rust applications into unikernel images, and boot them.
+#[derive(Debug, Parser)]
+#[command(name = "unik", version, about, propagate_version = true)]
+struct Cli {
+    /// Print every command unik runs, and why it chose what it chose.
+    #[arg(short, long, global = true)]
+    verbose: bool,
+    /// Print no status lines (errors and warnings still appear).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build the application into an image for each target.
+    Build(build::Args),
+    /// Build the application and boot it under QEMU; exits with the application's status.
+    Run(run::Args),
+    /// List the targets and what each needs installed.
+    Targets,
+    /// Create a new application in a new folder.
+    New(new::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let shell = Shell::new(cli.verbose, cli.quiet);
+    let result = match cli.command {
+        Command::Build(args) => build::exec(&shell, args).map(|_| 0),
+        Command::Run(args) => run::exec(&shell, args),
+        Command::Targets => targets::exec(&shell).map(|_| 0),
+        Command::New(args) => new::exec(&shell, args).map(|_| 0),
+    };
+    match result {
+        Ok(status) => ExitCode::from(u8::try_from(status).unwrap_or(1)),
+        Err(error) => {
+            shell.error(format!("{error:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Where the library OS's `unik` crate is: in the checkout this binary was built from.
+fn libos_unik() -> std::path::PathBuf {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../libos/unik");
+    path.canonicalize().unwrap_or(path)
+}

@@ -1,0 +1,139 @@
+//! `unik run`.
+
+use crate::build::{self, MessageFormat, Selection};
+use anyhow::{Result, bail};
+use clap::ValueEnum;
+use std::time::Duration;
+use unik_runner::{Accel, Outcome, RunRequest};
+use unik_targets::ByteSize;
+use unik_ui::Shell;
+
+/// Exit status of `unik run` when the VM ended without reporting a status (a triple
+/// fault, a reset). Guests report 0..=127, so this cannot be mistaken for one.
+pub const STATUS_NO_REPORT: i32 = 134;
+/// Exit status of `unik run` when the timeout stopped the VM.
+pub const STATUS_TIMEOUT: i32 = 142;
+
+/// `--accel` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AccelArg {
+    /// Software emulation.
+    Tcg,
+    /// KVM (fails if unavailable).
+    Kvm,
+    /// KVM where it is hardware virtualisation, TCG otherwise.
+    Auto,
+}
+
+/// Arguments of `unik run`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    selection: Selection,
+    /// Target to boot (default: the manifest's first target, else kvm-x86_64).
+    #[arg(long, value_name = "TARGET")]
+    target: Option<String>,
+    /// Accelerator.
+    #[arg(long, value_enum, default_value = "auto")]
+    accel: AccelArg,
+    /// Guest memory, e.g. 64M (default: the manifest's `memory`, else the target's default).
+    #[arg(long, value_name = "SIZE")]
+    memory: Option<ByteSize>,
+    /// Stop the VM after this many seconds (default: no limit).
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<f64>,
+    /// The application's command line (default: the manifest's `cmdline`).
+    #[arg(last = true, value_name = "ARGS")]
+    args: Vec<String>,
+}
+
+/// Runs `unik run`; the result is the exit status.
+pub fn exec(shell: &Shell, args: Args) -> Result<i32> {
+    let project = build::load_project(shell, args.selection.manifest_path.as_deref())?;
+    let profile = build::profile(&args.selection)?;
+    let requested: Vec<String> = args.target.into_iter().collect();
+    let target = build::targets(&requested, &project)?.swap_remove(0);
+    let timeout = match args.timeout {
+        Some(seconds) if !(seconds.is_finite() && seconds > 0.0) => {
+            bail!("--timeout {seconds}: give a positive number of seconds")
+        }
+        Some(seconds) => Some(Duration::from_secs_f64(seconds)),
+        None => None,
+    };
+    let cmdline = if args.args.is_empty() {
+        project.settings.cmdline.clone().unwrap_or_default()
+    } else {
+        unik_runner::cmdline::join(&args.args)?
+    };
+    let (accel, why) = unik_runner::accel::resolve(match args.accel {
+        AccelArg::Tcg => Accel::Tcg,
+        AccelArg::Kvm => Accel::Kvm,
+        AccelArg::Auto => Accel::Auto,
+    })
+    .map_err(anyhow::Error::msg)?;
+    if shell.is_verbose() {
+        shell.note(format!("accelerator {why}"));
+    }
+
+    let record = build::build_one(shell, &project, &target, &profile, MessageFormat::Human)?;
+    let memory = match args.memory {
+        Some(memory) => {
+            let image = unik_linker_image(&record.image)?;
+            unik_builder::check_memory(&image, &target, memory, "--memory")?;
+            memory
+        }
+        None => ByteSize::new(record.memory),
+    };
+
+    shell.status(
+        "Running",
+        format!(
+            "{} on {} ({}, {memory} memory)",
+            record.image.display(),
+            target.name,
+            accel.name()
+        ),
+    );
+    let request = RunRequest {
+        target: &target,
+        image: &record.image,
+        memory,
+        cmdline,
+        accel,
+        timeout,
+    };
+    let result = unik_runner::run(shell, &request, Box::new(std::io::stdout()))?;
+    let tail = || {
+        if result.last_lines.is_empty() {
+            "The guest printed nothing.".to_string()
+        } else {
+            format!(
+                "Its last console lines:\n  {}",
+                result.last_lines.join("\n  ")
+            )
+        }
+    };
+    match result.outcome {
+        Outcome::Exited(status) => Ok(status),
+        Outcome::NoStatus => {
+            shell.error(format!(
+                "the VM ended without reporting an exit status (a triple fault or a reset?). {}",
+                tail()
+            ));
+            Ok(STATUS_NO_REPORT)
+        }
+        Outcome::TimedOut(after) => {
+            shell.error(format!(
+                "the VM was still running after {:.1} s and was stopped (--timeout). {}",
+                after.as_secs_f64(),
+                tail()
+            ));
+            Ok(STATUS_TIMEOUT)
+        }
+    }
+}
+
+fn unik_linker_image(path: &std::path::Path) -> Result<unik_linker::Image> {
+    let bytes = std::fs::read(path)?;
+    Ok(unik_linker::Image::parse(&bytes)?)
+}

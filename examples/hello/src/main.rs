@@ -1,0 +1,10 @@
+#![no_std]
+#![no_main]
+
+use unik::println;
+
+#[unik::main]
+fn main() -> i32 {
+    println!("Hello, world!");
+    0
+}

@@ -1,0 +1,21 @@
+//! x86_64 boot and CPU layer shared by every x86_64 platform (`kvm-x86_64`, later `xen-x86_64`).
+//!
+//! Boot sequence: [`pvh_entry.S`](../src/pvh_entry.S) enters long mode and calls
+//! [`boot::unik_x86_64_entry`], which protects the image (W^X, stack guard), installs the
+//! fault handlers and calls the platform's `__unik_platform_start`. Nothing else is set up
+//! at boot: the timer, interrupts and devices initialise when a platform first uses them.
+//!
+//! This is one of the few crates allowed `unsafe`: it touches control registers, page
+//! tables, I/O ports and the memory the loader handed over.
+#![no_std]
+
+pub mod boot;
+pub mod cpu;
+pub mod lapic;
+pub mod mmu;
+pub mod pit;
+pub mod pvh;
+mod trap;
+
+core::arch::global_asm!(include_str!("pvh_entry.S"), options(att_syntax));
+core::arch::global_asm!(include_str!("trap_entry.S"), options(att_syntax));

@@ -1,0 +1,155 @@
+//! Traps: the TSS with a separate fault stack, the IDT, and dispatch of exceptions and
+//! interrupts arriving through the stubs in `trap_entry.S`.
+//!
+//! Exceptions are fatal: they are turned into a [`Fault`] and handed to the platform's
+//! `__unik_platform_fault`, which reports it and ends the VM. Double faults, page faults
+//! and NMIs run on their own stack (IST 1), so a stack overflow into the guard page is
+//! reported instead of silently resetting the machine.
+
+use core::ptr::{addr_of, addr_of_mut};
+use unik_platform_api::Fault;
+
+unsafe extern "Rust" {
+    /// Defined by the platform crate: reports `fault` and ends the VM.
+    safe fn __unik_platform_fault(fault: &Fault) -> !;
+}
+
+unsafe extern "C" {
+    static mut unik_x86_64_gdt: [u64; 5];
+    static unik_x86_64_exception_stubs: u8;
+}
+
+const KERNEL_CODE: u64 = 0x08;
+const TSS_SELECTOR: u16 = 0x18;
+const STUB_SPACING: u64 = 16;
+const FAULT_STACK_SIZE: usize = 8192;
+
+/// Registers saved by the stubs, lowest address first.
+#[repr(C)]
+pub(crate) struct TrapFrame {
+    _scratch: [u64; 9],
+    vector: u64,
+    error_code: u64,
+    rip: u64,
+    _cs: u64,
+    _rflags: u64,
+    _rsp: u64,
+    _ss: u64,
+}
+
+#[repr(C, packed(4))]
+struct TaskStateSegment {
+    _reserved0: u32,
+    _privilege_stacks: [u64; 3],
+    _reserved1: u64,
+    interrupt_stacks: [u64; 7],
+    _reserved2: u64,
+    _reserved3: u16,
+    io_map_base: u16,
+}
+
+#[repr(C, align(16))]
+struct InterruptDescriptorTable([[u64; 2]; 256]);
+
+#[repr(C, align(16))]
+struct FaultStack([u8; FAULT_STACK_SIZE]);
+
+static mut TSS: TaskStateSegment = TaskStateSegment {
+    _reserved0: 0,
+    _privilege_stacks: [0; 3],
+    _reserved1: 0,
+    interrupt_stacks: [0; 7],
+    _reserved2: 0,
+    _reserved3: 0,
+    io_map_base: core::mem::size_of::<TaskStateSegment>() as u16,
+};
+static mut IDT: InterruptDescriptorTable = InterruptDescriptorTable([[0; 2]; 256]);
+static mut FAULT_STACK: FaultStack = FaultStack([0; FAULT_STACK_SIZE]);
+
+fn interrupt_gate(handler: u64, stack: u64) -> [u64; 2] {
+    let low = (handler & 0xffff)
+        | (KERNEL_CODE << 16)
+        | (stack << 32)
+        | (0x8e << 40) // present, ring 0, 64-bit interrupt gate
+        | (((handler >> 16) & 0xffff) << 48);
+    [low, handler >> 32]
+}
+
+/// Loads the TSS and an IDT whose 32 exception vectors all lead to the fault report.
+pub(crate) fn init() {
+    // SAFETY: boot, single CPU, interrupts off; the GDT slot at 0x18 is reserved for the
+    // TSS by `pvh_entry.S`, and the structures are statics that live forever.
+    unsafe {
+        let tss = &mut *addr_of_mut!(TSS);
+        tss.interrupt_stacks[0] = addr_of!(FAULT_STACK) as u64 + FAULT_STACK_SIZE as u64;
+        let base = addr_of!(TSS) as u64;
+        let limit = core::mem::size_of::<TaskStateSegment>() as u64 - 1;
+        let gdt = &mut *addr_of_mut!(unik_x86_64_gdt);
+        gdt[3] = (limit & 0xffff)
+            | ((base & 0xff_ffff) << 16)
+            | (0x89 << 40) // present, 64-bit available TSS
+            | (((base >> 24) & 0xff) << 56);
+        gdt[4] = base >> 32;
+        core::arch::asm!("ltr {0:x}", in(reg) TSS_SELECTOR, options(nostack, preserves_flags));
+
+        let idt = &mut *addr_of_mut!(IDT);
+        let stubs = addr_of!(unik_x86_64_exception_stubs) as u64;
+        for (vector, entry) in idt.0.iter_mut().take(32).enumerate() {
+            let stack = matches!(vector, 2 | 8 | 14) as u64;
+            *entry = interrupt_gate(stubs + vector as u64 * STUB_SPACING, stack);
+        }
+        let pointer = IdtPointer {
+            limit: 256 * 16 - 1,
+            base: addr_of!(IDT) as u64,
+        };
+        core::arch::asm!("lidt [{}]", in(reg) &pointer, options(readonly, nostack, preserves_flags));
+    }
+}
+
+#[repr(C, packed)]
+struct IdtPointer {
+    limit: u16,
+    base: u64,
+}
+
+/// Routes `vector` (32..=255) to the interrupt stub at `handler`.
+pub(crate) fn set_interrupt_handler(vector: u8, handler: unsafe extern "C" fn()) {
+    // SAFETY: single CPU, called with interrupts off; the IDT is loaded and lives forever.
+    unsafe { (*addr_of_mut!(IDT)).0[vector as usize] = interrupt_gate(handler as usize as u64, 0) };
+}
+
+fn exception_name(vector: u64) -> &'static str {
+    match vector {
+        0 => "divide error",
+        3 => "breakpoint",
+        6 => "invalid opcode",
+        8 => "double fault",
+        12 => "stack-segment fault",
+        13 => "general protection fault",
+        14 => "page fault",
+        _ => "cpu exception",
+    }
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn unik_x86_64_trap(frame: &mut TrapFrame) {
+    match frame.vector {
+        0..32 => {
+            let address = (frame.vector == 14).then(|| {
+                let cr2: u64;
+                // SAFETY: reading CR2 has no side effects.
+                unsafe { core::arch::asm!("mov {}, cr2", out(reg) cr2, options(nomem, nostack, preserves_flags)) };
+                cr2
+            });
+            __unik_platform_fault(&Fault {
+                kind: exception_name(frame.vector),
+                code: frame.vector,
+                pc: frame.rip,
+                address,
+                detail: frame.error_code,
+            })
+        }
+        crate::lapic::TIMER_VECTOR_U64 => crate::lapic::end_of_interrupt(),
+        _ => {}
+    }
+}

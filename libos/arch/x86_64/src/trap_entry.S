@@ -1,0 +1,66 @@
+/*
+ * Trap stubs. Exception stub n sits at unik_x86_64_exception_stubs + 16*n and pushes a
+ * uniform frame (error code or 0, then the vector) before the common path, which saves the
+ * caller-saved registers and calls unik_x86_64_trap(&mut TrapFrame). Interrupt stubs live
+ * in their own sections so that an image without interrupts carries none.
+ */
+
+    .macro TRAP_COMMON
+    push %rax
+    push %rcx
+    push %rdx
+    push %rsi
+    push %rdi
+    push %r8
+    push %r9
+    push %r10
+    push %r11
+    mov %rsp, %rdi
+    cld
+    call unik_x86_64_trap
+    pop %r11
+    pop %r10
+    pop %r9
+    pop %r8
+    pop %rdi
+    pop %rsi
+    pop %rdx
+    pop %rcx
+    pop %rax
+    add $16, %rsp
+    iretq
+    .endm
+
+    .pushsection .text.unik_x86_64_exception_stubs, "ax"
+    .balign 16
+    .global unik_x86_64_exception_stubs
+unik_x86_64_exception_stubs:
+    .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+    .balign 16
+    .if (\n == 8) || (\n >= 10 && \n <= 14) || (\n == 17) || (\n == 21) || (\n == 29) || (\n == 30)
+    push $\n
+    .else
+    push $0
+    push $\n
+    .endif
+    jmp unik_x86_64_trap_common
+    .endr
+unik_x86_64_trap_common:
+    TRAP_COMMON
+    .popsection
+
+    /* The local APIC timer (vector 32). */
+    .pushsection .text.unik_x86_64_timer_stub, "ax"
+    .global unik_x86_64_timer_stub
+unik_x86_64_timer_stub:
+    push $0
+    push $32
+    TRAP_COMMON
+    .popsection
+
+    /* Spurious interrupts (vector 255): no EOI, nothing to do. */
+    .pushsection .text.unik_x86_64_spurious_stub, "ax"
+    .global unik_x86_64_spurious_stub
+unik_x86_64_spurious_stub:
+    iretq
+    .popsection

@@ -1,0 +1,94 @@
+//! The args component: the boot command line split into words.
+//!
+//! Words are separated by ASCII whitespace. A word wrapped in double quotes keeps its
+//! inner whitespace and loses the quotes (`"hello world"` is one word, `hello world`);
+//! quotes elsewhere are kept as they are. No allocation: words borrow the command line.
+#![no_std]
+#![forbid(unsafe_code)]
+
+use unik_platform::{BootInfo, Current};
+
+/// The words of the boot command line (the program name is not among them).
+pub fn args() -> Args {
+    Args::new(Current::command_line())
+}
+
+/// Iterator over the words of a command line.
+#[derive(Clone, Debug)]
+pub struct Args {
+    rest: &'static str,
+}
+
+impl Args {
+    /// Splits `line` into words.
+    pub fn new(line: &'static str) -> Args {
+        Args { rest: line }
+    }
+}
+
+impl Iterator for Args {
+    type Item = &'static str;
+
+    fn next(&mut self) -> Option<&'static str> {
+        let line = self
+            .rest
+            .trim_start_matches(|c: char| c.is_ascii_whitespace());
+        if line.is_empty() {
+            self.rest = line;
+            return None;
+        }
+        if let Some(quoted) = line.strip_prefix('"') {
+            if let Some(end) = quoted.find('"') {
+                let after = &quoted[end + 1..];
+                if after.is_empty() || after.starts_with(|c: char| c.is_ascii_whitespace()) {
+                    self.rest = after;
+                    return Some(&quoted[..end]);
+                }
+            }
+        }
+        let end = line
+            .find(|c: char| c.is_ascii_whitespace())
+            .unwrap_or(line.len());
+        self.rest = &line[end..];
+        Some(&line[..end])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::vec::Vec;
+
+    fn words(line: &'static str) -> Vec<&'static str> {
+        Args::new(line).collect()
+    }
+
+    #[test]
+    fn splits_on_any_whitespace() {
+        assert_eq!(words("  one two\tthree\n"), ["one", "two", "three"]);
+        assert!(words("").is_empty());
+        assert!(words("   ").is_empty());
+    }
+
+    #[test]
+    fn quoted_words_keep_spaces() {
+        assert_eq!(words(r#"a "b c" d"#), ["a", "b c", "d"]);
+        assert_eq!(words(r#""""#), [""]);
+    }
+
+    #[test]
+    fn stray_quotes_stay() {
+        assert_eq!(
+            words(r#"x"y "unterminated"#),
+            [r#"x"y"#, r#""unterminated"#]
+        );
+        assert_eq!(words(r#""a"b c"#), [r#""a"b"#, "c"]);
+    }
+
+    #[test]
+    fn reads_the_platform_command_line() {
+        // The host platform reads UNIK_HOST_CMDLINE once; unset here, so empty.
+        assert_eq!(args().count(), words(Current::command_line()).len());
+    }
+}

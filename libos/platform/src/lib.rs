@@ -1,0 +1,15 @@
+//! Names the platform this build is for as [`Current`]: the only place in the library OS
+//! where a platform is chosen. Portable crates call `Current`'s trait functions and never
+//! look at the target themselves.
+#![no_std]
+#![forbid(unsafe_code)]
+
+pub use unik_platform_api::*;
+
+/// The platform this image is built for.
+#[cfg(unik_platform = "kvm-x86_64")]
+pub use unik_platform_kvm_x86_64::KvmX86_64 as Current;
+
+/// The platform this image is built for (the host, in unit tests).
+#[cfg(not(unik_platform))]
+pub use unik_platform_host::Host as Current;

@@ -1,0 +1,59 @@
+//! The host platform: implements the platform traits on top of std, for unit tests of
+//! portable library-OS crates on the development machine. Never part of an image.
+#![forbid(unsafe_code)]
+
+use std::io::Write;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+use unik_platform_api::{BootInfo, Clock, Console, Platform, Shutdown, memory};
+
+/// The host platform.
+pub struct Host;
+
+impl Platform for Host {
+    const NAME: &'static str = "host";
+}
+
+impl Console for Host {
+    fn write(bytes: &[u8]) {
+        let _ = std::io::stdout().write_all(bytes);
+    }
+}
+
+impl Shutdown for Host {
+    fn exit(status: i32) -> ! {
+        let _ = std::io::stdout().flush();
+        std::process::exit(status)
+    }
+}
+
+fn origin() -> Instant {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    *ORIGIN.get_or_init(Instant::now)
+}
+
+impl Clock for Host {
+    fn now_nanos() -> u64 {
+        origin().elapsed().as_nanos() as u64
+    }
+
+    fn wait_until(deadline: u64) {
+        let now = Self::now_nanos();
+        if deadline > now {
+            std::thread::sleep(Duration::from_nanos(deadline - now));
+        }
+    }
+}
+
+impl BootInfo for Host {
+    /// The `UNIK_HOST_CMDLINE` environment variable, so tests can supply a command line.
+    fn command_line() -> &'static str {
+        static LINE: OnceLock<String> = OnceLock::new();
+        LINE.get_or_init(|| std::env::var("UNIK_HOST_CMDLINE").unwrap_or_default())
+    }
+
+    /// The host heap belongs to std: nothing to hand out.
+    fn free_memory() -> impl Iterator<Item = memory::Region> {
+        std::iter::empty()
+    }
+}

@@ -1,0 +1,94 @@
+//! The crate a unik application depends on.
+//!
+//! ```ignore
+//! #![no_std]
+//! #![no_main]
+//! use unik::println;
+//!
+//! #[unik::main]
+//! fn main() -> i32 {
+//!     println!("Hello, world!");
+//!     0
+//! }
+//! ```
+//!
+//! - [`print!`], [`println!`], [`eprint!`], [`eprintln!`]: write to the VM's console.
+//! - [`exit`]: end the VM with a status; returning from `main` does the same.
+//! - [`args`]: the boot command line, split into words.
+//! - [`time`]: a monotonic [`time::Instant`] and [`time::sleep`], which halts the CPU.
+//! - `extern crate alloc;` works: the global allocator takes the VM's RAM from the boot
+//!   memory map the first time it is needed.
+//! - A panic prints `panicked at FILE:LINE:COLUMN:` and its message, and ends the VM with
+//!   status 101, as std does.
+//!
+//! Every part initialises on first use, and the build keeps only the parts an
+//! application reaches: an application that never sleeps carries no timer code.
+#![no_std]
+#![forbid(unsafe_code)]
+
+pub use unik_args::{Args, args};
+pub use unik_console::{eprint, eprintln, print, println};
+pub use unik_macros::main;
+use unik_platform::{Current, Shutdown};
+
+/// Time: `Instant`, `Duration` and `sleep`.
+pub mod time {
+    pub use unik_time::{Duration, Instant, sleep};
+}
+
+/// Ends the VM with `status` (0 = success), after flushing the console.
+pub fn exit(status: i32) -> ! {
+    Current::exit(status)
+}
+
+/// What `#[unik::main]` may return: `()`, an `i32` status, or a `Result`.
+pub trait Termination {
+    /// The exit status this value stands for.
+    fn report(self) -> i32;
+}
+
+impl Termination for () {
+    fn report(self) -> i32 {
+        0
+    }
+}
+
+impl Termination for i32 {
+    fn report(self) -> i32 {
+        self
+    }
+}
+
+impl Termination for core::convert::Infallible {
+    fn report(self) -> i32 {
+        match self {}
+    }
+}
+
+/// `Ok` reports the inner value; `Err(e)` prints `Error: {e:?}` and reports 1, as std does.
+impl<T: Termination, E: core::fmt::Debug> Termination for Result<T, E> {
+    fn report(self) -> i32 {
+        match self {
+            Ok(value) => value.report(),
+            Err(error) => {
+                eprintln!("Error: {error:?}");
+                1
+            }
+        }
+    }
+}
+
+// Only in images: host builds (unit tests) keep std's allocator and panic handler.
+#[cfg(unik_platform)]
+#[global_allocator]
+static HEAP: unik_alloc::Heap = unik_alloc::heap();
+
+#[cfg(unik_platform)]
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    match info.location() {
+        Some(location) => eprintln!("panicked at {location}:\n{}", info.message()),
+        None => eprintln!("panicked:\n{}", info.message()),
+    }
+    Current::exit(unik_platform::status::PANIC)
+}

@@ -1,0 +1,211 @@
+//! The application a command works on: its package, binary, target directory and the
+//! `[package.metadata.unik]` settings, read through `cargo metadata`.
+//!
+//! Only this crate knows the manifest's shape; everything downstream gets a [`Project`].
+
+use cargo_metadata::{Metadata, MetadataCommand, Package, TargetKind};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+pub mod settings;
+
+pub use settings::Settings;
+
+/// An application unik can build.
+#[derive(Clone, Debug)]
+pub struct Project {
+    /// Absolute path of the package's `Cargo.toml`.
+    pub manifest_path: PathBuf,
+    /// Package name.
+    pub package: String,
+    /// The binary target that becomes the image.
+    pub bin: String,
+    /// Cargo's target directory (images go to `<target_directory>/unik/`).
+    pub target_directory: PathBuf,
+    /// `[package.metadata.unik]`.
+    pub settings: Settings,
+    /// Warnings about the manifest, in cargo's words (`unused manifest key: ...`).
+    pub warnings: Vec<String>,
+}
+
+/// Why a manifest cannot be used.
+#[derive(Debug, Error)]
+pub enum ProjectError {
+    /// No manifest where one was expected.
+    #[error(
+        "could not find `Cargo.toml` in `{0}` or any parent folder; run unik inside an application's folder or pass --manifest-path"
+    )]
+    NoManifest(PathBuf),
+    /// `--manifest-path` names a missing file.
+    #[error("the manifest `{0}` does not exist")]
+    ManifestMissing(PathBuf),
+    /// `cargo metadata` failed (bad TOML, ...).
+    #[error("cargo cannot read `{path}`:\n{message}")]
+    Metadata {
+        /// Manifest path.
+        path: PathBuf,
+        /// Cargo's message.
+        message: String,
+    },
+    /// A workspace manifest without a package.
+    #[error(
+        "`{0}` is a workspace manifest without a package; pass --manifest-path with the application's own Cargo.toml"
+    )]
+    VirtualManifest(PathBuf),
+    /// A package with no binary target.
+    #[error(
+        "package `{package}` (`{path}`) has no binary target. A unik application is a binary crate: add src/main.rs with a `#[unik::main]` function (`unik new NAME` writes one)"
+    )]
+    NotABinary {
+        /// Package name.
+        package: String,
+        /// Manifest path.
+        path: PathBuf,
+    },
+    /// Several binaries and no choice made.
+    #[error(
+        "package `{package}` has several binaries ({bins}); choose one with `bin = \"NAME\"` under [package.metadata.unik] in `{path}`"
+    )]
+    AmbiguousBinary {
+        /// Package name.
+        package: String,
+        /// The binaries.
+        bins: String,
+        /// Manifest path.
+        path: PathBuf,
+    },
+    /// `bin` names a binary the package does not have.
+    #[error(
+        "[package.metadata.unik] bin = \"{bin}\" in `{path}`, but package `{package}` has no such binary (it has: {bins})"
+    )]
+    UnknownBinary {
+        /// The name given.
+        bin: String,
+        /// Package name.
+        package: String,
+        /// The binaries.
+        bins: String,
+        /// Manifest path.
+        path: PathBuf,
+    },
+    /// The package does not use the library OS.
+    #[error(
+        "package `{package}` (`{path}`) does not depend on the `unik` crate. Add it under [dependencies], e.g. `unik = {{ path = \"{libos}\" }}`"
+    )]
+    NoUnikDependency {
+        /// Package name.
+        package: String,
+        /// Manifest path.
+        path: PathBuf,
+        /// Where the library OS lives, for the suggestion.
+        libos: String,
+    },
+    /// A `[package.metadata.unik]` value of the wrong shape.
+    #[error("invalid `{key}` in `{path}`: {message}")]
+    Setting {
+        /// Dotted key, e.g. `package.metadata.unik.memory`.
+        key: String,
+        /// Manifest path.
+        path: PathBuf,
+        /// What is wrong and what to write instead.
+        message: String,
+    },
+}
+
+/// Finds the manifest: `explicit`, or `Cargo.toml` in `cwd` or its nearest parent.
+pub fn locate_manifest(explicit: Option<&Path>, cwd: &Path) -> Result<PathBuf, ProjectError> {
+    match explicit {
+        Some(path) => {
+            let path = cwd.join(path);
+            if path.is_file() {
+                Ok(path)
+            } else {
+                Err(ProjectError::ManifestMissing(path))
+            }
+        }
+        None => cwd
+            .ancestors()
+            .map(|dir| dir.join("Cargo.toml"))
+            .find(|candidate| candidate.is_file())
+            .ok_or_else(|| ProjectError::NoManifest(cwd.to_path_buf())),
+    }
+}
+
+/// The `cargo metadata` command for `manifest`, for the caller to echo and run.
+pub fn metadata_command(manifest: &Path) -> std::process::Command {
+    let mut command = MetadataCommand::new();
+    command.manifest_path(manifest).no_deps();
+    command.cargo_command()
+}
+
+/// Builds the [`Project`] for `manifest` from `cargo metadata`'s output `json`.
+///
+/// `libos_hint` is the `unik` crate's path, used in the error for a missing dependency.
+pub fn from_metadata(
+    manifest: &Path,
+    json: &str,
+    libos_hint: &Path,
+) -> Result<Project, ProjectError> {
+    let metadata: Metadata = MetadataCommand::parse(json).map_err(|e| ProjectError::Metadata {
+        path: manifest.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let manifest = manifest
+        .canonicalize()
+        .unwrap_or_else(|_| manifest.to_path_buf());
+    let package = metadata
+        .packages
+        .iter()
+        .find(|p| p.manifest_path.as_std_path() == manifest)
+        .ok_or_else(|| ProjectError::VirtualManifest(manifest.clone()))?;
+    let (settings, warnings) = settings::read(&package.metadata, &manifest)?;
+    let bin = choose_bin(package, &settings, &manifest)?;
+    if !package.dependencies.iter().any(|d| d.name == "unik") {
+        return Err(ProjectError::NoUnikDependency {
+            package: package.name.to_string(),
+            path: manifest,
+            libos: libos_hint.display().to_string(),
+        });
+    }
+    Ok(Project {
+        manifest_path: manifest,
+        package: package.name.to_string(),
+        bin,
+        target_directory: metadata.target_directory.into_std_path_buf(),
+        settings,
+        warnings,
+    })
+}
+
+fn choose_bin(
+    package: &Package,
+    settings: &Settings,
+    manifest: &Path,
+) -> Result<String, ProjectError> {
+    let bins: Vec<&str> = package
+        .targets
+        .iter()
+        .filter(|t| t.kind.contains(&TargetKind::Bin))
+        .map(|t| t.name.as_str())
+        .collect();
+    let list = || bins.join(", ");
+    match (&settings.bin, bins.as_slice()) {
+        (_, []) => Err(ProjectError::NotABinary {
+            package: package.name.to_string(),
+            path: manifest.to_path_buf(),
+        }),
+        (Some(bin), _) if bins.contains(&bin.as_str()) => Ok(bin.clone()),
+        (Some(bin), _) => Err(ProjectError::UnknownBinary {
+            bin: bin.clone(),
+            package: package.name.to_string(),
+            bins: list(),
+            path: manifest.to_path_buf(),
+        }),
+        (None, [only]) => Ok(only.to_string()),
+        (None, _) => Err(ProjectError::AmbiguousBinary {
+            package: package.name.to_string(),
+            bins: list(),
+            path: manifest.to_path_buf(),
+        }),
+    }
+}

@@ -1,0 +1,150 @@
+//! `[package.metadata.unik]`: the application's own unik settings.
+//!
+//! ```toml
+//! [package.metadata.unik]
+//! targets = ["kvm-x86_64"]   # what `unik build` builds when no --target is given
+//! memory = "64M"             # guest memory (K, M, G suffixes)
+//! cmdline = "--verbose 3"    # boot command line when `unik run` is given no arguments
+//! stack-size = "64K"         # main stack
+//! bin = "server"             # which binary, when the package has several
+//! ```
+//!
+//! Unknown keys are warned about, as cargo does for its own manifest, never rejected.
+
+use crate::ProjectError;
+use serde_json::Value;
+use std::path::Path;
+use unik_targets::ByteSize;
+
+/// The keys unik understands, for the unknown-key warning.
+const KNOWN_KEYS: &[&str] = &["targets", "memory", "cmdline", "stack-size", "bin"];
+
+/// The application's settings; every field is optional in the manifest.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// Default targets for `unik build`.
+    pub targets: Vec<String>,
+    /// Guest memory.
+    pub memory: Option<ByteSize>,
+    /// Default boot command line.
+    pub cmdline: Option<String>,
+    /// Main stack size.
+    pub stack_size: Option<ByteSize>,
+    /// Binary to build, when there are several.
+    pub bin: Option<String>,
+}
+
+/// Reads the settings from a package's `metadata` value; returns them with warnings.
+pub fn read(metadata: &Value, manifest: &Path) -> Result<(Settings, Vec<String>), ProjectError> {
+    let mut settings = Settings::default();
+    let mut warnings = Vec::new();
+    let Some(table) = metadata.get("unik") else {
+        return Ok((settings, warnings));
+    };
+    let error = |key: &str, message: String| ProjectError::Setting {
+        key: if key.is_empty() {
+            "package.metadata.unik".into()
+        } else {
+            format!("package.metadata.unik.{key}")
+        },
+        path: manifest.to_path_buf(),
+        message,
+    };
+    let Some(table) = table.as_object() else {
+        return Err(error("", format!("expected a table, found {table}")));
+    };
+    let string = |key: &str, value: &Value| {
+        value
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| error(key, format!("expected a string, found {value}")))
+    };
+    let size = |key: &str, value: &Value| -> Result<ByteSize, ProjectError> {
+        serde_json::from_value(value.clone()).map_err(|e| error(key, e.to_string()))
+    };
+    for (key, value) in table {
+        match key.as_str() {
+            "targets" => {
+                let list = value.as_array().ok_or_else(|| {
+                    error(
+                        key,
+                        format!("expected a list of target names, found {value}"),
+                    )
+                })?;
+                settings.targets = list
+                    .iter()
+                    .map(|v| string(key, v))
+                    .collect::<Result<_, _>>()?;
+            }
+            "memory" => settings.memory = Some(size(key, value)?),
+            "stack-size" => settings.stack_size = Some(size(key, value)?),
+            "cmdline" => settings.cmdline = Some(string(key, value)?),
+            "bin" => settings.bin = Some(string(key, value)?),
+            _ => warnings.push(format!(
+                "unused manifest key: package.metadata.unik.{key} (in `{}`; known keys: {})",
+                manifest.display(),
+                KNOWN_KEYS.join(", ")
+            )),
+        }
+    }
+    Ok((settings, warnings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn read_json(value: Value) -> Result<(Settings, Vec<String>), ProjectError> {
+        read(&value, Path::new("/app/Cargo.toml"))
+    }
+
+    #[test]
+    fn absent_table_means_defaults() {
+        assert_eq!(
+            read_json(json!(null)).unwrap(),
+            (Settings::default(), vec![])
+        );
+    }
+
+    #[test]
+    fn every_key_is_read() {
+        let (settings, warnings) = read_json(json!({"unik": {
+            "targets": ["kvm-x86_64"], "memory": "64M", "cmdline": "a b", "stack-size": 65536, "bin": "x"
+        }}))
+        .unwrap();
+        assert!(warnings.is_empty());
+        assert_eq!(settings.targets, ["kvm-x86_64"]);
+        assert_eq!(settings.memory, Some(ByteSize::new(64 << 20)));
+        assert_eq!(settings.cmdline.as_deref(), Some("a b"));
+        assert_eq!(settings.stack_size, Some(ByteSize::new(65536)));
+        assert_eq!(settings.bin.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn unknown_keys_warn_like_cargo() {
+        let (_, warnings) = read_json(json!({"unik": {"memroy": "64M"}})).unwrap();
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].starts_with("unused manifest key: package.metadata.unik.memroy"),
+            "{}",
+            warnings[0]
+        );
+    }
+
+    #[test]
+    fn wrong_shapes_name_the_key_and_file() {
+        let message = read_json(json!({"unik": {"memory": "lots"}}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("package.metadata.unik.memory") && message.contains("/app/Cargo.toml"),
+            "{message}"
+        );
+        assert!(message.contains("`lots` is not a size"), "{message}");
+        let message = read_json(json!({"unik": {"targets": "kvm-x86_64"}}))
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("expected a list"), "{message}");
+    }
+}

@@ -1,0 +1,83 @@
+//! Choosing the accelerator: TCG (emulation) or KVM.
+//!
+//! `auto` picks KVM only where it is real hardware virtualisation. A paravirtual KVM
+//! (`kvm_pvm`, no VMX/SVM in the CPU flags) runs small guests far slower than TCG and
+//! kills guests that use SSE right after privileged instructions, so TCG wins there.
+
+use std::fs::OpenOptions;
+use std::path::Path;
+
+/// What the user asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accel {
+    /// Software emulation.
+    Tcg,
+    /// KVM; fails if unavailable.
+    Kvm,
+    /// KVM where it helps, TCG otherwise.
+    Auto,
+}
+
+/// The accelerator actually used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resolved {
+    /// Software emulation.
+    Tcg,
+    /// KVM.
+    Kvm,
+}
+
+impl Resolved {
+    /// `tcg` or `kvm`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Resolved::Tcg => "tcg",
+            Resolved::Kvm => "kvm",
+        }
+    }
+}
+
+/// Why KVM cannot be used, if it cannot.
+pub fn kvm_unavailable() -> Option<String> {
+    match OpenOptions::new().read(true).write(true).open("/dev/kvm") {
+        Ok(_) => None,
+        Err(e) => Some(format!(
+            "/dev/kvm cannot be opened ({e}); is KVM enabled and are you in the `kvm` group?"
+        )),
+    }
+}
+
+/// Whether the host's KVM is the paravirtual kind that runs small guests slower than TCG.
+pub fn kvm_is_paravirtual() -> bool {
+    if Path::new("/sys/module/kvm_pvm").exists() {
+        return true;
+    }
+    let flags = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    !flags
+        .lines()
+        .filter(|l| l.starts_with("flags"))
+        .any(|l| l.split_whitespace().any(|f| f == "vmx" || f == "svm"))
+}
+
+/// Resolves `accel` on this machine; `Err` says why KVM was asked for but cannot work.
+/// The `String` in `Ok` explains the choice, for verbose output.
+pub fn resolve(accel: Accel) -> Result<(Resolved, String), String> {
+    match accel {
+        Accel::Tcg => Ok((Resolved::Tcg, "tcg as requested".into())),
+        Accel::Kvm => match kvm_unavailable() {
+            None => Ok((Resolved::Kvm, "kvm as requested".into())),
+            Some(reason) => Err(format!("--accel kvm: {reason}; use --accel tcg")),
+        },
+        Accel::Auto => match kvm_unavailable() {
+            Some(reason) => Ok((Resolved::Tcg, format!("tcg: {reason}"))),
+            None if kvm_is_paravirtual() => Ok((
+                Resolved::Tcg,
+                "tcg: this KVM is paravirtual (no VMX/SVM), where TCG is faster and safer".into(),
+            )),
+            None => Ok((
+                Resolved::Kvm,
+                "kvm: hardware virtualisation available".into(),
+            )),
+        },
+    }
+}

@@ -1,0 +1,230 @@
+//! Target definitions: what to compile for, how to lay out and check the image, and how
+//! to boot it. Each target is a folder beside this crate holding a `target.toml`; the
+//! files are embedded when the CLI is built, so `unik` needs no data files at run time.
+
+use serde::Deserialize;
+use thiserror::Error;
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+}
+pub mod size;
+
+pub use size::ByteSize;
+
+/// CPU architecture of a target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub enum Arch {
+    /// x86_64.
+    #[serde(rename = "x86_64")]
+    X86_64,
+    /// arm64.
+    #[serde(rename = "aarch64")]
+    Aarch64,
+}
+
+impl Arch {
+    /// ELF `e_machine` of images for this architecture.
+    pub fn elf_machine(self) -> u16 {
+        match self {
+            Arch::X86_64 => 62,
+            Arch::Aarch64 => 183,
+        }
+    }
+}
+
+/// The file format of a target's images.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImageFormat {
+    /// ELF executable with a Xen PVH entry note.
+    PvhElf,
+}
+
+/// How the guest's exit status reaches the host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExitProtocol {
+    /// QEMU's `isa-debug-exit`: status `s` written to the port makes QEMU exit with
+    /// `(s << 1) | 1`; a plain QEMU exit (0) means the guest reported nothing.
+    IsaDebugExit,
+}
+
+/// Memory layout parameters, the values of the linker-script template's placeholders.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Layout {
+    /// File name of the template in `templates/linker/`.
+    pub template: String,
+    /// Physical address the image is linked and loaded at.
+    pub load_address: u64,
+    /// The image (including bss and stack) must end at or below this address.
+    pub max_image_end: u64,
+    /// Default stack size in bytes.
+    pub stack_size: u64,
+}
+
+/// How to boot the target's images.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Machine {
+    /// QEMU binary.
+    pub qemu: String,
+    /// Debian package providing it.
+    pub debian_package: String,
+    /// `-M` value.
+    pub machine: String,
+    /// Further QEMU arguments (devices, console).
+    pub args: Vec<String>,
+    /// Option that names the image.
+    pub kernel_arg: String,
+    /// Option that passes the command line.
+    pub cmdline_arg: String,
+    /// Physical address where guest RAM starts.
+    pub ram_base: u64,
+    /// Guest memory when neither the manifest nor the command line says.
+    pub default_memory: ByteSize,
+    /// `-cpu` under KVM.
+    pub kvm_cpu: String,
+    /// How the exit status comes back.
+    pub exit: ExitProtocol,
+}
+
+/// One target.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Target {
+    /// Name used on the command line, e.g. `kvm-x86_64`.
+    pub name: String,
+    /// One line for `unik targets`.
+    pub summary: String,
+    /// CPU architecture.
+    pub arch: Arch,
+    /// The Rust target triple images compile for.
+    pub rust_target: String,
+    /// The library OS platform (value of `--cfg unik_platform`).
+    pub platform: String,
+    /// Extra `rustc` flags for every crate of the image.
+    #[serde(default)]
+    pub rustflags: Vec<String>,
+    /// Image file format.
+    pub image_format: ImageFormat,
+    /// Memory layout.
+    pub layout: Layout,
+    /// How to boot it.
+    pub machine: Machine,
+}
+
+/// A target or template that could not be found.
+#[derive(Debug, Error)]
+pub enum TargetError {
+    /// No target of that name.
+    #[error("unknown target `{name}`; known targets: {known}. `unik targets` describes them")]
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// Comma-separated known names.
+        known: String,
+    },
+    /// No template of that name.
+    #[error(
+        "target `{target}` names linker-script template `{template}`, which is not in templates/linker/"
+    )]
+    MissingTemplate {
+        /// Target name.
+        target: String,
+        /// Template name.
+        template: String,
+    },
+}
+
+fn parse(folder: &str, text: &str) -> Target {
+    let target: Target = toml::from_str(text).unwrap_or_else(|e| {
+        panic!("targets/{folder}/target.toml is invalid (a build-time bug): {e}")
+    });
+    assert_eq!(
+        target.name, folder,
+        "targets/{folder}/target.toml names itself `{}`",
+        target.name
+    );
+    target
+}
+
+/// Every target, in name order.
+pub fn all() -> Vec<Target> {
+    embedded::TARGET_FILES
+        .iter()
+        .map(|(folder, text)| parse(folder, text))
+        .collect()
+}
+
+/// The target called `name`.
+pub fn find(name: &str) -> Result<Target, TargetError> {
+    all()
+        .into_iter()
+        .find(|t| t.name == name)
+        .ok_or_else(|| TargetError::Unknown {
+            name: name.to_string(),
+            known: all()
+                .iter()
+                .map(|t| t.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
+impl Target {
+    /// The text of this target's linker-script template.
+    pub fn linker_template(&self) -> Result<&'static str, TargetError> {
+        embedded::LINKER_TEMPLATES
+            .iter()
+            .find(|(name, _)| *name == self.layout.template)
+            .map(|(_, text)| *text)
+            .ok_or_else(|| TargetError::MissingTemplate {
+                target: self.name.clone(),
+                template: self.layout.template.clone(),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_target_parses_and_has_its_template() {
+        let targets = all();
+        assert!(targets.iter().any(|t| t.name == "kvm-x86_64"));
+        for target in &targets {
+            target.linker_template().unwrap();
+            assert!(
+                target.layout.load_address < target.layout.max_image_end,
+                "{}",
+                target.name
+            );
+            assert!(
+                target.machine.default_memory.bytes() > target.layout.max_image_end,
+                "{}",
+                target.name
+            );
+        }
+    }
+
+    #[test]
+    fn kvm_x86_64_boots_a_pvh_elf_on_microvm() {
+        let target = find("kvm-x86_64").unwrap();
+        assert_eq!(target.rust_target, "x86_64-unknown-none");
+        assert_eq!(target.image_format, ImageFormat::PvhElf);
+        assert_eq!(target.machine.exit, ExitProtocol::IsaDebugExit);
+        assert!(target.machine.machine.starts_with("microvm"));
+    }
+
+    #[test]
+    fn unknown_target_lists_the_known_ones() {
+        let message = find("nope").unwrap_err().to_string();
+        assert!(
+            message.contains("unknown target `nope`") && message.contains("kvm-x86_64"),
+            "{message}"
+        );
+    }
+}

@@ -1,0 +1,208 @@
+//! The user-facing side of every command: cargo-style status lines and warnings on
+//! stderr, the echo of each subprocess in verbose mode, and the clean environment that
+//! nested tools run in.
+//!
+//! Every process unik starts is created with [`Shell::command`], so none escapes the echo
+//! or inherits the outer cargo's environment.
+
+use std::ffi::OsStr;
+use std::io::{IsTerminal, Write};
+use std::process::Command;
+
+/// Where status goes, and how much of it.
+#[derive(Clone, Debug)]
+pub struct Shell {
+    verbose: bool,
+    quiet: bool,
+    color: bool,
+}
+
+impl Shell {
+    /// A shell writing to stderr; colour only when stderr is a terminal.
+    pub fn new(verbose: bool, quiet: bool) -> Self {
+        let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        Shell {
+            verbose,
+            quiet,
+            color,
+        }
+    }
+
+    /// Whether `-v` was given.
+    pub fn is_verbose(&self) -> bool {
+        self.verbose
+    }
+
+    /// Whether stderr is a terminal that takes colour.
+    pub fn is_color(&self) -> bool {
+        self.color
+    }
+
+    fn styled(&self, style: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{style}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// A status line: `{verb:>12} {message}`, the verb in bold green on a terminal.
+    pub fn status(&self, verb: &str, message: impl AsRef<str>) {
+        if !self.quiet {
+            let _ = writeln!(
+                std::io::stderr(),
+                "{} {}",
+                self.styled("1;32", &format!("{verb:>12}")),
+                message.as_ref()
+            );
+        }
+    }
+
+    /// `warning: message`.
+    pub fn warn(&self, message: impl AsRef<str>) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "{}: {}",
+            self.styled("1;33", "warning"),
+            message.as_ref()
+        );
+    }
+
+    /// `note: message`.
+    pub fn note(&self, message: impl AsRef<str>) {
+        if !self.quiet {
+            let _ = writeln!(
+                std::io::stderr(),
+                "{}: {}",
+                self.styled("1;36", "note"),
+                message.as_ref()
+            );
+        }
+    }
+
+    /// `error: message` (the CLI's last word before a non-zero exit).
+    pub fn error(&self, message: impl AsRef<str>) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "{}: {}",
+            self.styled("1;31", "error"),
+            message.as_ref()
+        );
+    }
+
+    /// A command for `program` with the outer cargo's environment removed (see
+    /// [`sanitize`]). Call [`Shell::echo`] before running it.
+    pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut command = Command::new(program);
+        sanitize(&mut command);
+        command
+    }
+
+    /// In verbose mode, prints `$ program args...` (with the variables unik set).
+    pub fn echo(&self, command: &Command) {
+        if self.verbose {
+            let _ = writeln!(
+                std::io::stderr(),
+                "{}",
+                self.styled("2", &format!("$ {}", display_command(command)))
+            );
+        }
+    }
+}
+
+/// Variables a parent cargo or rustup sets that must not leak into a nested cargo build
+/// for another target; user configuration (`CARGO_HOME`, `CARGO_TARGET_DIR`, registry and
+/// network settings, `RUSTUP_*`) passes through.
+pub fn sanitize(command: &mut Command) {
+    const KEEP: &[&str] = &[
+        "CARGO_HOME",
+        "CARGO_TARGET_DIR",
+        "CARGO_TERM_COLOR",
+        "CARGO_TERM_PROGRESS_WHEN",
+    ];
+    const KEEP_PREFIXES: &[&str] = &[
+        "CARGO_NET_",
+        "CARGO_HTTP_",
+        "CARGO_REGISTRIES_",
+        "CARGO_REGISTRY_",
+        "RUSTUP_",
+    ];
+    for (key, _) in std::env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        let outer = key.starts_with("CARGO") || key.starts_with("RUST") || key == "__CARGO_FIX_PLZ";
+        let kept = KEEP.contains(&key) || KEEP_PREFIXES.iter().any(|p| key.starts_with(p));
+        if outer && !kept {
+            command.env_remove(key);
+        }
+    }
+}
+
+/// `VAR=value program arg...`, quoting what a shell would need quoted.
+pub fn display_command(command: &Command) -> String {
+    let mut parts = Vec::new();
+    for (key, value) in command.get_envs() {
+        if let Some(value) = value {
+            parts.push(format!(
+                "{}={}",
+                key.to_string_lossy(),
+                quote(&value.to_string_lossy())
+            ));
+        }
+    }
+    parts.push(quote(&command.get_program().to_string_lossy()));
+    parts.extend(command.get_args().map(|a| quote(&a.to_string_lossy())));
+    parts.join(" ")
+}
+
+fn quote(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    if plain {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''").replace('\x1f', r"\x1f"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echo_quotes_what_needs_it() {
+        let mut command = Command::new("qemu-system-x86_64");
+        command
+            .args(["-append", "a b", "-m", "64M"])
+            .env("X", "it's");
+        command.env_remove("UNSET");
+        assert_eq!(
+            display_command(&command),
+            r"X='it'\''s' qemu-system-x86_64 -append 'a b' -m 64M"
+        );
+    }
+
+    #[test]
+    fn sanitize_drops_outer_cargo_variables_only() {
+        let mut command = Command::new("cargo");
+        sanitize(&mut command);
+        let removed: Vec<String> = command
+            .get_envs()
+            .filter(|(_, v)| v.is_none())
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect();
+        // `cargo test` sets CARGO_PKG_NAME and CARGO_MANIFEST_DIR for this process.
+        assert!(removed.iter().any(|k| k == "CARGO_PKG_NAME"), "{removed:?}");
+        assert!(
+            removed.iter().any(|k| k == "CARGO_MANIFEST_DIR"),
+            "{removed:?}"
+        );
+        assert!(
+            !removed
+                .iter()
+                .any(|k| k == "CARGO_HOME" || k.starts_with("RUSTUP_")),
+            "{removed:?}"
+        );
+    }
+}
