@@ -389,7 +389,7 @@ fn run_cargo(
         .arg(if shell.is_color() {
             "json-diagnostic-rendered-ansi"
         } else {
-            "json-render-diagnostics"
+            "json"
         })
         .args(profile.cargo_config_args())
         .args(["--color", if shell.is_color() { "always" } else { "never" }]);

@@ -134,7 +134,10 @@ pub fn locate_manifest(explicit: Option<&Path>, cwd: &Path) -> Result<PathBuf, P
 /// The `cargo metadata` command for `manifest`, for the caller to echo and run.
 pub fn metadata_command(manifest: &Path) -> std::process::Command {
     let mut command = MetadataCommand::new();
-    command.manifest_path(manifest).no_deps();
+    command
+        .cargo_path("cargo")
+        .manifest_path(manifest)
+        .no_deps();
     command.cargo_command()
 }
 

@@ -1,0 +1,225 @@
+//! The `unik` command line: bad input gets a clear error and a non-zero status (never a
+//! panic), `unik new` writes an application that boots, and machine-readable output
+//! holds what it promises.
+
+mod support;
+
+use support::{accel, assert_clean_error, data, root, run, unik, unik_for_app};
+
+#[test]
+fn no_manifest_is_a_clear_error() {
+    let empty = tempfile::tempdir().unwrap();
+    let output = run(unik().current_dir(empty.path()).arg("build"));
+    assert_clean_error(&output, "could not find `Cargo.toml`");
+    assert_clean_error(&output, "--manifest-path");
+}
+
+#[test]
+fn a_missing_manifest_path_is_named() {
+    let output = run(unik().args(["build", "--manifest-path", "/nonexistent/Cargo.toml"]));
+    assert_clean_error(
+        &output,
+        "the manifest `/nonexistent/Cargo.toml` does not exist",
+    );
+}
+
+#[test]
+fn a_library_package_is_not_an_application() {
+    let output = run(unik_for_app("library").arg("build"));
+    assert_clean_error(&output, "package `library`");
+    assert_clean_error(&output, "has no binary target");
+}
+
+#[test]
+fn a_package_without_unik_is_told_how_to_add_it() {
+    let output = run(unik_for_app("no-unik").arg("build"));
+    assert_clean_error(&output, "does not depend on the `unik` crate");
+    assert_clean_error(&output, "libos/unik");
+}
+
+#[test]
+fn an_app_without_unik_main_is_told_to_add_it() {
+    let output = run(unik_for_app("no-main").args(["build", "--release"]));
+    assert_clean_error(&output, "`no-main` has no entry point");
+    assert_clean_error(&output, "#[unik::main]");
+    assert!(
+        !output.stderr.contains("undefined symbol"),
+        "the raw linker error is replaced:\n{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn an_unknown_target_lists_the_known_ones() {
+    let output = run(unik_for_app("unknown-key").args(["build", "--target", "riscv-nope"]));
+    assert_clean_error(
+        &output,
+        "unknown target `riscv-nope`; known targets: kvm-x86_64",
+    );
+}
+
+#[test]
+fn an_unknown_profile_lists_the_known_ones() {
+    let output = run(unik_for_app("unknown-key").args(["build", "--profile", "turbo"]));
+    assert_clean_error(&output, "unknown profile `turbo`; profiles: dev, release");
+}
+
+#[test]
+fn an_unknown_metadata_key_is_only_a_warning() {
+    let output = run(unik_for_app("unknown-key").args(["build", "--release"]));
+    assert_eq!(output.status, 0, "{}", output.stderr);
+    assert!(
+        output
+            .stderr
+            .contains("warning: unused manifest key: package.metadata.unik.memroy"),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn memory_that_cannot_hold_the_image_is_refused() {
+    let output = run(unik_for_app("tiny-memory").args(["build", "--release"]));
+    assert_clean_error(&output, "1M of memory (package.metadata.unik.memory in");
+    assert_clean_error(&output, "cannot hold the image for kvm-x86_64");
+    let output = run(unik_for_app("unknown-key").args(["run", "--release", "--memory", "512K"]));
+    assert_clean_error(&output, "512K of memory (--memory) cannot hold the image");
+}
+
+#[test]
+fn a_bad_memory_size_names_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::copy(
+        data("apps/unknown-key/src/main.rs"),
+        dir.path().join("src/main.rs"),
+    )
+    .unwrap();
+    let manifest = std::fs::read_to_string(data("apps/unknown-key/Cargo.toml"))
+        .unwrap()
+        .replace(
+            "../../../../libos/unik",
+            &root().join("libos/unik").display().to_string(),
+        )
+        .replace("memroy = \"16M\"", "memory = \"lots\"");
+    std::fs::write(dir.path().join("Cargo.toml"), manifest).unwrap();
+    let output = run(unik().current_dir(dir.path()).arg("build"));
+    assert_clean_error(&output, "invalid `package.metadata.unik.memory`");
+    assert_clean_error(&output, "`lots` is not a size");
+}
+
+#[test]
+fn json_messages_describe_each_image() {
+    let output = run(unik_for_app("unknown-key").args([
+        "-q",
+        "build",
+        "--release",
+        "--message-format",
+        "json",
+    ]));
+    assert_eq!(output.status, 0, "{}", output.stderr);
+    let lines: Vec<&str> = output.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "one line per image:\n{}", output.stdout);
+    let message: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(message["reason"], "image-built");
+    assert_eq!(message["target"], "kvm-x86_64");
+    let image = std::path::PathBuf::from(message["image"].as_str().unwrap());
+    assert!(image.is_absolute());
+    assert_eq!(
+        message["bytes"].as_u64().unwrap(),
+        std::fs::metadata(&image).unwrap().len()
+    );
+    let record: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(message["record"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(record["bytes"], message["bytes"]);
+}
+
+#[test]
+fn targets_lists_kvm_x86_64_and_what_it_needs() {
+    let output = run(unik().arg("targets"));
+    assert_eq!(output.status, 0);
+    assert!(output.stdout.contains("kvm-x86_64\n"), "{}", output.stdout);
+    assert!(
+        output.stdout.contains("x86_64-unknown-none"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output
+            .stdout
+            .contains("qemu-system-x86_64 -M microvm,acpi=off"),
+        "{}",
+        output.stdout
+    );
+}
+
+#[test]
+fn new_writes_an_application_that_boots() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(unik().current_dir(dir.path()).args(["new", "fresh-app"]));
+    assert_eq!(output.status, 0, "{}", output.stderr);
+    let app = dir.path().join("fresh-app");
+    let output = run(unik()
+        .current_dir(&app)
+        .env("CARGO_TARGET_DIR", root().join("target/test-apps"))
+        .args([
+            "-q",
+            "run",
+            "--release",
+            "--timeout",
+            "60",
+            "--accel",
+            &accel(),
+        ]));
+    assert_eq!(output.status, 0, "{}", output.stderr);
+    assert_eq!(
+        output.stdout,
+        "Hello from fresh-app!\nargument 0: from\nargument 1: the\nargument 2: manifest\n"
+    );
+}
+
+#[test]
+fn new_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let existing = dir.path().join("taken");
+    std::fs::create_dir(&existing).unwrap();
+    std::fs::write(existing.join("notes.txt"), "mine").unwrap();
+    let output = run(unik().current_dir(dir.path()).args(["new", "taken"]));
+    assert_clean_error(
+        &output,
+        "`taken` already exists; unik new never overwrites anything",
+    );
+    assert_eq!(std::fs::read_dir(&existing).unwrap().count(), 1);
+    assert_eq!(
+        std::fs::read_to_string(existing.join("notes.txt")).unwrap(),
+        "mine"
+    );
+}
+
+#[test]
+fn new_rejects_a_bad_package_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(unik().current_dir(dir.path()).args(["new", "1st app"]));
+    assert_clean_error(&output, "is not a valid package name");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn verbose_mode_echoes_every_subprocess() {
+    let output = run(unik_for_app("unknown-key").args(["-v", "build", "--release"]));
+    assert_eq!(output.status, 0, "{}", output.stderr);
+    for expected in [
+        "$ cargo metadata",
+        "$ rustc --print target-libdir",
+        "CARGO_ENCODED_RUSTFLAGS=",
+        "cargo rustc",
+    ] {
+        assert!(
+            output.stderr.contains(expected),
+            "no {expected:?} in:\n{}",
+            output.stderr
+        );
+    }
+}

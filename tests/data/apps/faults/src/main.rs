@@ -1,0 +1,40 @@
+//! Commits the CPU fault named by its first argument; the VM must report it and fail.
+#![no_std]
+#![no_main]
+
+use core::hint::black_box;
+use unik::println;
+
+static RETURN_INSTRUCTION: [u8; 1] = [0xc3];
+
+#[allow(unconditional_recursion)]
+fn recurse(depth: u64) -> u64 {
+    let frame = black_box([depth; 64]);
+    recurse(depth + 1) + frame[0]
+}
+
+#[unik::main]
+fn main() -> i32 {
+    let which = unik::args().next().unwrap_or("");
+    println!("committing fault: {which}");
+    // SAFETY (of sorts): every arm below is meant to fault; that is the test.
+    match which {
+        "null" => unsafe { core::ptr::read_volatile(black_box(core::ptr::null::<u64>())) as i32 },
+        "write-text" => {
+            let text = black_box(main as fn() -> i32 as *mut u8);
+            unsafe { text.write_volatile(0xc3) };
+            0
+        }
+        "execute-rodata" => {
+            let code: extern "C" fn() =
+                unsafe { core::mem::transmute(black_box(RETURN_INSTRUCTION.as_ptr())) };
+            code();
+            0
+        }
+        "stack-overflow" => recurse(black_box(0)) as i32,
+        _ => {
+            println!("unknown fault `{which}`");
+            2
+        }
+    }
+}

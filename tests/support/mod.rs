@@ -1,0 +1,103 @@
+//! Shared helpers of the integration tests: running the real `unik` binary on the
+//! examples and on the test applications in `tests/data/apps/`.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// `tests/data/...`.
+pub fn data(path: &str) -> PathBuf {
+    root().join("tests/data").join(path)
+}
+
+/// The accelerator boots use: TCG unless `UNIK_TEST_ACCEL` asks for another.
+pub fn accel() -> String {
+    std::env::var("UNIK_TEST_ACCEL").unwrap_or_else(|_| "tcg".into())
+}
+
+/// The `unik` binary under test, run with a clean environment: the test applications
+/// build into `target/test-apps` (one library OS build for all of them).
+pub fn unik() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_unik"));
+    command.env_remove("CARGO_TARGET_DIR");
+    command
+}
+
+/// `unik` for the test application `tests/data/apps/<app>`.
+pub fn unik_for_app(app: &str) -> Command {
+    let mut command = unik();
+    command.current_dir(data("apps").join(app));
+    command.env("CARGO_TARGET_DIR", root().join("target/test-apps"));
+    command
+}
+
+/// A finished command.
+#[derive(Debug)]
+pub struct Output {
+    /// Exit status.
+    pub status: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// Runs `command` to completion.
+pub fn run(command: &mut Command) -> Output {
+    let output = command.output().expect("the unik binary runs");
+    Output {
+        status: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// `unik run` of `examples/<example>` in release, with `args` after `--`.
+pub fn boot_example(example: &str, args: &[&str]) -> Output {
+    let mut command = unik();
+    command
+        .current_dir(root().join("examples").join(example))
+        .args([
+            "-q",
+            "run",
+            "--release",
+            "--timeout",
+            "60",
+            "--accel",
+            &accel(),
+        ]);
+    if !args.is_empty() {
+        command.arg("--").args(args);
+    }
+    run(&mut command)
+}
+
+/// Asserts a clear failure: non-zero status, `expected` in the message, no panic or
+/// backtrace.
+pub fn assert_clean_error(output: &Output, expected: &str) {
+    assert_ne!(
+        output.status, 0,
+        "expected a failure; stderr:\n{}",
+        output.stderr
+    );
+    assert!(
+        output.stderr.contains(expected),
+        "stderr lacks {expected:?}:\n{}",
+        output.stderr
+    );
+    for bad in ["panicked", "RUST_BACKTRACE", "stack backtrace"] {
+        assert!(
+            !output.stderr.contains(bad),
+            "stderr shows a panic:\n{}",
+            output.stderr
+        );
+    }
+}
