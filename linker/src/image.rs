@@ -120,7 +120,7 @@ fn corrupt(context: &str) -> impl Fn(object::Error) -> ImageError + '_ {
 }
 
 fn parse_header(data: &[u8]) -> Result<(&Header, Endianness), ImageError> {
-    if data.len() < 4 || &data[..4] != elf::ELFMAG {
+    if data.len() < 4 || data[..4] != elf::ELFMAG[..] {
         return Err(ImageError::NotElf(data.iter().take(4).copied().collect()));
     }
     if data.get(4) != Some(&elf::ELFCLASS64.0) {

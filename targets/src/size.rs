@@ -69,7 +69,7 @@ impl fmt::Display for ByteSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let bytes = self.0;
         for (shift, unit) in [(30, "G"), (20, "M"), (10, "K")] {
-            if bytes != 0 && bytes % (1 << shift) == 0 {
+            if bytes != 0 && bytes.is_multiple_of(1 << shift) {
                 return write!(f, "{}{unit}", bytes >> shift);
             }
         }

@@ -45,10 +45,11 @@ fn expand(
         Some((signature.generics.span(), "the entry cannot be generic"))
     } else if let Some(asyncness) = &signature.asyncness {
         Some((asyncness.span(), "the entry cannot be `async`"))
-    } else if let Some(unsafety) = &signature.unsafety {
-        Some((unsafety.span(), "the entry cannot be `unsafe`"))
     } else {
-        None
+        signature
+            .unsafety
+            .as_ref()
+            .map(|unsafety| (unsafety.span(), "the entry cannot be `unsafe`"))
     };
     if let Some((span, message)) = problem {
         return Err(syn::Error::new(span, message));

@@ -61,6 +61,7 @@ impl<I: Iterator<Item = Region>, const N: usize> Iterator for Carve<I, N> {
 }
 
 #[cfg(test)]
+#[allow(clippy::single_range_in_vec_init)]
 mod tests {
     extern crate std;
     use super::*;

@@ -37,13 +37,13 @@ impl Iterator for Args {
             self.rest = line;
             return None;
         }
-        if let Some(quoted) = line.strip_prefix('"') {
-            if let Some(end) = quoted.find('"') {
-                let after = &quoted[end + 1..];
-                if after.is_empty() || after.starts_with(|c: char| c.is_ascii_whitespace()) {
-                    self.rest = after;
-                    return Some(&quoted[..end]);
-                }
+        if let Some(quoted) = line.strip_prefix('"')
+            && let Some(end) = quoted.find('"')
+        {
+            let after = &quoted[end + 1..];
+            if after.is_empty() || after.starts_with(|c: char| c.is_ascii_whitespace()) {
+                self.rest = after;
+                return Some(&quoted[..end]);
             }
         }
         let end = line

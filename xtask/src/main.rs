@@ -1,0 +1,156 @@
+//! `cargo xtask`: the commands a newcomer and CI run.
+//!
+//! - `setup`: installs what building and booting need (Rust targets, QEMU), or says
+//!   exactly what is missing when it cannot;
+//! - `demo`: `setup`, then builds `examples/hello` and boots it;
+//! - `test`: `setup`, then every check and test the project has (what `.ci/run` runs).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use unik_ui::Shell;
+
+mod setup;
+
+/// A library-OS platform and the Rust target it builds for.
+struct Platform {
+    name: &'static str,
+    rust_target: &'static str,
+}
+
+const PLATFORMS: &[Platform] = &[Platform {
+    name: "kvm-x86_64",
+    rust_target: "x86_64-unknown-none",
+}];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the repository")
+        .to_path_buf()
+}
+
+/// Runs `command` (echoed), failing with its description if it fails.
+fn run(shell: &Shell, command: &mut Command) -> Result<(), String> {
+    shell.echo(command);
+    let status = command
+        .status()
+        .map_err(|e| format!("cannot run `{}`: {e}", unik_ui::display_command(command)))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` failed ({status})",
+            unik_ui::display_command(command)
+        ))
+    }
+}
+
+fn cargo(shell: &Shell, dir: &Path, args: &[&str]) -> Result<(), String> {
+    let mut command = shell.command("cargo");
+    command.current_dir(dir).args(args);
+    run(shell, &mut command)
+}
+
+fn demo(shell: &Shell) -> Result<(), String> {
+    setup::setup(shell)?;
+    let root = root();
+    cargo(shell, &root, &["build", "--quiet", "--package", "unik-cli"])?;
+    let unik = root.join("target/debug/unik");
+    shell.status("Demo", "building examples/hello and booting it under QEMU");
+    let mut command = shell.command(&unik);
+    command
+        .current_dir(root.join("examples/hello"))
+        .args(["run", "--release", "--timeout", "60"]);
+    run(shell, &mut command)?;
+    shell.status(
+        "Done",
+        format!(
+            "the image is in examples/target/unik/kvm-x86_64/; `{}` is the CLI",
+            unik.display()
+        ),
+    );
+    Ok(())
+}
+
+fn test(shell: &Shell) -> Result<(), String> {
+    setup::setup(shell)?;
+    let root = root();
+    shell.status("Checking", "formatting");
+    cargo(shell, &root, &["fmt", "--all", "--check"])?;
+    cargo(shell, &root.join("libos"), &["fmt", "--all", "--check"])?;
+    cargo(shell, &root.join("examples"), &["fmt", "--all", "--check"])?;
+    shell.status(
+        "Linting",
+        "host tools and library OS (clippy, warnings are errors)",
+    );
+    cargo(
+        shell,
+        &root,
+        &[
+            "clippy",
+            "--quiet",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    cargo(
+        shell,
+        &root.join("libos"),
+        &["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"],
+    )?;
+    for platform in PLATFORMS {
+        // The bare-metal crates, built as `unik build` builds them.
+        let mut command = shell.command("cargo");
+        command
+            .current_dir(root.join("libos"))
+            .args([
+                "clippy",
+                "--quiet",
+                "--package",
+                "unik",
+                "--target",
+                platform.rust_target,
+                "--",
+                "-D",
+                "warnings",
+            ])
+            .env(
+                "CARGO_ENCODED_RUSTFLAGS",
+                format!(
+                    "--cfg\x1funik_platform\x1f--cfg\x1funik_platform=\"{}\"",
+                    platform.name
+                ),
+            );
+        run(shell, &mut command)?;
+    }
+    shell.status("Testing", "library OS crates on the host");
+    cargo(shell, &root.join("libos"), &["test", "--quiet"])?;
+    shell.status(
+        "Testing",
+        "host tools, then every example and test application booted under QEMU",
+    );
+    cargo(shell, &root, &["test", "--quiet", "--workspace"])?;
+    shell.status("Passed", "every check and test");
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let shell = Shell::new(true, false);
+    let task = std::env::args().nth(1).unwrap_or_default();
+    let result = match task.as_str() {
+        "setup" => setup::setup(&shell),
+        "demo" => demo(&shell),
+        "test" => test(&shell),
+        _ => Err("usage: cargo xtask <setup|demo|test>\n  setup  install what building and booting need\n  demo   build examples/hello and boot it\n  test   run every check and test (what CI runs)".into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            shell.error(message);
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! Installing prerequisites: Rust targets with rustup, QEMU with apt-get (from
+//! bookworm-backports on Debian 12, where main has an older QEMU), or a precise account
+//! of what is missing when this machine does not allow installing.
+
+use crate::run;
+use std::path::Path;
+use unik_ui::Shell;
+
+/// Rust targets images build for.
+const RUST_TARGETS: &[&str] = &["x86_64-unknown-none"];
+/// QEMU binaries the targets boot with, and their Debian packages.
+const QEMU: &[(&str, &str)] = &[("qemu-system-x86_64", "qemu-system-x86")];
+const BACKPORTS_SOURCE: &str = "/etc/apt/sources.list.d/unik-bookworm-backports.sources";
+
+fn on_path(binary: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(binary).is_file()))
+}
+
+fn output(shell: &Shell, program: &str, args: &[&str]) -> Option<String> {
+    let mut command = shell.command(program);
+    command.args(args);
+    shell.echo(&command);
+    let output = command.output().ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Installs everything missing, or fails naming what is missing and how to get it.
+pub fn setup(shell: &Shell) -> Result<(), String> {
+    rust_targets(shell)?;
+    qemu(shell)
+}
+
+fn rust_targets(shell: &Shell) -> Result<(), String> {
+    let installed = output(shell, "rustup", &["target", "list", "--installed"]).ok_or(
+        "rustup is not available: install Rust with rustup (https://rustup.rs), then rerun"
+            .to_string(),
+    )?;
+    let missing: Vec<&str> = RUST_TARGETS
+        .iter()
+        .copied()
+        .filter(|t| !installed.lines().any(|l| l.trim() == *t))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    shell.status("Installing", format!("Rust targets {}", missing.join(", ")));
+    let mut command = shell.command("rustup");
+    command.args(["target", "add"]).args(&missing);
+    run(shell, &mut command)
+}
+
+/// How this machine may run apt-get: directly as root, through passwordless sudo, or not.
+fn privilege(shell: &Shell) -> Option<Vec<String>> {
+    if output(shell, "id", &["-u"]).is_some_and(|uid| uid.trim() == "0") {
+        Some(vec![])
+    } else if output(shell, "sudo", &["-n", "true"]).is_some() {
+        Some(vec!["sudo".into(), "-n".into()])
+    } else {
+        None
+    }
+}
+
+fn os_release(key: &str) -> Option<String> {
+    let text = std::fs::read_to_string("/etc/os-release").ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}=")))
+        .map(|v| v.trim_matches('"').to_string())
+}
+
+/// The Debian mirror the machine already uses (deb822 or one-line sources).
+fn debian_mirror() -> String {
+    let deb822 =
+        std::fs::read_to_string("/etc/apt/sources.list.d/debian.sources").unwrap_or_default();
+    let classic = std::fs::read_to_string("/etc/apt/sources.list").unwrap_or_default();
+    deb822
+        .lines()
+        .filter_map(|l| l.strip_prefix("URIs:"))
+        .chain(
+            classic
+                .lines()
+                .filter_map(|l| l.strip_prefix("deb "))
+                .map(|l| l.split_whitespace().next().unwrap_or("")),
+        )
+        .map(str::trim)
+        .find(|uri| uri.contains("debian") && !uri.contains("security"))
+        .unwrap_or("http://deb.debian.org/debian")
+        .to_string()
+}
+
+fn qemu(shell: &Shell) -> Result<(), String> {
+    let missing: Vec<(&str, &str)> = QEMU
+        .iter()
+        .copied()
+        .filter(|(binary, _)| !on_path(binary))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let packages: Vec<&str> = missing.iter().map(|(_, package)| *package).collect();
+    let binaries: Vec<&str> = missing.iter().map(|(binary, _)| *binary).collect();
+    let apt_available = Path::new("/usr/bin/apt-get").exists();
+    let Some(prefix) = privilege(shell).filter(|_| apt_available) else {
+        return Err(format!(
+            "missing {}: install the Debian/Ubuntu packages {} (e.g. `sudo apt-get install {}`; on Debian 12 \
+             prefer `-t bookworm-backports`, QEMU 10), then rerun",
+            binaries.join(", "),
+            packages.join(", "),
+            packages.join(" ")
+        ));
+    };
+    let apt = |args: &[&str]| {
+        let mut command = shell.command(prefix.first().map_or("apt-get", String::as_str));
+        command
+            .args(prefix.iter().skip(1))
+            .env("DEBIAN_FRONTEND", "noninteractive");
+        if !prefix.is_empty() {
+            command.arg("apt-get");
+        }
+        command.args(args);
+        run(shell, &mut command)
+    };
+    let mut install = vec!["install", "-y", "--no-install-recommends"];
+    if os_release("VERSION_CODENAME").as_deref() == Some("bookworm") {
+        if !Path::new(BACKPORTS_SOURCE).exists() {
+            let source = format!(
+                "Types: deb\nURIs: {}\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n",
+                debian_mirror()
+            );
+            shell.status(
+                "Adding",
+                format!("the bookworm-backports apt source ({BACKPORTS_SOURCE})"),
+            );
+            let mut tee = shell.command(prefix.first().map_or("tee", String::as_str));
+            tee.args(prefix.iter().skip(1));
+            if !prefix.is_empty() {
+                tee.arg("tee");
+            }
+            tee.arg(BACKPORTS_SOURCE)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null());
+            shell.echo(&tee);
+            let mut child = tee
+                .spawn()
+                .map_err(|e| format!("cannot write {BACKPORTS_SOURCE}: {e}"))?;
+            std::io::Write::write_all(&mut child.stdin.take().expect("piped"), source.as_bytes())
+                .map_err(|e| format!("cannot write {BACKPORTS_SOURCE}: {e}"))?;
+            child
+                .wait()
+                .map_err(|e| format!("cannot write {BACKPORTS_SOURCE}: {e}"))?;
+        }
+        install.extend(["-t", "bookworm-backports"]);
+    }
+    shell.status(
+        "Installing",
+        format!("{} with apt-get", packages.join(", ")),
+    );
+    apt(&["update", "-q"])?;
+    install.extend(packages.iter().copied());
+    apt(&install)?;
+    match binaries.iter().find(|b| !on_path(b)) {
+        Some(binary) => Err(format!(
+            "{binary} is still missing after installing {}",
+            packages.join(", ")
+        )),
+        None => Ok(()),
+    }
+}
