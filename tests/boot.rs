@@ -207,3 +207,30 @@ fn a_hang_ends_at_the_timeout_with_a_distinct_status() {
         output.stdout
     );
 }
+
+#[test]
+fn alloc_boots_with_the_min_profile_and_says_it_uses_nightly_flags() {
+    let expected = load("alloc").stdout.unwrap();
+    let output = run(unik()
+        .current_dir(support::root().join("examples/alloc"))
+        .args([
+            "run",
+            "--profile",
+            "min",
+            "--timeout",
+            "60",
+            "--accel",
+            &accel(),
+        ]));
+    assert_eq!(
+        (output.status, output.stdout.as_str()),
+        (0, expected.as_str()),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output.stderr.contains("RUSTC_BOOTSTRAP=1"),
+        "the build says it uses nightly flags:\n{}",
+        output.stderr
+    );
+}

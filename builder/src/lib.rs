@@ -223,6 +223,14 @@ pub fn build(shell: &Shell, request: &BuildRequest<'_>) -> Result<BuildRecord, B
     } = request;
     let app_dir = project.manifest_path.parent().unwrap_or(Path::new("."));
     toolchain::ensure_target(shell, app_dir, &target.rust_target)?;
+    if profile.build_std {
+        toolchain::ensure_rust_src(shell, app_dir)?;
+        shell.note(format!(
+            "profile `{}` rebuilds core and alloc for size with nightly-only cargo flags ({}), enabled on this toolchain by RUSTC_BOOTSTRAP=1",
+            profile.name,
+            profile.unstable_args().join(" ")
+        ));
+    }
 
     let out_dir = output_dir(project, target);
     std::fs::create_dir_all(&out_dir).map_err(io("cannot create", &out_dir))?;
@@ -392,9 +400,14 @@ fn run_cargo(
             "json"
         })
         .args(profile.cargo_config_args())
+        .args(profile.unstable_args())
         .args(["--color", if shell.is_color() { "always" } else { "never" }]);
-    if !shell.is_verbose() {
+    // On a terminal cargo draws its progress bar; elsewhere only unik's plain status lines.
+    if !shell.is_verbose() && !shell.is_terminal() {
         command.arg("--quiet");
+    }
+    if profile.build_std {
+        command.env("RUSTC_BOOTSTRAP", "1");
     }
     command
         .arg("--")

@@ -15,6 +15,10 @@ pub struct Profile {
     pub inherits: String,
     /// Cargo profile settings.
     pub cargo: BTreeMap<String, toml::Value>,
+    /// Rebuild `core`, `alloc` and `compiler_builtins` optimised for size
+    /// (`-Zbuild-std`, through `RUSTC_BOOTSTRAP=1`).
+    #[serde(default, rename = "build-std")]
+    pub build_std: bool,
     /// The profile's name (the table's key).
     #[serde(skip)]
     pub name: String,
@@ -51,6 +55,18 @@ impl Profile {
     /// The cargo profile name images build with: `unik-<name>`.
     pub fn cargo_profile(&self) -> String {
         format!("unik-{}", self.name)
+    }
+
+    /// Unstable cargo flags this profile needs (they require `RUSTC_BOOTSTRAP=1`).
+    pub fn unstable_args(&self) -> Vec<String> {
+        if self.build_std {
+            vec![
+                "-Zbuild-std=core,alloc,compiler_builtins".into(),
+                "-Zbuild-std-features=compiler-builtins-mem,optimize_for_size".into(),
+            ]
+        } else {
+            Vec::new()
+        }
     }
 
     /// `--config` arguments defining [`Profile::cargo_profile`].
@@ -92,6 +108,11 @@ mod tests {
             args.contains(&"profile.unik-release.codegen-units=1".to_string()),
             "{args:?}"
         );
+        assert!(
+            release.unstable_args().is_empty(),
+            "release stays on stable flags"
+        );
+        assert!(find("min").unwrap().unstable_args()[0].starts_with("-Zbuild-std="));
         find("dev").unwrap();
     }
 

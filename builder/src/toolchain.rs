@@ -53,3 +53,37 @@ fn target_installed(shell: &Shell, dir: &Path, rust_target: &str) -> bool {
                 .any(|e| e.file_name().to_string_lossy().starts_with("libcore-"))
         })
 }
+
+/// Ensures the toolchain that builds in `dir` has the standard library's sources
+/// (`-Zbuild-std` compiles them).
+pub(crate) fn ensure_rust_src(shell: &Shell, dir: &Path) -> Result<(), BuildError> {
+    let has_sources = || {
+        let mut command = shell.command("rustc");
+        command.current_dir(dir).args(["--print", "sysroot"]);
+        shell.echo(&command);
+        command.output().ok().is_some_and(|output| {
+            let sysroot = String::from_utf8_lossy(&output.stdout);
+            Path::new(sysroot.trim())
+                .join("lib/rustlib/src/rust/library/core/Cargo.toml")
+                .is_file()
+        })
+    };
+    if has_sources() {
+        return Ok(());
+    }
+    shell.status(
+        "Installing",
+        "the Rust standard library sources (`rustup component add rust-src`)",
+    );
+    let mut command = shell.command("rustup");
+    command
+        .current_dir(dir)
+        .args(["component", "add", "rust-src"]);
+    shell.echo(&command);
+    match command.status() {
+        Ok(status) if status.success() && has_sources() => Ok(()),
+        _ => Err(BuildError::Toolchain(
+            "this profile rebuilds core from source, which needs the rust-src component: run `rustup component add rust-src`".into(),
+        )),
+    }
+}

@@ -14,16 +14,19 @@ use std::process::Command;
 pub struct Shell {
     verbose: bool,
     quiet: bool,
+    terminal: bool,
     color: bool,
 }
 
 impl Shell {
     /// A shell writing to stderr; colour only when stderr is a terminal.
     pub fn new(verbose: bool, quiet: bool) -> Self {
-        let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        let terminal = std::io::stderr().is_terminal() && !quiet;
+        let color = terminal && std::env::var_os("NO_COLOR").is_none();
         Shell {
             verbose,
             quiet,
+            terminal,
             color,
         }
     }
@@ -31,6 +34,11 @@ impl Shell {
     /// Whether `-v` was given.
     pub fn is_verbose(&self) -> bool {
         self.verbose
+    }
+
+    /// Whether stderr is a terminal (and `-q` was not given): progress displays are wanted.
+    pub fn is_terminal(&self) -> bool {
+        self.terminal
     }
 
     /// Whether stderr is a terminal that takes colour.

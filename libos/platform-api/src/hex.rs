@@ -3,6 +3,9 @@
 //! `core::fmt` costs kilobytes; fault reports must not drag it into every image.
 
 /// Formats `value` as `0x` followed by 16 lowercase hex digits (ASCII bytes).
+///
+/// Never inlined: the fault report calls it four times.
+#[inline(never)]
 pub fn format_u64(value: u64) -> [u8; 18] {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut text = [b'0'; 18];
