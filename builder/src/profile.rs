@@ -120,7 +120,7 @@ mod tests {
     fn unknown_profile_lists_known_ones() {
         let message = find("fast").unwrap_err().to_string();
         assert!(
-            message.contains("`fast`") && message.contains("dev, release"),
+            message.contains("`fast`") && message.contains("dev, min, release"),
             "{message}"
         );
     }
