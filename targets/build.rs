@@ -5,17 +5,12 @@ use std::fmt::Write;
 use std::path::Path;
 
 fn embed(out: &mut String, name: &str, dir: &Path, file_in_dir: Option<&str>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
     entries.sort();
     writeln!(out, "pub(crate) const {name}: &[(&str, &str)] = &[").unwrap();
     for path in entries {
         let (key, file) = match file_in_dir {
-            Some(file) if path.join(file).is_file() => {
-                (path.file_name().unwrap().to_owned(), path.join(file))
-            }
+            Some(file) if path.join(file).is_file() => (path.file_name().unwrap().to_owned(), path.join(file)),
             None if path.is_file() => (path.file_name().unwrap().to_owned(), path.clone()),
             _ => continue,
         };

@@ -17,10 +17,7 @@ fn no_manifest_is_a_clear_error() {
 #[test]
 fn a_missing_manifest_path_is_named() {
     let output = run(unik().args(["build", "--manifest-path", "/nonexistent/Cargo.toml"]));
-    assert_clean_error(
-        &output,
-        "the manifest `/nonexistent/Cargo.toml` does not exist",
-    );
+    assert_clean_error(&output, "the manifest `/nonexistent/Cargo.toml` does not exist");
 }
 
 #[test]
@@ -52,10 +49,7 @@ fn an_app_without_unik_main_is_told_to_add_it() {
 #[test]
 fn an_unknown_target_lists_the_known_ones() {
     let output = run(unik_for_app("unknown-key").args(["build", "--target", "riscv-nope"]));
-    assert_clean_error(
-        &output,
-        "unknown target `riscv-nope`; known targets: kvm-x86_64",
-    );
+    assert_clean_error(&output, "unknown target `riscv-nope`; known targets: kvm-x86_64");
 }
 
 #[test]
@@ -90,11 +84,7 @@ fn memory_that_cannot_hold_the_image_is_refused() {
 fn a_bad_memory_size_names_the_key() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("src")).unwrap();
-    std::fs::copy(
-        data("apps/unknown-key/src/main.rs"),
-        dir.path().join("src/main.rs"),
-    )
-    .unwrap();
+    std::fs::copy(data("apps/unknown-key/src/main.rs"), dir.path().join("src/main.rs")).unwrap();
     let manifest = std::fs::read_to_string(data("apps/unknown-key/Cargo.toml"))
         .unwrap()
         .replace(
@@ -110,13 +100,7 @@ fn a_bad_memory_size_names_the_key() {
 
 #[test]
 fn json_messages_describe_each_image() {
-    let output = run(unik_for_app("unknown-key").args([
-        "-q",
-        "build",
-        "--release",
-        "--message-format",
-        "json",
-    ]));
+    let output = run(unik_for_app("unknown-key").args(["-q", "build", "--release", "--message-format", "json"]));
     assert_eq!(output.status, 0, "{}", output.stderr);
     let lines: Vec<&str> = output.stdout.lines().collect();
     assert_eq!(lines.len(), 1, "one line per image:\n{}", output.stdout);
@@ -129,10 +113,8 @@ fn json_messages_describe_each_image() {
         message["bytes"].as_u64().unwrap(),
         std::fs::metadata(&image).unwrap().len()
     );
-    let record: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(message["record"].as_str().unwrap()).unwrap(),
-    )
-    .unwrap();
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(message["record"].as_str().unwrap()).unwrap()).unwrap();
     assert_eq!(record["bytes"], message["bytes"]);
 }
 
@@ -141,15 +123,9 @@ fn targets_lists_kvm_x86_64_and_what_it_needs() {
     let output = run(unik().arg("targets"));
     assert_eq!(output.status, 0);
     assert!(output.stdout.contains("kvm-x86_64\n"), "{}", output.stdout);
+    assert!(output.stdout.contains("x86_64-unknown-none"), "{}", output.stdout);
     assert!(
-        output.stdout.contains("x86_64-unknown-none"),
-        "{}",
-        output.stdout
-    );
-    assert!(
-        output
-            .stdout
-            .contains("qemu-system-x86_64 -M microvm,acpi=off"),
+        output.stdout.contains("qemu-system-x86_64 -M microvm,acpi=off"),
         "{}",
         output.stdout
     );
@@ -164,15 +140,7 @@ fn new_writes_an_application_that_boots() {
     let output = run(unik()
         .current_dir(&app)
         .env("CARGO_TARGET_DIR", root().join("target/test-apps"))
-        .args([
-            "-q",
-            "run",
-            "--release",
-            "--timeout",
-            "60",
-            "--accel",
-            &accel(),
-        ]));
+        .args(["-q", "run", "--release", "--timeout", "60", "--accel", &accel()]));
     assert_eq!(output.status, 0, "{}", output.stderr);
     assert_eq!(
         output.stdout,
@@ -187,15 +155,9 @@ fn new_never_overwrites() {
     std::fs::create_dir(&existing).unwrap();
     std::fs::write(existing.join("notes.txt"), "mine").unwrap();
     let output = run(unik().current_dir(dir.path()).args(["new", "taken"]));
-    assert_clean_error(
-        &output,
-        "`taken` already exists; unik new never overwrites anything",
-    );
+    assert_clean_error(&output, "`taken` already exists; unik new never overwrites anything");
     assert_eq!(std::fs::read_dir(&existing).unwrap().count(), 1);
-    assert_eq!(
-        std::fs::read_to_string(existing.join("notes.txt")).unwrap(),
-        "mine"
-    );
+    assert_eq!(std::fs::read_to_string(existing.join("notes.txt")).unwrap(), "mine");
 }
 
 #[test]
@@ -222,4 +184,49 @@ fn verbose_mode_echoes_every_subprocess() {
             output.stderr
         );
     }
+}
+
+/// Builds `examples/<example>` for xen-x86_64 and returns its `.xl` with the image path
+/// replaced by `[IMAGE]`.
+fn generated_xl(example: &str) -> String {
+    let output = run(unik().current_dir(root().join("examples").join(example)).args([
+        "-q",
+        "build",
+        "--release",
+        "--target",
+        "xen-x86_64",
+        "--message-format",
+        "json",
+    ]));
+    assert_eq!(output.status, 0, "{}", output.stderr);
+    let message: serde_json::Value = serde_json::from_str(output.stdout.trim()).unwrap();
+    let image = message["image"].as_str().unwrap();
+    let xl = std::fs::read_to_string(std::path::Path::new(image).with_extension("xl")).unwrap();
+    xl.replace(image, "[IMAGE]")
+}
+
+#[test]
+fn xl_configurations_match_the_golden_files() {
+    for example in ["hello", "args"] {
+        let expected = std::fs::read_to_string(data(&format!("golden/{example}.xl"))).unwrap();
+        assert_eq!(generated_xl(example), expected, "{example}.xl");
+    }
+}
+
+#[test]
+fn kvm_targets_get_no_xl_file() {
+    let output = run(unik().current_dir(root().join("examples/hello")).args([
+        "-q",
+        "build",
+        "--release",
+        "--message-format",
+        "json",
+    ]));
+    assert_eq!(output.status, 0, "{}", output.stderr);
+    let message: serde_json::Value = serde_json::from_str(output.stdout.trim()).unwrap();
+    assert!(
+        !std::path::Path::new(message["image"].as_str().unwrap())
+            .with_extension("xl")
+            .exists()
+    );
 }

@@ -18,6 +18,7 @@ use unik_ui::Shell;
 
 pub mod profile;
 mod toolchain;
+pub mod xl;
 
 pub use profile::Profile;
 
@@ -194,12 +195,7 @@ pub fn memory_required(image: &Image, target: &Target) -> ByteSize {
 }
 
 /// Checks that `memory` holds `image`; `origin` says where the value came from.
-pub fn check_memory(
-    image: &Image,
-    target: &Target,
-    memory: ByteSize,
-    origin: &str,
-) -> Result<(), BuildError> {
+pub fn check_memory(image: &Image, target: &Target, memory: ByteSize, origin: &str) -> Result<(), BuildError> {
     let required = memory_required(image, target);
     if memory < required {
         return Err(BuildError::MemoryTooSmall {
@@ -238,10 +234,7 @@ pub fn build(shell: &Shell, request: &BuildRequest<'_>) -> Result<BuildRecord, B
 
     shell.status(
         "Building",
-        format!(
-            "{} for {} ({} profile)",
-            project.package, target.name, profile.name
-        ),
+        format!("{} for {} ({} profile)", project.package, target.name, profile.name),
     );
     let linked = run_cargo(shell, request, app_dir, &script_path)?;
 
@@ -268,15 +261,9 @@ pub fn build(shell: &Shell, request: &BuildRequest<'_>) -> Result<BuildRecord, B
     let (memory, origin) = match project.settings.memory {
         Some(memory) => (
             memory,
-            format!(
-                "package.metadata.unik.memory in `{}`",
-                project.manifest_path.display()
-            ),
+            format!("package.metadata.unik.memory in `{}`", project.manifest_path.display()),
         ),
-        None => (
-            target.machine.default_memory,
-            format!("the default of {}", target.name),
-        ),
+        None => (target.machine.default_memory, format!("the default of {}", target.name)),
     };
     check_memory(&image, target, memory, &origin)?;
 
@@ -305,6 +292,18 @@ pub fn build(shell: &Shell, request: &BuildRequest<'_>) -> Result<BuildRecord, B
         memory: memory.bytes(),
         unik_version: env!("CARGO_PKG_VERSION").to_string(),
     };
+    if let Some(guest_type) = &target.xl_type {
+        let xl_path = out_dir.join(format!("{}.xl", project.package));
+        let text = xl::render(&xl::XlConfig {
+            name: &project.package,
+            guest_type,
+            kernel: &record.image,
+            memory_mib: memory.bytes().div_ceil(1 << 20),
+            cmdline: project.settings.cmdline.as_deref().unwrap_or_default(),
+            target: &target.name,
+        });
+        std::fs::write(&xl_path, text).map_err(io("cannot write", &xl_path))?;
+    }
     let record_path = out_dir.join(format!("{}.json", project.package));
     let json = serde_json::to_string_pretty(&record).expect("a build record always serialises");
     std::fs::write(&record_path, json + "\n").map_err(io("cannot write", &record_path))?;
@@ -313,36 +312,23 @@ pub fn build(shell: &Shell, request: &BuildRequest<'_>) -> Result<BuildRecord, B
 
 /// Renders the target's linker script into `out_dir`. The file name carries a hash of
 /// the contents: cargo does not notice a changed script, but it does notice changed flags.
-fn write_linker_script(
-    project: &Project,
-    target: &Target,
-    out_dir: &Path,
-) -> Result<PathBuf, BuildError> {
+fn write_linker_script(project: &Project, target: &Target, out_dir: &Path) -> Result<PathBuf, BuildError> {
     let template_error = |message: String| BuildError::Template {
         target: target.name.clone(),
         message,
     };
-    let template = target
-        .linker_template()
-        .map_err(|e| template_error(e.to_string()))?;
+    let template = target.linker_template().map_err(|e| template_error(e.to_string()))?;
     let stack = project
         .settings
         .stack_size
         .map_or(target.layout.stack_size, ByteSize::bytes);
     let values = [
         ("load_address", format!("{:#x}", target.layout.load_address)),
-        (
-            "max_image_end",
-            format!("{:#x}", target.layout.max_image_end),
-        ),
+        ("max_image_end", format!("{:#x}", target.layout.max_image_end)),
         ("stack_size", format!("{:#x}", stack.div_ceil(4096) * 4096)),
     ];
     let text = script::render(template, &values).map_err(|e| template_error(e.to_string()))?;
-    let path = out_dir.join(format!(
-        "{}-{:016x}.ld",
-        project.package,
-        fnv1a(text.as_bytes())
-    ));
+    let path = out_dir.join(format!("{}-{:016x}.ld", project.package, fnv1a(text.as_bytes())));
     if !path.exists() {
         std::fs::write(&path, &text).map_err(io("cannot write", &path))?;
     }
@@ -368,12 +354,7 @@ fn rustflags(target: &Target) -> String {
     flags.join("\x1f")
 }
 
-fn run_cargo(
-    shell: &Shell,
-    request: &BuildRequest<'_>,
-    app_dir: &Path,
-    script: &Path,
-) -> Result<PathBuf, BuildError> {
+fn run_cargo(shell: &Shell, request: &BuildRequest<'_>, app_dir: &Path, script: &Path) -> Result<PathBuf, BuildError> {
     let BuildRequest {
         project,
         target,
@@ -424,11 +405,7 @@ fn run_cargo(
         let Ok(message) = message else { continue };
         match message {
             cargo_metadata::Message::CompilerMessage(message) => {
-                let rendered = message
-                    .message
-                    .rendered
-                    .as_deref()
-                    .unwrap_or(&message.message.message);
+                let rendered = message.message.rendered.as_deref().unwrap_or(&message.message.message);
                 link_failure = link_failure.or_else(|| classify_link_failure(request, rendered));
                 if link_failure.is_none() || shell.is_verbose() {
                     eprint!("{rendered}");

@@ -74,10 +74,7 @@ impl Profile {
         let prefix = format!("profile.{}", self.cargo_profile());
         let mut args = vec![
             "--config".to_string(),
-            format!(
-                "{prefix}.inherits={}",
-                toml::Value::from(self.inherits.as_str())
-            ),
+            format!("{prefix}.inherits={}", toml::Value::from(self.inherits.as_str())),
         ];
         for (key, value) in &self.cargo {
             args.push("--config".to_string());
@@ -108,10 +105,7 @@ mod tests {
             args.contains(&"profile.unik-release.codegen-units=1".to_string()),
             "{args:?}"
         );
-        assert!(
-            release.unstable_args().is_empty(),
-            "release stays on stable flags"
-        );
+        assert!(release.unstable_args().is_empty(), "release stays on stable flags");
         assert!(find("min").unwrap().unstable_args()[0].starts_with("-Zbuild-std="));
         find("dev").unwrap();
     }

@@ -6,23 +6,14 @@ use std::path::Path;
 use unik_ui::Shell;
 
 /// Ensures the toolchain that builds in `dir` has `rust_target` installed.
-pub(crate) fn ensure_target(
-    shell: &Shell,
-    dir: &Path,
-    rust_target: &str,
-) -> Result<(), BuildError> {
+pub(crate) fn ensure_target(shell: &Shell, dir: &Path, rust_target: &str) -> Result<(), BuildError> {
     if target_installed(shell, dir, rust_target) {
         return Ok(());
     }
     let how = format!("rustup target add {rust_target}");
-    shell.status(
-        "Installing",
-        format!("the Rust target {rust_target} (`{how}`)"),
-    );
+    shell.status("Installing", format!("the Rust target {rust_target} (`{how}`)"));
     let mut command = shell.command("rustup");
-    command
-        .current_dir(dir)
-        .args(["target", "add", rust_target]);
+    command.current_dir(dir).args(["target", "add", rust_target]);
     shell.echo(&command);
     match command.status() {
         Ok(status) if status.success() && target_installed(shell, dir, rust_target) => Ok(()),
@@ -76,9 +67,7 @@ pub(crate) fn ensure_rust_src(shell: &Shell, dir: &Path) -> Result<(), BuildErro
         "the Rust standard library sources (`rustup component add rust-src`)",
     );
     let mut command = shell.command("rustup");
-    command
-        .current_dir(dir)
-        .args(["component", "add", "rust-src"]);
+    command.current_dir(dir).args(["component", "add", "rust-src"]);
     shell.echo(&command);
     match command.status() {
         Ok(status) if status.success() && has_sources() => Ok(()),

@@ -87,12 +87,7 @@ pub fn targets(requested: &[String], project: &Project) -> Result<Vec<Target>> {
     let names: Vec<&str> = if !requested.is_empty() {
         requested.iter().map(String::as_str).collect()
     } else if !project.settings.targets.is_empty() {
-        project
-            .settings
-            .targets
-            .iter()
-            .map(String::as_str)
-            .collect()
+        project.settings.targets.iter().map(String::as_str).collect()
     } else {
         vec![DEFAULT_TARGET]
     };

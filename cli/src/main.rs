@@ -49,7 +49,8 @@ fn main() -> ExitCode {
         Command::New(args) => new::exec(&shell, args).map(|_| 0),
     };
     match result {
-        Ok(status) => ExitCode::from(u8::try_from(status).unwrap_or(1)),
+        // As on Unix, the low 8 bits of the status leave the process.
+        Ok(status) => ExitCode::from(status as u8),
         Err(error) => {
             shell.error(format!("{error:#}"));
             ExitCode::FAILURE

@@ -17,9 +17,7 @@ pub struct Args {
 
 fn valid_package_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
@@ -32,9 +30,7 @@ pub fn exec(shell: &Shell, args: Args) -> Result<()> {
         .unwrap_or_default()
         .to_string();
     if !valid_package_name(&name) {
-        bail!(
-            "`{name}` is not a valid package name: use letters, digits, `-` and `_`, starting with a letter"
-        );
+        bail!("`{name}` is not a valid package name: use letters, digits, `-` and `_`, starting with a letter");
     }
     if path.symlink_metadata().is_ok() {
         bail!(
@@ -52,22 +48,17 @@ pub fn exec(shell: &Shell, args: Args) -> Result<()> {
     let fill = |template: &str| {
         unik_linker::script::render(
             template,
-            &[
-                ("name", name.clone()),
-                ("unik_path", unik_path.display().to_string()),
-            ],
+            &[("name", name.clone()), ("unik_path", unik_path.display().to_string())],
         )
     };
-    std::fs::create_dir_all(path.join("src"))
-        .with_context(|| format!("cannot create `{}`", path.display()))?;
+    std::fs::create_dir_all(path.join("src")).with_context(|| format!("cannot create `{}`", path.display()))?;
     for (file, template) in [
         ("Cargo.toml", CARGO_TOML),
         ("src/main.rs", MAIN_RS),
         (".gitignore", GITIGNORE),
     ] {
         let target = path.join(file);
-        std::fs::write(&target, fill(template)?)
-            .with_context(|| format!("cannot write `{}`", target.display()))?;
+        std::fs::write(&target, fill(template)?).with_context(|| format!("cannot write `{}`", target.display()))?;
     }
     shell.status(
         "Created",

@@ -65,12 +65,13 @@ pub fn exec(shell: &Shell, args: Args) -> Result<i32> {
     } else {
         unik_runner::cmdline::join(&args.args)?
     };
-    let (accel, why) = unik_runner::accel::resolve(match args.accel {
+    let accel = match args.accel {
         AccelArg::Tcg => Accel::Tcg,
         AccelArg::Kvm => Accel::Kvm,
         AccelArg::Auto => Accel::Auto,
-    })
-    .map_err(anyhow::Error::msg)?;
+    };
+    let (accel, why) = unik_runner::accel::resolve(accel, &target.machine.accelerators)
+        .map_err(|message| anyhow::anyhow!("{message} (target {})", target.name))?;
     if shell.is_verbose() {
         shell.note(format!("accelerator {why}"));
     }
@@ -84,11 +85,25 @@ pub fn exec(shell: &Shell, args: Args) -> Result<i32> {
         }
         None => ByteSize::new(record.memory),
     };
-
+    let hypervisor = match &target.machine.hypervisor {
+        Some(hypervisor) => {
+            let cache = std::env::var_os("UNIK_CACHE_DIR")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| project.target_directory.join("unik").join("cache"));
+            Some(unik_runner::hypervisor::ensure(shell, hypervisor, &cache)?)
+        }
+        None => None,
+    };
+    let under = target
+        .machine
+        .hypervisor
+        .as_ref()
+        .map(|h| format!(" under {}", h.name))
+        .unwrap_or_default();
     shell.status(
         "Running",
         format!(
-            "{} on {} ({}, {memory} memory)",
+            "{} on {}{under} ({}, {memory} memory)",
             record.image.display(),
             target.name,
             accel.name()
@@ -101,23 +116,26 @@ pub fn exec(shell: &Shell, args: Args) -> Result<i32> {
         cmdline,
         accel,
         timeout,
+        hypervisor,
     };
     let result = unik_runner::run(shell, &request, Box::new(std::io::stdout()))?;
     let tail = || {
         if result.last_lines.is_empty() {
             "The guest printed nothing.".to_string()
         } else {
-            format!(
-                "Its last console lines:\n  {}",
-                result.last_lines.join("\n  ")
-            )
+            format!("Its last console lines:\n  {}", result.last_lines.join("\n  "))
         }
     };
+    if shell.is_verbose() {
+        for line in &result.hypervisor_log {
+            eprintln!("{line}");
+        }
+    }
     match result.outcome {
         Outcome::Exited(status) => Ok(status),
         Outcome::NoStatus => {
             shell.error(format!(
-                "the VM ended without reporting an exit status (a triple fault or a reset?). {}",
+                "the VM ended without reporting an exit status (a triple fault, a reset, a crashed domain or a hypervisor panic?). {}",
                 tail()
             ));
             Ok(STATUS_NO_REPORT)

@@ -3,27 +3,35 @@
 use anyhow::Result;
 use unik_ui::Shell;
 
+fn on_path(binary: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(binary).is_file()))
+}
+
 /// Prints every target with what it needs and whether this machine has it.
 pub fn exec(_shell: &Shell) -> Result<()> {
     for target in unik_targets::all() {
+        let machine = &target.machine;
         println!("{}", target.name);
         println!("    {}", target.summary);
         println!(
             "    builds for   {} (Rust target; `unik build` installs it with rustup)",
             target.rust_target
         );
-        let qemu = &target.machine.qemu;
-        let found = std::env::var_os("PATH")
-            .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(qemu).is_file()));
-        let state = if found {
+        let state = if on_path(&machine.qemu) {
             "installed".to_string()
         } else {
-            format!("missing: apt-get install {}", target.machine.debian_package)
+            format!("missing: apt-get install {}", machine.debian_package)
         };
-        println!(
-            "    boots with   {qemu} -M {} ({state})",
-            target.machine.machine
-        );
+        println!("    boots with   {} -M {} ({state})", machine.qemu, machine.machine);
+        if let Some(hypervisor) = &machine.hypervisor {
+            println!(
+                "    under        {} from Debian's {} (`unik run` downloads and unpacks it into its cache; nothing is installed)",
+                hypervisor.name, hypervisor.debian_package
+            );
+        }
+        if let Some(guest_type) = &target.xl_type {
+            println!("    writes       <package>.xl ({guest_type} guest) for `xl create` on a Xen host");
+        }
     }
     Ok(())
 }

@@ -7,9 +7,7 @@
 use object::Endianness;
 use object::elf;
 use object::read::elf::{FileHeader, ProgramHeader};
-use object::write::elf::{
-    FileHeader as WriteFileHeader, ProgramHeader as WriteProgramHeader, Writer,
-};
+use object::write::elf::{FileHeader as WriteFileHeader, ProgramHeader as WriteProgramHeader, Writer};
 use thiserror::Error;
 
 /// A file that cannot be read as an image.
@@ -228,11 +226,7 @@ fn congruent_offset(at_least: u64, vaddr: u64, align: u64) -> u64 {
 pub fn compact(linked: &[u8]) -> Result<Vec<u8>, ImageError> {
     let (header, endian) = parse_header(linked)?;
     let image = Image::parse(linked)?;
-    let kept: Vec<&Segment> = image
-        .segments
-        .iter()
-        .filter(|s| s.is_load() || s.is_note())
-        .collect();
+    let kept: Vec<&Segment> = image.segments.iter().filter(|s| s.is_load() || s.is_note()).collect();
 
     let mut out = Vec::new();
     let mut writer = Writer::new(Endianness::Little, true, &mut out);
@@ -296,10 +290,7 @@ pub fn compact(linked: &[u8]) -> Result<Vec<u8>, ImageError> {
             p_align: *align,
         });
     }
-    for (segment, offset, _) in placed
-        .iter()
-        .filter(|(s, _, _)| s.is_load() && s.file_size > 0)
-    {
+    for (segment, offset, _) in placed.iter().filter(|(s, _, _)| s.is_load() && s.file_size > 0) {
         writer.pad_until(*offset);
         writer.write(bytes_of(linked, segment));
     }
@@ -347,17 +338,16 @@ pub(crate) mod tests {
         })
         .unwrap();
         w.write_align_program_headers();
-        let ph =
-            |p_type, p_flags, p_offset, p_vaddr, p_filesz, p_memsz, p_align| WriteProgramHeader {
-                p_type,
-                p_flags: elf::ProgramFlags(p_flags),
-                p_offset,
-                p_vaddr,
-                p_paddr: p_vaddr,
-                p_filesz,
-                p_memsz,
-                p_align,
-            };
+        let ph = |p_type, p_flags, p_offset, p_vaddr, p_filesz, p_memsz, p_align| WriteProgramHeader {
+            p_type,
+            p_flags: elf::ProgramFlags(p_flags),
+            p_offset,
+            p_vaddr,
+            p_paddr: p_vaddr,
+            p_filesz,
+            p_memsz,
+            p_align,
+        };
         let text_len = text.len() as u64;
         w.write_program_header(&ph(
             elf::PT_LOAD,
@@ -369,15 +359,7 @@ pub(crate) mod tests {
             0x1000,
         ));
         w.write_program_header(&ph(elf::PT_LOAD, 6, data_offset, 0x101000, 24, 24, 0x1000));
-        w.write_program_header(&ph(
-            elf::PT_LOAD,
-            6,
-            data_offset + 24,
-            0x102000,
-            0,
-            0x3000,
-            0x1000,
-        ));
+        w.write_program_header(&ph(elf::PT_LOAD, 6, data_offset + 24, 0x102000, 0, 0x3000, 0x1000));
         w.write_program_header(&ph(elf::PT_NOTE, 4, text_offset + 64, 0x100040, 24, 24, 4));
         w.pad_until(text_offset);
         w.write(&text);
@@ -427,10 +409,7 @@ pub(crate) mod tests {
 
     #[test]
     fn foreign_files_are_named_for_what_they_are() {
-        assert_eq!(
-            Image::parse(b"#!/bin/sh\n"),
-            Err(ImageError::NotElf(b"#!/b".to_vec()))
-        );
+        assert_eq!(Image::parse(b"#!/bin/sh\n"), Err(ImageError::NotElf(b"#!/b".to_vec())));
         let mut big_endian = sample_elf(0, 5);
         big_endian[5] = elf::ELFDATA2MSB.0;
         assert_eq!(

@@ -18,10 +18,7 @@ pub fn rustc_args(script: &Path) -> Vec<String> {
         "-znorelro".to_string(),
         "--build-id=none".to_string(),
     ];
-    link_args
-        .into_iter()
-        .map(|arg| format!("-Clink-arg={arg}"))
-        .collect()
+    link_args.into_iter().map(|arg| format!("-Clink-arg={arg}")).collect()
 }
 
 #[cfg(test)]

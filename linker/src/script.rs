@@ -6,9 +6,7 @@ use thiserror::Error;
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ScriptError {
     /// The template uses a placeholder nobody supplied.
-    #[error(
-        "linker-script template uses `{{{{{0}}}}}`, which the target definition does not provide"
-    )]
+    #[error("linker-script template uses `{{{{{0}}}}}`, which the target definition does not provide")]
     UnknownPlaceholder(String),
     /// A `{{` without its `}}`.
     #[error("linker-script template has an unterminated `{{{{` at byte {0}")]
@@ -22,9 +20,9 @@ pub fn render(template: &str, values: &[(&str, String)]) -> Result<String, Scrip
     while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
-        let end = after.find("}}").ok_or(ScriptError::Unterminated(
-            template.len() - rest.len() + start,
-        ))?;
+        let end = after
+            .find("}}")
+            .ok_or(ScriptError::Unterminated(template.len() - rest.len() + start))?;
         let name = after[..end].trim();
         let value = values
             .iter()
@@ -43,10 +41,7 @@ mod tests {
 
     #[test]
     fn replaces_every_occurrence() {
-        let out = render(
-            "a={{x}} b={{ y }} c={{x}}",
-            &[("x", "1".into()), ("y", "2".into())],
-        );
+        let out = render("a={{x}} b={{ y }} c={{x}}", &[("x", "1".into()), ("y", "2".into())]);
         assert_eq!(out.unwrap(), "a=1 b=2 c=1");
     }
 

@@ -64,9 +64,7 @@ pub enum VerifyError {
         address: u64,
     },
     /// Missing PVH note.
-    #[error(
-        "the image has no Xen PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY); neither Xen nor QEMU can boot it"
-    )]
+    #[error("the image has no Xen PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY); neither Xen nor QEMU can boot it")]
     NoPvhNote,
     /// PVH note in a badly aligned segment.
     #[error("the PVH note's segment has p_align {0}, but QEMU needs 4 to read it correctly")]
@@ -102,18 +100,14 @@ pub fn verify(image: &Image, expected: &Expectations) -> Result<(), VerifyError>
             });
         }
         for other in &loads[i + 1..] {
-            let disjoint = segment.vaddr + segment.mem_size <= other.vaddr
-                || other.vaddr + other.mem_size <= segment.vaddr;
+            let disjoint =
+                segment.vaddr + segment.mem_size <= other.vaddr || other.vaddr + other.mem_size <= segment.vaddr;
             if !disjoint && segment.mem_size > 0 && other.mem_size > 0 {
                 return Err(VerifyError::Overlap(segment.vaddr, other.vaddr));
             }
         }
     }
-    let executable = |address| {
-        image
-            .load_containing(address)
-            .is_some_and(|s| s.flags & flags::X != 0)
-    };
+    let executable = |address| image.load_containing(address).is_some_and(|s| s.flags & flags::X != 0);
     if !executable(image.entry) {
         return Err(VerifyError::EntryNotExecutable {
             which: "ELF",
@@ -125,25 +119,18 @@ pub fn verify(image: &Image, expected: &Expectations) -> Result<(), VerifyError>
             let note = image
                 .notes
                 .iter()
-                .find(|n| {
-                    n.name == pvh::XEN_ELFNOTE_NAME && n.kind == pvh::XEN_ELFNOTE_PHYS32_ENTRY
-                })
+                .find(|n| n.name == pvh::XEN_ELFNOTE_NAME && n.kind == pvh::XEN_ELFNOTE_PHYS32_ENTRY)
                 .ok_or(VerifyError::NoPvhNote)?;
             if note.segment_align != pvh::NOTE_SEGMENT_ALIGN {
                 return Err(VerifyError::NoteAlignment(note.segment_align));
             }
             let address = match note.desc.len() {
-                4 => u64::from(u32::from_le_bytes(
-                    note.desc[..4].try_into().unwrap_or_default(),
-                )),
+                4 => u64::from(u32::from_le_bytes(note.desc[..4].try_into().unwrap_or_default())),
                 8 => u64::from_le_bytes(note.desc[..8].try_into().unwrap_or_default()),
                 other => return Err(VerifyError::NoteDescriptor(other)),
             };
             if !executable(address) {
-                return Err(VerifyError::EntryNotExecutable {
-                    which: "PVH",
-                    address,
-                });
+                return Err(VerifyError::EntryNotExecutable { which: "PVH", address });
             }
         }
     }
@@ -164,10 +151,7 @@ mod tests {
     }
 
     fn check(elf: Vec<u8>) -> Result<(), VerifyError> {
-        verify(
-            &Image::parse(&compact(&elf).unwrap()).unwrap(),
-            &expectations(),
-        )
+        verify(&Image::parse(&compact(&elf).unwrap()).unwrap(), &expectations())
     }
 
     #[test]

@@ -134,28 +134,19 @@ pub fn locate_manifest(explicit: Option<&Path>, cwd: &Path) -> Result<PathBuf, P
 /// The `cargo metadata` command for `manifest`, for the caller to echo and run.
 pub fn metadata_command(manifest: &Path) -> std::process::Command {
     let mut command = MetadataCommand::new();
-    command
-        .cargo_path("cargo")
-        .manifest_path(manifest)
-        .no_deps();
+    command.cargo_path("cargo").manifest_path(manifest).no_deps();
     command.cargo_command()
 }
 
 /// Builds the [`Project`] for `manifest` from `cargo metadata`'s output `json`.
 ///
 /// `libos_hint` is the `unik` crate's path, used in the error for a missing dependency.
-pub fn from_metadata(
-    manifest: &Path,
-    json: &str,
-    libos_hint: &Path,
-) -> Result<Project, ProjectError> {
+pub fn from_metadata(manifest: &Path, json: &str, libos_hint: &Path) -> Result<Project, ProjectError> {
     let metadata: Metadata = MetadataCommand::parse(json).map_err(|e| ProjectError::Metadata {
         path: manifest.to_path_buf(),
         message: e.to_string(),
     })?;
-    let manifest = manifest
-        .canonicalize()
-        .unwrap_or_else(|_| manifest.to_path_buf());
+    let manifest = manifest.canonicalize().unwrap_or_else(|_| manifest.to_path_buf());
     let package = metadata
         .packages
         .iter()
@@ -180,11 +171,7 @@ pub fn from_metadata(
     })
 }
 
-fn choose_bin(
-    package: &Package,
-    settings: &Settings,
-    manifest: &Path,
-) -> Result<String, ProjectError> {
+fn choose_bin(package: &Package, settings: &Settings, manifest: &Path) -> Result<String, ProjectError> {
     let bins: Vec<&str> = package
         .targets
         .iter()

@@ -65,16 +65,10 @@ pub fn read(metadata: &Value, manifest: &Path) -> Result<(Settings, Vec<String>)
     for (key, value) in table {
         match key.as_str() {
             "targets" => {
-                let list = value.as_array().ok_or_else(|| {
-                    error(
-                        key,
-                        format!("expected a list of target names, found {value}"),
-                    )
-                })?;
-                settings.targets = list
-                    .iter()
-                    .map(|v| string(key, v))
-                    .collect::<Result<_, _>>()?;
+                let list = value
+                    .as_array()
+                    .ok_or_else(|| error(key, format!("expected a list of target names, found {value}")))?;
+                settings.targets = list.iter().map(|v| string(key, v)).collect::<Result<_, _>>()?;
             }
             "memory" => settings.memory = Some(size(key, value)?),
             "stack-size" => settings.stack_size = Some(size(key, value)?),
@@ -101,10 +95,7 @@ mod tests {
 
     #[test]
     fn absent_table_means_defaults() {
-        assert_eq!(
-            read_json(json!(null)).unwrap(),
-            (Settings::default(), vec![])
-        );
+        assert_eq!(read_json(json!(null)).unwrap(), (Settings::default(), vec![]));
     }
 
     #[test]
@@ -134,9 +125,7 @@ mod tests {
 
     #[test]
     fn wrong_shapes_name_the_key_and_file() {
-        let message = read_json(json!({"unik": {"memory": "lots"}}))
-            .unwrap_err()
-            .to_string();
+        let message = read_json(json!({"unik": {"memory": "lots"}})).unwrap_err().to_string();
         assert!(
             message.contains("package.metadata.unik.memory") && message.contains("/app/Cargo.toml"),
             "{message}"

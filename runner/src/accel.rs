@@ -6,6 +6,7 @@
 
 use std::fs::OpenOptions;
 use std::path::Path;
+use unik_targets::Accelerator;
 
 /// What the user asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,25 +60,30 @@ pub fn kvm_is_paravirtual() -> bool {
         .any(|l| l.split_whitespace().any(|f| f == "vmx" || f == "svm"))
 }
 
-/// Resolves `accel` on this machine; `Err` says why KVM was asked for but cannot work.
-/// The `String` in `Ok` explains the choice, for verbose output.
-pub fn resolve(accel: Accel) -> Result<(Resolved, String), String> {
+/// Resolves `accel` on this machine for a target that supports `supported` (preferred
+/// first); `Err` says why the request cannot work. The `String` in `Ok` explains the
+/// choice, for verbose output.
+pub fn resolve(accel: Accel, supported: &[Accelerator]) -> Result<(Resolved, String), String> {
+    let kvm_supported = supported.contains(&Accelerator::Kvm);
     match accel {
-        Accel::Tcg => Ok((Resolved::Tcg, "tcg as requested".into())),
+        Accel::Tcg if supported.contains(&Accelerator::Tcg) => Ok((Resolved::Tcg, "tcg as requested".into())),
+        Accel::Tcg => Err("--accel tcg: this target cannot run under TCG".into()),
+        Accel::Kvm if !kvm_supported => Err(
+            "--accel kvm: this target boots a hypervisor inside QEMU, which runs under TCG only; use --accel tcg"
+                .into(),
+        ),
         Accel::Kvm => match kvm_unavailable() {
             None => Ok((Resolved::Kvm, "kvm as requested".into())),
             Some(reason) => Err(format!("--accel kvm: {reason}; use --accel tcg")),
         },
+        Accel::Auto if !kvm_supported => Ok((Resolved::Tcg, "tcg: the target runs under TCG only".into())),
         Accel::Auto => match kvm_unavailable() {
             Some(reason) => Ok((Resolved::Tcg, format!("tcg: {reason}"))),
             None if kvm_is_paravirtual() => Ok((
                 Resolved::Tcg,
                 "tcg: this KVM is paravirtual (no VMX/SVM), where TCG is faster and safer".into(),
             )),
-            None => Ok((
-                Resolved::Kvm,
-                "kvm: hardware virtualisation available".into(),
-            )),
+            None => Ok((Resolved::Kvm, "kvm: hardware virtualisation available".into())),
         },
     }
 }

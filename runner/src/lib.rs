@@ -1,13 +1,15 @@
-//! Boots an image under QEMU and reports how it ended.
+//! Boots an image under QEMU (directly, or under a hypervisor QEMU boots) and reports
+//! how it ended.
 //!
-//! The QEMU command comes from the target definition; the guest console (QEMU's serial
-//! stdio) is streamed to the caller as it arrives; the guest's exit status is decoded
-//! according to the target's exit protocol. A guest that neither exits nor reports is
+//! The QEMU command comes from the target definition. The guest console (QEMU's serial
+//! stdio) is streamed to the caller as it arrives: byte for byte for a direct boot; line
+//! by line under a hypervisor, whose own log lines are set aside. The exit status is
+//! decoded by the target's exit protocol, and a guest that neither ends nor reports is
 //! stopped at the timeout.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
@@ -16,6 +18,7 @@ use unik_ui::Shell;
 
 pub mod accel;
 pub mod cmdline;
+pub mod hypervisor;
 
 pub use accel::Accel;
 
@@ -34,6 +37,8 @@ pub struct RunRequest<'a> {
     pub accel: accel::Resolved,
     /// Stop the VM after this long.
     pub timeout: Option<Duration>,
+    /// The hypervisor binary, for targets that boot under one (see [`hypervisor::ensure`]).
+    pub hypervisor: Option<PathBuf>,
 }
 
 /// How a run ended.
@@ -41,8 +46,8 @@ pub struct RunRequest<'a> {
 pub enum Outcome {
     /// The guest reported this exit status.
     Exited(i32),
-    /// QEMU ended without the guest reporting a status: a triple fault, a reset, or a
-    /// guest that halted.
+    /// The VM ended without the guest reporting a status: a triple fault, a reset, a
+    /// crashed domain or a hypervisor panic.
     NoStatus,
     /// The timeout passed and the VM was stopped.
     TimedOut(Duration),
@@ -53,8 +58,10 @@ pub enum Outcome {
 pub struct RunResult {
     /// How it ended.
     pub outcome: Outcome,
-    /// The last lines the guest printed (for failure messages).
+    /// The last lines of the console, hypervisor lines included (for failure messages).
     pub last_lines: Vec<String>,
+    /// Every hypervisor log line, in order (empty for direct boots).
+    pub hypervisor_log: Vec<String>,
     /// Wall time from spawning QEMU to its exit.
     pub elapsed: Duration,
 }
@@ -63,9 +70,7 @@ pub struct RunResult {
 #[derive(Debug, Error)]
 pub enum RunError {
     /// QEMU is not installed.
-    #[error(
-        "`{binary}` was not found on PATH; install it (Debian/Ubuntu: `sudo apt-get install {package}`)"
-    )]
+    #[error("`{binary}` was not found on PATH; install it (Debian/Ubuntu: `sudo apt-get install {package}`)")]
     QemuMissing {
         /// The binary.
         binary: String,
@@ -75,6 +80,14 @@ pub enum RunError {
     /// The image file does not exist.
     #[error("the image `{0}` does not exist; build it first with `unik build`")]
     ImageMissing(PathBuf),
+    /// The image path cannot be passed as a hypervisor module.
+    #[error(
+        "the image path `{0}` contains a space or a comma, which QEMU's module list cannot carry; build into a target directory without them"
+    )]
+    UnpassablePath(PathBuf),
+    /// The target needs a hypervisor binary and none was given.
+    #[error("target `{0}` boots under a hypervisor, but no hypervisor binary was provided")]
+    NoHypervisor(String),
     /// QEMU could not be started.
     #[error("cannot start `{binary}`: {source}")]
     Spawn {
@@ -91,10 +104,13 @@ pub enum RunError {
         /// What QEMU printed.
         stderr: String,
     },
+    /// Fetching the hypervisor failed.
+    #[error(transparent)]
+    Hypervisor(#[from] hypervisor::HypervisorError),
 }
 
 /// The QEMU command booting `request`.
-pub fn qemu_command(shell: &Shell, request: &RunRequest<'_>) -> Command {
+pub fn qemu_command(shell: &Shell, request: &RunRequest<'_>) -> Result<Command, RunError> {
     let machine = &request.target.machine;
     let mut command = shell.command(&machine.qemu);
     command.arg("-M").arg(&machine.machine);
@@ -102,29 +118,136 @@ pub fn qemu_command(shell: &Shell, request: &RunRequest<'_>) -> Command {
         accel::Resolved::Tcg => command.args(["-accel", "tcg"]),
         accel::Resolved::Kvm => command.args(["-accel", "kvm", "-cpu", &machine.kvm_cpu]),
     };
-    command.args(["-m", &format!("{}K", request.memory.kib_rounded_up())]);
-    command.args(&machine.args);
-    command.arg(&machine.kernel_arg).arg(request.image);
-    if !request.cmdline.is_empty() {
-        command.arg(&machine.cmdline_arg).arg(&request.cmdline);
+    match &machine.hypervisor {
+        None => {
+            command.args(["-m", &format!("{}K", request.memory.kib_rounded_up())]);
+            command.args(&machine.args);
+            command.arg(&machine.kernel_arg).arg(request.image);
+            if !request.cmdline.is_empty() {
+                command.arg(&machine.cmdline_arg).arg(&request.cmdline);
+            }
+        }
+        Some(hypervisor) => {
+            let binary = request
+                .hypervisor
+                .as_ref()
+                .ok_or_else(|| RunError::NoHypervisor(request.target.name.clone()))?;
+            let image = request.image.to_string_lossy();
+            if image.contains([' ', ',']) {
+                return Err(RunError::UnpassablePath(request.image.to_path_buf()));
+            }
+            let memory_mib = request.memory.bytes().div_ceil(1 << 20);
+            let total = ByteSize::new((memory_mib << 20) + hypervisor.overhead.bytes());
+            command.args(["-m", &format!("{}K", total.kib_rounded_up())]);
+            command.args(&machine.args);
+            command.arg(&machine.kernel_arg).arg(binary);
+            command
+                .arg(&machine.cmdline_arg)
+                .arg(hypervisor.cmdline.replace("{memory_mib}", &memory_mib.to_string()));
+            // QEMU separates modules with commas; a comma inside one is written twice.
+            let module = if request.cmdline.is_empty() {
+                image.into_owned()
+            } else {
+                format!("{image} {}", request.cmdline.replace(',', ",,"))
+            };
+            command.arg(&hypervisor.image_arg).arg(module);
+        }
     }
-    command
+    Ok(command)
 }
 
 fn on_path(binary: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(binary).is_file()))
+    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(binary).is_file()))
 }
 
-/// The guest's console text kept for failure messages.
-const KEPT_CONSOLE_BYTES: usize = 4096;
+/// Console lines kept for failure messages.
+const KEPT_LINES: usize = 10;
+/// After a hypervisor's end marker, how long QEMU may take to exit by itself.
+const END_GRACE: Duration = Duration::from_millis(200);
+
+/// What the reader threads tell the run loop.
+enum Event {
+    Console(Vec<u8>),
+    ConsoleClosed,
+}
+
+/// The protocol state of one run: what to print, what was seen.
+struct Session<'a> {
+    target: &'a Target,
+    console: Box<dyn Write + Send>,
+    partial: Vec<u8>,
+    tail: Vec<String>,
+    hypervisor_log: Vec<String>,
+    status: Option<i32>,
+    ended: bool,
+}
+
+/// The status a `unik: exit status N` line reports.
+pub fn parse_status_line(line: &str) -> Option<i32> {
+    line.strip_prefix("unik: exit status ")?.trim_end().parse().ok()
+}
+
+impl Session<'_> {
+    fn remember(&mut self, line: &str) {
+        if self.tail.len() == KEPT_LINES {
+            self.tail.remove(0);
+        }
+        self.tail.push(line.to_string());
+    }
+
+    fn console(&mut self, bytes: &[u8]) {
+        let Some(hypervisor) = &self.target.machine.hypervisor else {
+            let _ = self.console.write_all(bytes);
+            let _ = self.console.flush();
+            self.partial.extend_from_slice(bytes);
+            while let Some(end) = self.partial.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.partial.drain(..=end).collect();
+                self.remember(String::from_utf8_lossy(&line).trim_end());
+            }
+            return;
+        };
+        self.partial.extend_from_slice(bytes);
+        while let Some(end) = self.partial.iter().position(|&b| b == b'\n') {
+            let raw: Vec<u8> = self.partial.drain(..=end).collect();
+            let line = String::from_utf8_lossy(&raw).trim_end_matches(['\r', '\n']).to_string();
+            self.remember(&line);
+            if let Some(message) = line.strip_prefix(&hypervisor.log_prefix) {
+                if hypervisor
+                    .end_markers
+                    .iter()
+                    .any(|marker| message.contains(marker.as_str()))
+                {
+                    self.ended = true;
+                }
+                self.hypervisor_log.push(line);
+            } else if let (ExitProtocol::StatusLine, Some(status)) =
+                (self.target.machine.exit, parse_status_line(&line))
+            {
+                self.status = Some(status);
+            } else {
+                let _ = self.console.write_all(line.as_bytes());
+                let _ = self.console.write_all(b"\n");
+                let _ = self.console.flush();
+            }
+        }
+    }
+
+    /// Handles a last line that never got its newline.
+    fn finish(&mut self) {
+        if self.partial.is_empty() {
+            return;
+        }
+        if self.target.machine.hypervisor.is_some() {
+            self.console(b"\n");
+        } else {
+            let rest = std::mem::take(&mut self.partial);
+            self.remember(String::from_utf8_lossy(&rest).trim_end());
+        }
+    }
+}
 
 /// Boots the image, copying the guest console to `console` as it arrives.
-pub fn run(
-    shell: &Shell,
-    request: &RunRequest<'_>,
-    mut console: Box<dyn Write + Send>,
-) -> Result<RunResult, RunError> {
+pub fn run(shell: &Shell, request: &RunRequest<'_>, console: Box<dyn Write + Send>) -> Result<RunResult, RunError> {
     let machine = &request.target.machine;
     if !request.image.is_file() {
         return Err(RunError::ImageMissing(request.image.to_path_buf()));
@@ -135,7 +258,7 @@ pub fn run(
             package: machine.debian_package.clone(),
         });
     }
-    let mut command = qemu_command(shell, request);
+    let mut command = qemu_command(shell, request)?;
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -147,66 +270,108 @@ pub fn run(
         source,
     })?;
 
+    let (events, received) = mpsc::channel();
     let mut stdout = child.stdout.take().expect("stdout is piped");
-    let mut stderr = child.stderr.take().expect("stderr is piped");
-    let (done, finished) = mpsc::channel();
     let pump = std::thread::spawn(move || {
-        let mut kept = Vec::new();
         let mut buffer = [0u8; 4096];
         while let Ok(n @ 1..) = stdout.read(&mut buffer) {
-            let _ = console.write_all(&buffer[..n]);
-            let _ = console.flush();
-            kept.extend_from_slice(&buffer[..n]);
-            if kept.len() > 2 * KEPT_CONSOLE_BYTES {
-                kept.drain(..kept.len() - KEPT_CONSOLE_BYTES);
+            if events.send(Event::Console(buffer[..n].to_vec())).is_err() {
+                return;
             }
         }
-        let _ = done.send(());
-        kept
+        let _ = events.send(Event::ConsoleClosed);
     });
+    let mut stderr = child.stderr.take().expect("stderr is piped");
     let errors = std::thread::spawn(move || {
         let mut text = String::new();
         let _ = stderr.read_to_string(&mut text);
         text
     });
 
-    let timed_out = match request.timeout {
-        Some(limit) => finished.recv_timeout(limit).is_err(),
-        None => finished.recv().is_err(),
+    let mut session = Session {
+        target: request.target,
+        console,
+        partial: Vec::new(),
+        tail: Vec::new(),
+        hypervisor_log: Vec::new(),
+        status: None,
+        ended: false,
     };
-    if timed_out {
-        let _ = child.kill();
+    let deadline = request.timeout.map(|limit| started + limit);
+    let mut timed_out = false;
+    let mut ended_at = None;
+    loop {
+        let now = Instant::now();
+        let wait = [deadline, ended_at.map(|at: Instant| at + END_GRACE)]
+            .into_iter()
+            .flatten()
+            .min();
+        let event = match wait {
+            Some(until) if until <= now => None,
+            Some(until) => received.recv_timeout(until - now).ok(),
+            None => received.recv().ok(),
+        };
+        match event {
+            Some(Event::Console(bytes)) => {
+                session.console(&bytes);
+                if session.ended && ended_at.is_none() {
+                    ended_at = Some(Instant::now());
+                }
+            }
+            Some(Event::ConsoleClosed) => break,
+            None if ended_at.is_some_and(|at| at + END_GRACE <= Instant::now()) => break,
+            None => {
+                timed_out = deadline.is_some_and(|d| d <= Instant::now());
+                if timed_out {
+                    break;
+                }
+            }
+        }
     }
+    session.finish();
+    stop(&mut child, ended_at.is_some() || timed_out);
     let status = child.wait().map_err(|source| RunError::Spawn {
         binary: machine.qemu.clone(),
         source,
     })?;
     let elapsed = started.elapsed();
-    let kept = pump.join().unwrap_or_default();
+    let _ = pump.join();
     let stderr = errors.join().unwrap_or_default();
-    let last_lines = last_lines(&kept, 10);
 
     let outcome = if timed_out {
         Outcome::TimedOut(elapsed)
     } else {
-        match decode_status(machine.exit, status.code(), &stderr) {
-            Ok(outcome) => outcome,
-            Err(status) => return Err(RunError::Qemu { status, stderr }),
+        match machine.exit {
+            ExitProtocol::StatusLine => session.status.map_or(Outcome::NoStatus, Outcome::Exited),
+            ExitProtocol::IsaDebugExit => match decode_status(machine.exit, status.code(), &stderr) {
+                Ok(outcome) => outcome,
+                Err(status) => return Err(RunError::Qemu { status, stderr }),
+            },
         }
     };
+    if outcome == Outcome::NoStatus && !stderr.trim().is_empty() && session.tail.is_empty() {
+        return Err(RunError::Qemu {
+            status: status.code().unwrap_or(-1),
+            stderr,
+        });
+    }
     Ok(RunResult {
         outcome,
-        last_lines,
+        last_lines: session.tail,
+        hypervisor_log: session.hypervisor_log,
         elapsed,
     })
 }
 
-/// Turns QEMU's exit status into an [`Outcome`], or `Err(status)` if QEMU itself failed.
-pub fn decode_status(
-    protocol: ExitProtocol,
-    code: Option<i32>,
-    stderr: &str,
-) -> Result<Outcome, i32> {
+fn stop(child: &mut Child, now: bool) {
+    if now {
+        let _ = child.kill();
+    }
+}
+
+/// Turns QEMU's exit status into an [`Outcome`] under the `isa-debug-exit` protocol, or
+/// `Err(status)` if QEMU itself failed.
+pub fn decode_status(protocol: ExitProtocol, code: Option<i32>, stderr: &str) -> Result<Outcome, i32> {
     match (protocol, code) {
         // Killed by a signal (someone else stopped QEMU).
         (_, None) => Ok(Outcome::NoStatus),
@@ -215,21 +380,12 @@ pub fn decode_status(
         // also gives 1, but then QEMU prints no error.
         (ExitProtocol::IsaDebugExit, Some(1)) if stderr.lines().any(is_qemu_error) => Err(1),
         (ExitProtocol::IsaDebugExit, Some(code)) if code & 1 == 1 => Ok(Outcome::Exited(code >> 1)),
-        (ExitProtocol::IsaDebugExit, Some(code)) => Err(code),
+        (_, Some(code)) => Err(code),
     }
 }
 
 fn is_qemu_error(line: &str) -> bool {
     line.starts_with("qemu-system-") && !line.contains("warning")
-}
-
-fn last_lines(bytes: &[u8], count: usize) -> Vec<String> {
-    let text = String::from_utf8_lossy(bytes);
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(count)..]
-        .iter()
-        .map(|l| l.to_string())
-        .collect()
 }
 
 #[cfg(test)]
@@ -251,28 +407,108 @@ mod tests {
     }
 
     #[test]
-    fn last_lines_keeps_the_tail() {
-        assert_eq!(last_lines(b"a\nb\nc\n", 2), ["b", "c"]);
-        assert!(last_lines(b"", 2).is_empty());
+    fn status_lines_parse() {
+        assert_eq!(parse_status_line("unik: exit status 101"), Some(101));
+        assert_eq!(parse_status_line("unik: exit status -1\r"), Some(-1));
+        assert_eq!(parse_status_line("unik: exit status"), None);
+        assert_eq!(parse_status_line("say unik: exit status 3"), None);
+    }
+
+    /// A console sink whose bytes the test can read back.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn hypervisor_lines_are_set_aside_and_the_status_line_is_consumed() {
+        let target = unik_targets::find("xen-x86_64").unwrap();
+        let captured = Captured::default();
+        let mut session = Session {
+            target: &target,
+            console: Box::new(captured.clone()),
+            partial: Vec::new(),
+            tail: Vec::new(),
+            hypervisor_log: Vec::new(),
+            status: None,
+            ended: false,
+        };
+        session.console(b"(XEN) [    0.1] Xen version 4.17\nHello, ");
+        session.console(b"world!\nunik: exit status 0\n(XEN) [    1.2] Hardware Dom0 halted: halting machine\n");
+        assert_eq!(
+            String::from_utf8(captured.0.lock().unwrap().clone()).unwrap(),
+            "Hello, world!\n"
+        );
+        assert_eq!(session.status, Some(0));
+        assert!(session.ended);
+        assert_eq!(session.hypervisor_log.len(), 2);
+    }
+
+    #[test]
+    fn direct_boots_pass_bytes_through() {
+        let target = unik_targets::find("kvm-x86_64").unwrap();
+        let captured = Captured::default();
+        let mut session = Session {
+            target: &target,
+            console: Box::new(captured.clone()),
+            partial: Vec::new(),
+            tail: Vec::new(),
+            hypervisor_log: Vec::new(),
+            status: None,
+            ended: false,
+        };
+        session.console(b"prompt> ");
+        assert_eq!(captured.0.lock().unwrap().as_slice(), b"prompt> ");
+        session.console(b"unik: exit status 3\n");
+        assert_eq!(session.status, None, "kvm-x86_64 reports through isa-debug-exit only");
+    }
+
+    fn request<'a>(target: &'a Target, hypervisor: Option<PathBuf>) -> RunRequest<'a> {
+        RunRequest {
+            target,
+            image: Path::new("/images/hello"),
+            memory: ByteSize::new(16 << 20),
+            cmdline: "a \"b c\",d".into(),
+            accel: accel::Resolved::Tcg,
+            timeout: None,
+            hypervisor,
+        }
     }
 
     #[test]
     fn qemu_command_follows_the_target_definition() {
         let target = unik_targets::find("kvm-x86_64").unwrap();
-        let request = RunRequest {
-            target: &target,
-            image: Path::new("/images/hello"),
-            memory: ByteSize::new(16 << 20),
-            cmdline: "a \"b c\"".into(),
-            accel: accel::Resolved::Kvm,
-            timeout: None,
-        };
-        let line = unik_ui::display_command(&qemu_command(&Shell::new(false, true), &request));
+        let mut request = request(&target, None);
+        request.accel = accel::Resolved::Kvm;
+        let command = qemu_command(&Shell::new(false, true), &request).unwrap();
         assert_eq!(
-            line,
+            unik_ui::display_command(&command),
             "qemu-system-x86_64 -M microvm,acpi=off -accel kvm -cpu host,-arch-capabilities -m 16384K -nodefaults -no-reboot \
              -display none -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-             -kernel /images/hello -append 'a \"b c\"'"
+             -kernel /images/hello -append 'a \"b c\",d'"
         );
+    }
+
+    #[test]
+    fn xen_boots_the_image_as_its_first_module() {
+        let target = unik_targets::find("xen-x86_64").unwrap();
+        let command = qemu_command(&Shell::new(false, true), &request(&target, Some("/cache/xen".into()))).unwrap();
+        let line = unik_ui::display_command(&command);
+        assert!(line.contains(" -m 278528K "), "{line}");
+        assert!(line.contains(" -kernel /cache/xen -append 'dom0=pvh "), "{line}");
+        assert!(line.contains("dom0_mem=16M,max:16M"), "{line}");
+        assert!(line.ends_with(" -initrd '/images/hello a \"b c\",,d'"), "{line}");
+        assert!(matches!(
+            qemu_command(&Shell::new(false, true), &request(&target, None)),
+            Err(RunError::NoHypervisor(_))
+        ));
     }
 }

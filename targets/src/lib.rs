@@ -48,6 +48,45 @@ pub enum ExitProtocol {
     /// QEMU's `isa-debug-exit`: status `s` written to the port makes QEMU exit with
     /// `(s << 1) | 1`; a plain QEMU exit (0) means the guest reported nothing.
     IsaDebugExit,
+    /// The guest's last console line is `unik: exit status N`; the run ends at the
+    /// hypervisor's end markers (see [`Hypervisor::end_markers`]).
+    StatusLine,
+}
+
+/// Accelerators QEMU can use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Accelerator {
+    /// Emulation.
+    Tcg,
+    /// KVM.
+    Kvm,
+}
+
+fn all_accelerators() -> Vec<Accelerator> {
+    vec![Accelerator::Tcg, Accelerator::Kvm]
+}
+
+/// A hypervisor that runs inside QEMU and boots the image as its guest.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Hypervisor {
+    /// Name for messages, e.g. `Xen 4.17`.
+    pub name: String,
+    /// Debian package holding it (downloaded and unpacked, never installed).
+    pub debian_package: String,
+    /// Path of the hypervisor inside the package; `.gz` files are unpacked.
+    pub file: String,
+    /// Its command line; `{memory_mib}` is replaced by the guest's memory in MiB.
+    pub cmdline: String,
+    /// QEMU option that carries "IMAGE ARGS" as the hypervisor's first module.
+    pub image_arg: String,
+    /// Memory QEMU adds for the hypervisor itself.
+    pub overhead: ByteSize,
+    /// Prefix of the hypervisor's own console lines.
+    pub log_prefix: String,
+    /// Hypervisor messages that end the run.
+    pub end_markers: Vec<String>,
 }
 
 /// Memory layout parameters, the values of the linker-script template's placeholders.
@@ -86,8 +125,13 @@ pub struct Machine {
     pub default_memory: ByteSize,
     /// `-cpu` under KVM.
     pub kvm_cpu: String,
+    /// Accelerators that work for this target, preferred first (default: TCG and KVM).
+    #[serde(default = "all_accelerators")]
+    pub accelerators: Vec<Accelerator>,
     /// How the exit status comes back.
     pub exit: ExitProtocol,
+    /// A hypervisor QEMU boots, which then boots the image.
+    pub hypervisor: Option<Hypervisor>,
 }
 
 /// One target.
@@ -109,6 +153,8 @@ pub struct Target {
     pub rustflags: Vec<String>,
     /// Image file format.
     pub image_format: ImageFormat,
+    /// Guest type for a generated `xl` configuration (`pvh`); none: no `.xl` file.
+    pub xl_type: Option<String>,
     /// Memory layout.
     pub layout: Layout,
     /// How to boot it.
@@ -127,9 +173,7 @@ pub enum TargetError {
         known: String,
     },
     /// No template of that name.
-    #[error(
-        "target `{target}` names linker-script template `{template}`, which is not in templates/linker/"
-    )]
+    #[error("target `{target}` names linker-script template `{template}`, which is not in templates/linker/")]
     MissingTemplate {
         /// Target name.
         target: String,
@@ -139,9 +183,8 @@ pub enum TargetError {
 }
 
 fn parse(folder: &str, text: &str) -> Target {
-    let target: Target = toml::from_str(text).unwrap_or_else(|e| {
-        panic!("targets/{folder}/target.toml is invalid (a build-time bug): {e}")
-    });
+    let target: Target = toml::from_str(text)
+        .unwrap_or_else(|e| panic!("targets/{folder}/target.toml is invalid (a build-time bug): {e}"));
     assert_eq!(
         target.name, folder,
         "targets/{folder}/target.toml names itself `{}`",
@@ -165,11 +208,7 @@ pub fn find(name: &str) -> Result<Target, TargetError> {
         .find(|t| t.name == name)
         .ok_or_else(|| TargetError::Unknown {
             name: name.to_string(),
-            known: all()
-                .iter()
-                .map(|t| t.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+            known: all().iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", "),
         })
 }
 
@@ -217,6 +256,16 @@ mod tests {
         assert_eq!(target.image_format, ImageFormat::PvhElf);
         assert_eq!(target.machine.exit, ExitProtocol::IsaDebugExit);
         assert!(target.machine.machine.starts_with("microvm"));
+    }
+
+    #[test]
+    fn xen_x86_64_boots_on_xen_inside_qemu_under_tcg() {
+        let target = find("xen-x86_64").unwrap();
+        assert_eq!(target.machine.exit, ExitProtocol::StatusLine);
+        assert_eq!(target.machine.accelerators, [Accelerator::Tcg]);
+        let xen = target.machine.hypervisor.unwrap();
+        assert!(xen.cmdline.contains("dom0=pvh") && xen.cmdline.contains("{memory_mib}"));
+        assert_eq!(target.xl_type.as_deref(), Some("pvh"));
     }
 
     #[test]

@@ -57,10 +57,7 @@ impl FromStr for ByteSize {
             _ => (without_b, 0),
         };
         let number: u64 = digits.trim().parse().map_err(|_| error())?;
-        number
-            .checked_mul(1 << shift)
-            .map(ByteSize)
-            .ok_or_else(error)
+        number.checked_mul(1 << shift).map(ByteSize).ok_or_else(error)
     }
 }
 
@@ -109,10 +106,7 @@ mod tests {
     fn nonsense_is_rejected_with_the_text_quoted() {
         for bad in ["", "M", "12Q", "-1M", "1.5M", "99999999999999G", "1iB"] {
             let error = bad.parse::<ByteSize>().unwrap_err();
-            assert!(
-                error.to_string().contains(&format!("`{bad}`")),
-                "{bad}: {error}"
-            );
+            assert!(error.to_string().contains(&format!("`{bad}`")), "{bad}: {error}");
         }
     }
 

@@ -18,25 +18,61 @@ pub fn data(path: &str) -> PathBuf {
     root().join("tests/data").join(path)
 }
 
-/// The accelerator boots use: TCG unless `UNIK_TEST_ACCEL` asks for another.
+/// The targets every example boots on.
+pub const TARGETS: &[&str] = &["kvm-x86_64", "xen-x86_64"];
+
+/// The accelerator direct boots use: TCG unless `UNIK_TEST_ACCEL` asks for another.
 pub fn accel() -> String {
     std::env::var("UNIK_TEST_ACCEL").unwrap_or_else(|_| "tcg".into())
 }
 
-/// The `unik` binary under test, run with a clean environment: the test applications
-/// build into `target/test-apps` (one library OS build for all of them).
+/// The accelerator for `target`: a hypervisor inside QEMU runs under TCG.
+pub fn accel_for(target: &str) -> String {
+    if target.starts_with("xen-") {
+        "tcg".into()
+    } else {
+        accel()
+    }
+}
+
+/// The hypervisor cache the tests share (`cargo xtask setup` fills it).
+pub fn hypervisor_cache() -> PathBuf {
+    root().join("target/unik-cache")
+}
+
+/// The `unik` binary under test, with a clean environment and the shared hypervisor cache.
 pub fn unik() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_unik"));
     command.env_remove("CARGO_TARGET_DIR");
+    command.env("UNIK_CACHE_DIR", hypervisor_cache());
     command
 }
 
-/// `unik` for the test application `tests/data/apps/<app>`.
+/// `unik` for the test application `tests/data/apps/<app>`; the test applications build
+/// into `target/test-apps` (one library OS build for all of them).
 pub fn unik_for_app(app: &str) -> Command {
     let mut command = unik();
     command.current_dir(data("apps").join(app));
     command.env("CARGO_TARGET_DIR", root().join("target/test-apps"));
     command
+}
+
+/// `run --release --target T --timeout S --accel A`, the arguments of a test boot.
+pub fn run_args(target: &str, timeout_seconds: u32) -> Vec<String> {
+    [
+        "-q",
+        "run",
+        "--release",
+        "--target",
+        target,
+        "--timeout",
+        &timeout_seconds.to_string(),
+        "--accel",
+        &accel_for(target),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 
 /// A finished command.
@@ -60,20 +96,12 @@ pub fn run(command: &mut Command) -> Output {
     }
 }
 
-/// `unik run` of `examples/<example>` in release, with `args` after `--`.
-pub fn boot_example(example: &str, args: &[&str]) -> Output {
+/// `unik run` of `examples/<example>` for `target` in release, with `args` after `--`.
+pub fn boot_example(example: &str, target: &str, args: &[&str]) -> Output {
     let mut command = unik();
     command
         .current_dir(root().join("examples").join(example))
-        .args([
-            "-q",
-            "run",
-            "--release",
-            "--timeout",
-            "60",
-            "--accel",
-            &accel(),
-        ]);
+        .args(run_args(target, 60));
     if !args.is_empty() {
         command.arg("--").args(args);
     }
@@ -83,21 +111,13 @@ pub fn boot_example(example: &str, args: &[&str]) -> Output {
 /// Asserts a clear failure: non-zero status, `expected` in the message, no panic or
 /// backtrace.
 pub fn assert_clean_error(output: &Output, expected: &str) {
-    assert_ne!(
-        output.status, 0,
-        "expected a failure; stderr:\n{}",
-        output.stderr
-    );
+    assert_ne!(output.status, 0, "expected a failure; stderr:\n{}", output.stderr);
     assert!(
         output.stderr.contains(expected),
         "stderr lacks {expected:?}:\n{}",
         output.stderr
     );
     for bad in ["panicked", "RUST_BACKTRACE", "stack backtrace"] {
-        assert!(
-            !output.stderr.contains(bad),
-            "stderr shows a panic:\n{}",
-            output.stderr
-        );
+        assert!(!output.stderr.contains(bad), "stderr shows a panic:\n{}", output.stderr);
     }
 }

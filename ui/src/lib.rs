@@ -150,11 +150,7 @@ pub fn display_command(command: &Command) -> String {
     let mut parts = Vec::new();
     for (key, value) in command.get_envs() {
         if let Some(value) = value {
-            parts.push(format!(
-                "{}={}",
-                key.to_string_lossy(),
-                quote(&value.to_string_lossy())
-            ));
+            parts.push(format!("{}={}", key.to_string_lossy(), quote(&value.to_string_lossy())));
         }
     }
     parts.push(quote(&command.get_program().to_string_lossy()));
@@ -181,9 +177,7 @@ mod tests {
     #[test]
     fn echo_quotes_what_needs_it() {
         let mut command = Command::new("qemu-system-x86_64");
-        command
-            .args(["-append", "a b", "-m", "64M"])
-            .env("X", "it's");
+        command.args(["-append", "a b", "-m", "64M"]).env("X", "it's");
         command.env_remove("UNSET");
         assert_eq!(
             display_command(&command),
@@ -202,14 +196,9 @@ mod tests {
             .collect();
         // `cargo test` sets CARGO_PKG_NAME and CARGO_MANIFEST_DIR for this process.
         assert!(removed.iter().any(|k| k == "CARGO_PKG_NAME"), "{removed:?}");
+        assert!(removed.iter().any(|k| k == "CARGO_MANIFEST_DIR"), "{removed:?}");
         assert!(
-            removed.iter().any(|k| k == "CARGO_MANIFEST_DIR"),
-            "{removed:?}"
-        );
-        assert!(
-            !removed
-                .iter()
-                .any(|k| k == "CARGO_HOME" || k.starts_with("RUSTUP_")),
+            !removed.iter().any(|k| k == "CARGO_HOME" || k.starts_with("RUSTUP_")),
             "{removed:?}"
         );
     }

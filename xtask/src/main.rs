@@ -11,17 +11,6 @@ use unik_ui::Shell;
 
 mod setup;
 
-/// A library-OS platform and the Rust target it builds for.
-struct Platform {
-    name: &'static str,
-    rust_target: &'static str,
-}
-
-const PLATFORMS: &[Platform] = &[Platform {
-    name: "kvm-x86_64",
-    rust_target: "x86_64-unknown-none",
-}];
-
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -38,10 +27,7 @@ fn run(shell: &Shell, command: &mut Command) -> Result<(), String> {
     if status.success() {
         Ok(())
     } else {
-        Err(format!(
-            "`{}` failed ({status})",
-            unik_ui::display_command(command)
-        ))
+        Err(format!("`{}` failed ({status})", unik_ui::display_command(command)))
     }
 }
 
@@ -79,10 +65,7 @@ fn test(shell: &Shell) -> Result<(), String> {
     cargo(shell, &root, &["fmt", "--all", "--check"])?;
     cargo(shell, &root.join("libos"), &["fmt", "--all", "--check"])?;
     cargo(shell, &root.join("examples"), &["fmt", "--all", "--check"])?;
-    shell.status(
-        "Linting",
-        "host tools and library OS (clippy, warnings are errors)",
-    );
+    shell.status("Linting", "host tools and library OS (clippy, warnings are errors)");
     cargo(
         shell,
         &root,
@@ -101,8 +84,12 @@ fn test(shell: &Shell) -> Result<(), String> {
         &root.join("libos"),
         &["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"],
     )?;
-    for platform in PLATFORMS {
-        // The bare-metal crates, built as `unik build` builds them.
+    for target in unik_targets::all() {
+        // The bare-metal crates of every platform, built as `unik build` builds them.
+        let flags = format!(
+            "--cfg\x1funik_platform\x1f--cfg\x1funik_platform=\"{}\"",
+            target.platform
+        );
         let mut command = shell.command("cargo");
         command
             .current_dir(root.join("libos"))
@@ -112,18 +99,12 @@ fn test(shell: &Shell) -> Result<(), String> {
                 "--package",
                 "unik",
                 "--target",
-                platform.rust_target,
+                &target.rust_target,
                 "--",
                 "-D",
                 "warnings",
             ])
-            .env(
-                "CARGO_ENCODED_RUSTFLAGS",
-                format!(
-                    "--cfg\x1funik_platform\x1f--cfg\x1funik_platform=\"{}\"",
-                    platform.name
-                ),
-            );
+            .env("CARGO_ENCODED_RUSTFLAGS", flags);
         run(shell, &mut command)?;
     }
     shell.status("Testing", "library OS crates on the host");

@@ -13,8 +13,7 @@ const QEMU: &[(&str, &str)] = &[("qemu-system-x86_64", "qemu-system-x86")];
 const BACKPORTS_SOURCE: &str = "/etc/apt/sources.list.d/unik-bookworm-backports.sources";
 
 fn on_path(binary: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(binary).is_file()))
+    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(binary).is_file()))
 }
 
 fn output(shell: &Shell, program: &str, args: &[&str]) -> Option<String> {
@@ -31,14 +30,52 @@ fn output(shell: &Shell, program: &str, args: &[&str]) -> Option<String> {
 /// Installs everything missing, or fails naming what is missing and how to get it.
 pub fn setup(shell: &Shell) -> Result<(), String> {
     rust_targets(shell)?;
-    qemu(shell)
+    qemu(shell)?;
+    hypervisors(shell)
+}
+
+/// Where the tests (and `cargo xtask demo`) keep downloaded hypervisors.
+pub fn hypervisor_cache() -> std::path::PathBuf {
+    crate::root().join("target/unik-cache")
+}
+
+/// Downloads every target's hypervisor into the shared cache (`apt-get download`, no
+/// install), refreshing the apt package lists first if they lack the package.
+fn hypervisors(shell: &Shell) -> Result<(), String> {
+    let cache = hypervisor_cache();
+    for target in unik_targets::all() {
+        let Some(hypervisor) = &target.machine.hypervisor else {
+            continue;
+        };
+        if unik_runner::hypervisor::cached_path(hypervisor, &cache).is_file() {
+            continue;
+        }
+        if unik_runner::hypervisor::ensure(shell, hypervisor, &cache).is_ok() {
+            continue;
+        }
+        let Some(prefix) = privilege(shell) else {
+            return Err(format!(
+                "cannot download {} (Debian package {}): run `sudo apt-get update` and retry, or place the unpacked file at {}",
+                hypervisor.name,
+                hypervisor.debian_package,
+                unik_runner::hypervisor::cached_path(hypervisor, &cache).display()
+            ));
+        };
+        let mut update = shell.command(prefix.first().map_or("apt-get", String::as_str));
+        update.args(prefix.iter().skip(1));
+        if !prefix.is_empty() {
+            update.arg("apt-get");
+        }
+        update.args(["update", "-q"]);
+        run(shell, &mut update)?;
+        unik_runner::hypervisor::ensure(shell, hypervisor, &cache).map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 fn rust_targets(shell: &Shell) -> Result<(), String> {
-    let installed = output(shell, "rustup", &["target", "list", "--installed"]).ok_or(
-        "rustup is not available: install Rust with rustup (https://rustup.rs), then rerun"
-            .to_string(),
-    )?;
+    let installed = output(shell, "rustup", &["target", "list", "--installed"])
+        .ok_or("rustup is not available: install Rust with rustup (https://rustup.rs), then rerun".to_string())?;
     let missing: Vec<&str> = RUST_TARGETS
         .iter()
         .copied()
@@ -73,8 +110,7 @@ fn os_release(key: &str) -> Option<String> {
 
 /// The Debian mirror the machine already uses (deb822 or one-line sources).
 fn debian_mirror() -> String {
-    let deb822 =
-        std::fs::read_to_string("/etc/apt/sources.list.d/debian.sources").unwrap_or_default();
+    let deb822 = std::fs::read_to_string("/etc/apt/sources.list.d/debian.sources").unwrap_or_default();
     let classic = std::fs::read_to_string("/etc/apt/sources.list").unwrap_or_default();
     deb822
         .lines()
@@ -92,11 +128,7 @@ fn debian_mirror() -> String {
 }
 
 fn qemu(shell: &Shell) -> Result<(), String> {
-    let missing: Vec<(&str, &str)> = QEMU
-        .iter()
-        .copied()
-        .filter(|(binary, _)| !on_path(binary))
-        .collect();
+    let missing: Vec<(&str, &str)> = QEMU.iter().copied().filter(|(binary, _)| !on_path(binary)).collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -154,10 +186,7 @@ fn qemu(shell: &Shell) -> Result<(), String> {
         }
         install.extend(["-t", "bookworm-backports"]);
     }
-    shell.status(
-        "Installing",
-        format!("{} with apt-get", packages.join(", ")),
-    );
+    shell.status("Installing", format!("{} with apt-get", packages.join(", ")));
     apt(&["update", "-q"])?;
     install.extend(packages.iter().copied());
     apt(&install)?;

@@ -19,22 +19,12 @@ pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
         .into()
 }
 
-fn expand(
-    attr: proc_macro2::TokenStream,
-    item: proc_macro2::TokenStream,
-) -> syn::Result<proc_macro2::TokenStream> {
+fn expand(attr: proc_macro2::TokenStream, item: proc_macro2::TokenStream) -> syn::Result<proc_macro2::TokenStream> {
     if !attr.is_empty() {
-        return Err(syn::Error::new(
-            attr.span(),
-            "#[unik::main] takes no arguments",
-        ));
+        return Err(syn::Error::new(attr.span(), "#[unik::main] takes no arguments"));
     }
-    let function: syn::ItemFn = syn::parse2(item).map_err(|e| {
-        syn::Error::new(
-            e.span(),
-            "#[unik::main] goes on a function: `fn main() { ... }`",
-        )
-    })?;
+    let function: syn::ItemFn = syn::parse2(item)
+        .map_err(|e| syn::Error::new(e.span(), "#[unik::main] goes on a function: `fn main() { ... }`"))?;
     let signature = &function.sig;
     let problem = if !signature.inputs.is_empty() {
         Some((

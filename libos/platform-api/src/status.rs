@@ -4,3 +4,48 @@
 pub const PANIC: i32 = 101;
 /// Status after a CPU fault (bad memory access, invalid instruction, ...): `EX_SOFTWARE`.
 pub const FAULT: i32 = 70;
+
+/// Writes the line `unik: exit status N` (with its newline) through `write`: the last
+/// console line of a VM whose host reads the status from the console (Xen targets).
+pub fn report_line(status: i32, mut write: impl FnMut(&[u8])) {
+    // Written from the end; iterators keep this free of bounds checks (and panics).
+    let mut digits = [0u8; 10];
+    let mut value = status.unsigned_abs();
+    let mut used = 0;
+    for slot in digits.iter_mut().rev() {
+        *slot = b'0' + (value % 10) as u8;
+        value /= 10;
+        used += 1;
+        if value == 0 {
+            break;
+        }
+    }
+    let at = digits.len() - used;
+    write(b"unik: exit status ");
+    if status < 0 {
+        write(b"-");
+    }
+    write(digits.get(at..).unwrap_or_default());
+    write(b"\n");
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::vec::Vec;
+
+    fn line(status: i32) -> Vec<u8> {
+        let mut out = Vec::new();
+        report_line(status, |b| out.extend_from_slice(b));
+        out
+    }
+
+    #[test]
+    fn the_status_line_is_decimal() {
+        assert_eq!(line(0), b"unik: exit status 0\n");
+        assert_eq!(line(101), b"unik: exit status 101\n");
+        assert_eq!(line(-3), b"unik: exit status -3\n");
+        assert_eq!(line(i32::MIN), b"unik: exit status -2147483648\n");
+    }
+}

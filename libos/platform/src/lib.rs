@@ -10,6 +10,10 @@ pub use unik_platform_api::*;
 #[cfg(unik_platform = "kvm-x86_64")]
 pub use unik_platform_kvm_x86_64::KvmX86_64 as Current;
 
+/// The platform this image is built for.
+#[cfg(unik_platform = "xen-x86_64")]
+pub use unik_platform_xen_x86_64::XenX86_64 as Current;
+
 /// The platform this image is built for (the host, in unit tests).
 #[cfg(not(unik_platform))]
 pub use unik_platform_host::Host as Current;

@@ -7,9 +7,7 @@ use core::arch::asm;
 pub fn inb(port: u16) -> u8 {
     let value: u8;
     // SAFETY: port input has no memory effects; devices are owned by the platform.
-    unsafe {
-        asm!("in al, dx", out("al") value, in("dx") port, options(nomem, nostack, preserves_flags))
-    };
+    unsafe { asm!("in al, dx", out("al") value, in("dx") port, options(nomem, nostack, preserves_flags)) };
     value
 }
 
@@ -17,18 +15,14 @@ pub fn inb(port: u16) -> u8 {
 #[inline]
 pub fn outb(port: u16, value: u8) {
     // SAFETY: as for `inb`; which ports a platform writes is its own decision.
-    unsafe {
-        asm!("out dx, al", in("dx") port, in("al") value, options(nomem, nostack, preserves_flags))
-    };
+    unsafe { asm!("out dx, al", in("dx") port, in("al") value, options(nomem, nostack, preserves_flags)) };
 }
 
 /// Writes a 32-bit value to I/O port `port`.
 #[inline]
 pub fn outl(port: u16, value: u32) {
     // SAFETY: as for `outb`.
-    unsafe {
-        asm!("out dx, eax", in("dx") port, in("eax") value, options(nomem, nostack, preserves_flags))
-    };
+    unsafe { asm!("out dx, eax", in("dx") port, in("eax") value, options(nomem, nostack, preserves_flags)) };
 }
 
 /// Reads the time-stamp counter.
@@ -36,9 +30,7 @@ pub fn outl(port: u16, value: u32) {
 pub fn rdtsc() -> u64 {
     let (low, high): (u32, u32);
     // SAFETY: RDTSC only reads the counter.
-    unsafe {
-        asm!("rdtsc", out("eax") low, out("edx") high, options(nomem, nostack, preserves_flags))
-    };
+    unsafe { asm!("rdtsc", out("eax") low, out("edx") high, options(nomem, nostack, preserves_flags)) };
     (u64::from(high) << 32) | u64::from(low)
 }
 
@@ -73,9 +65,7 @@ pub fn cpuid(leaf: u32) -> Cpuid {
 pub unsafe fn rdmsr(msr: u32) -> u64 {
     let (low, high): (u32, u32);
     // SAFETY: the caller guarantees the MSR exists.
-    unsafe {
-        asm!("rdmsr", in("ecx") msr, out("eax") low, out("edx") high, options(nomem, nostack, preserves_flags))
-    };
+    unsafe { asm!("rdmsr", in("ecx") msr, out("eax") low, out("edx") high, options(nomem, nostack, preserves_flags)) };
     (u64::from(high) << 32) | u64::from(low)
 }
 

@@ -8,7 +8,6 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 /// Interrupt vector of the timer.
 pub const TIMER_VECTOR: u8 = 32;
-pub(crate) const TIMER_VECTOR_U64: u64 = TIMER_VECTOR as u64;
 const SPURIOUS_VECTOR: u8 = 0xff;
 
 const APIC_BASE_MSR: u32 = 0x1b;
@@ -25,7 +24,6 @@ const DIVIDE_BY_1: u32 = 0b1011;
 static BASE: AtomicU64 = AtomicU64::new(0);
 
 unsafe extern "C" {
-    fn unik_x86_64_timer_stub();
     fn unik_x86_64_spurious_stub();
 }
 
@@ -56,8 +54,8 @@ pub fn init() {
     if !mmu::map_device(base) {
         return;
     }
-    trap::set_interrupt_handler(TIMER_VECTOR, unik_x86_64_timer_stub);
-    trap::set_interrupt_handler(SPURIOUS_VECTOR, unik_x86_64_spurious_stub);
+    trap::register_interrupt(TIMER_VECTOR, end_of_interrupt);
+    trap::set_interrupt_stub(SPURIOUS_VECTOR, unik_x86_64_spurious_stub);
     BASE.store(base, Ordering::Relaxed);
     write(SPURIOUS, 0x100 | u32::from(SPURIOUS_VECTOR));
     write(DIVIDE_CONFIG, DIVIDE_BY_1);
@@ -76,7 +74,7 @@ pub fn current_count() -> u32 {
     read(CURRENT_COUNT)
 }
 
-/// Signals the end of the interrupt being handled.
-pub(crate) fn end_of_interrupt() {
+/// Signals the end of the interrupt being handled (the timer's handler).
+fn end_of_interrupt() {
     write(EOI, 0);
 }

@@ -15,7 +15,8 @@ pub mod lapic;
 pub mod mmu;
 pub mod pit;
 pub mod pvh;
-mod trap;
+pub mod trap;
+pub mod xen;
 
 core::arch::global_asm!(include_str!("pvh_entry.S"), options(att_syntax));
 core::arch::global_asm!(include_str!("trap_entry.S"), options(att_syntax));

@@ -103,29 +103,39 @@ pub(crate) fn protect_image() {
 
 /// Maps the 2 MiB device window holding `phys` as uncached, non-executable memory.
 ///
-/// Returns `false` when the address lies beyond 4 GiB or no device table is left.
+/// Returns `false` when the address lies beyond 4 GiB or no table is left.
 pub fn map_device(phys: u64) -> bool {
+    map_window(phys, WRITE_THROUGH | CACHE_DISABLE)
+}
+
+/// Maps the 2 MiB window holding `phys` as ordinary (write-back) memory, non-executable:
+/// for RAM outside the identity-mapped first GiB, such as pages a hypervisor shares.
+pub fn map_memory(phys: u64) -> bool {
+    map_window(phys, 0)
+}
+
+fn map_window(phys: u64, cache_flags: u64) -> bool {
     let window = (phys / GIB) as usize;
     if !(1..4).contains(&window) {
         return window == 0;
     }
     // SAFETY: single CPU, called with interrupts off by platform code; the entry written
-    // maps device memory that no Rust object occupies.
+    // maps memory outside the image, which no Rust object occupies.
     unsafe {
-        let pdpt = &mut *addr_of_mut!(unik_x86_64_boot_pdpt);
-        if pdpt[window] & PRESENT == 0 {
+        let Some(pdpt_entry) = (*addr_of_mut!(unik_x86_64_boot_pdpt)).get_mut(window) else {
+            return false;
+        };
+        if *pdpt_entry & PRESENT == 0 {
             let used = &mut *addr_of_mut!(DEVICE_TABLES_USED);
-            if *used == DEVICE_WINDOWS {
+            let Some(table) = (*addr_of!(DEVICE_TABLES)).get(*used) else {
                 return false;
-            }
-            let table = addr_of!((*addr_of!(DEVICE_TABLES))[*used]) as u64;
+            };
             *used += 1;
-            pdpt[window] = table | PRESENT | WRITABLE;
+            *pdpt_entry = addr_of!(*table) as u64 | PRESENT | WRITABLE;
         }
-        let pd = (pdpt[window] & !(PAGE - 1) & !NO_EXECUTE) as *mut u64;
+        let pd = (*pdpt_entry & !(PAGE - 1) & !NO_EXECUTE) as *mut u64;
         let base = phys & !(SLOT - 1);
-        *pd.add(((phys / SLOT) % 512) as usize) =
-            base | PRESENT | WRITABLE | HUGE | WRITE_THROUGH | CACHE_DISABLE | NO_EXECUTE;
+        *pd.add(((phys / SLOT) % 512) as usize) = base | PRESENT | WRITABLE | HUGE | cache_flags | NO_EXECUTE;
         reload_page_tables();
     }
     true

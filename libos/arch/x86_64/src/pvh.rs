@@ -2,8 +2,7 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 use unik_boot_abi::pvh::{
-    HVM_START_INFO_SIZE, HvmMemmapTableEntry, HvmStartInfo, XEN_HVM_MEMMAP_TYPE_RAM,
-    XEN_HVM_START_MAGIC_VALUE,
+    HVM_START_INFO_SIZE, HvmMemmapTableEntry, HvmStartInfo, XEN_HVM_MEMMAP_TYPE_RAM, XEN_HVM_START_MAGIC_VALUE,
 };
 use unik_platform_api::memory::Region;
 
@@ -79,4 +78,27 @@ pub fn boot_structures() -> [Region; 3] {
         map_start..map_start + core::mem::size_of_val(map) as u64,
         line..line + line_len as u64 + 1,
     ]
+}
+
+/// Memory below 1 MiB holds firmware tables and the loader's structures.
+const LOW_MEMORY: Region = 0..0x10_0000;
+
+/// Whether the loader's start info carries a memory map (version ≥ 1). Xen's PVH dom0
+/// start info does not; the domain asks Xen for it instead.
+pub fn has_memory_map() -> bool {
+    !memory_map().is_empty()
+}
+
+/// RAM free for the heap: the loader's RAM regions within the mapped first GiB, minus low
+/// memory, the image and the boot structures.
+pub fn free_memory() -> impl Iterator<Item = Region> {
+    free_memory_in(ram())
+}
+
+/// The parts of the RAM regions `ram` the heap may use: within the mapped first GiB,
+/// minus low memory, the image and the boot structures.
+pub fn free_memory_in(ram: impl Iterator<Item = Region>) -> impl Iterator<Item = Region> {
+    let [info, map, line] = boot_structures();
+    let ram = ram.map(|r| r.start..r.end.min(crate::mmu::MAPPED_RAM_END));
+    unik_platform_api::memory::carve(ram, [LOW_MEMORY, crate::mmu::image(), info, map, line])
 }

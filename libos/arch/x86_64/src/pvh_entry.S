@@ -104,3 +104,10 @@ unik_x86_64_boot_pml4: .skip 4096
 unik_x86_64_boot_pdpt: .skip 4096
 unik_x86_64_boot_pd:   .skip 4096
     .popsection
+
+    /* Xen's hypercall page: executable, no file bytes (see xen.rs). */
+    .pushsection .unik_text_nobits, "ax", @nobits
+    .balign 4096
+    .global unik_x86_64_hypercall_page
+unik_x86_64_hypercall_page: .skip 4096
+    .popsection

@@ -7,6 +7,7 @@
 //! reported instead of silently resetting the machine.
 
 use core::ptr::{addr_of, addr_of_mut};
+use core::sync::atomic::{AtomicUsize, Ordering};
 use unik_platform_api::Fault;
 
 unsafe extern "Rust" {
@@ -17,7 +18,16 @@ unsafe extern "Rust" {
 unsafe extern "C" {
     static mut unik_x86_64_gdt: [u64; 5];
     static unik_x86_64_exception_stubs: u8;
+    static unik_x86_64_interrupt_stubs: u8;
 }
+
+/// First vector [`register_interrupt`] accepts.
+pub const FIRST_INTERRUPT_VECTOR: u8 = 32;
+/// How many vectors, from [`FIRST_INTERRUPT_VECTOR`], can have handlers.
+pub const INTERRUPT_VECTORS: usize = 16;
+
+/// Handlers of vectors 32..48, as `fn()` addresses; 0 = none.
+static INTERRUPT_HANDLERS: [AtomicUsize; INTERRUPT_VECTORS] = [const { AtomicUsize::new(0) }; INTERRUPT_VECTORS];
 
 const KERNEL_CODE: u64 = 0x08;
 const TSS_SELECTOR: u16 = 0x18;
@@ -112,10 +122,24 @@ struct IdtPointer {
     base: u64,
 }
 
-/// Routes `vector` (32..=255) to the interrupt stub at `handler`.
-pub(crate) fn set_interrupt_handler(vector: u8, handler: unsafe extern "C" fn()) {
+/// Routes `vector` (32..=255) to the assembly stub `stub`.
+pub(crate) fn set_interrupt_stub(vector: u8, stub: unsafe extern "C" fn()) {
     // SAFETY: single CPU, called with interrupts off; the IDT is loaded and lives forever.
-    unsafe { (*addr_of_mut!(IDT)).0[vector as usize] = interrupt_gate(handler as usize as u64, 0) };
+    unsafe { (*addr_of_mut!(IDT)).0[vector as usize] = interrupt_gate(stub as usize as u64, 0) };
+}
+
+/// Makes interrupts on `vector` (32..48) call `handler`, with interrupts disabled, on the
+/// interrupted stack. Returns `false` for a vector outside that range. Call with
+/// interrupts off. Handlers must acknowledge their device (e.g. the APIC's EOI).
+pub fn register_interrupt(vector: u8, handler: fn()) -> bool {
+    let Some(slot) = INTERRUPT_HANDLERS.get(usize::from(vector.wrapping_sub(FIRST_INTERRUPT_VECTOR))) else {
+        return false;
+    };
+    slot.store(handler as usize, Ordering::Relaxed);
+    let stub = addr_of!(unik_x86_64_interrupt_stubs) as u64 + u64::from(vector - FIRST_INTERRUPT_VECTOR) * STUB_SPACING;
+    // SAFETY: single CPU, interrupts off; the IDT is loaded and lives forever.
+    unsafe { (*addr_of_mut!(IDT)).0[vector as usize] = interrupt_gate(stub, 0) };
+    true
 }
 
 fn exception_name(vector: u64) -> &'static str {
@@ -149,7 +173,14 @@ extern "C" fn unik_x86_64_trap(frame: &mut TrapFrame) {
                 detail: frame.error_code,
             })
         }
-        crate::lapic::TIMER_VECTOR_U64 => crate::lapic::end_of_interrupt(),
-        _ => {}
+        vector => {
+            let slot = INTERRUPT_HANDLERS.get((vector - u64::from(FIRST_INTERRUPT_VECTOR)) as usize);
+            let handler = slot.map_or(0, |slot| slot.load(Ordering::Relaxed));
+            if handler != 0 {
+                // SAFETY: only `register_interrupt` stores into the table, and it stores `fn()`s.
+                let handler: fn() = unsafe { core::mem::transmute::<usize, fn()>(handler) };
+                handler();
+            }
+        }
     }
 }

@@ -49,12 +49,21 @@ unik_x86_64_trap_common:
     TRAP_COMMON
     .popsection
 
-    /* The local APIC timer (vector 32). */
-    .pushsection .text.unik_x86_64_timer_stub, "ax"
-    .global unik_x86_64_timer_stub
-unik_x86_64_timer_stub:
+    /*
+     * Interrupt stubs for vectors 32..=47, 16 bytes apart; `trap::register_interrupt`
+     * points IDT entries at them. Only images that register an interrupt carry them.
+     */
+    .pushsection .text.unik_x86_64_interrupt_stubs, "ax"
+    .balign 16
+    .global unik_x86_64_interrupt_stubs
+unik_x86_64_interrupt_stubs:
+    .irp n, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
+    .balign 16
     push $0
-    push $32
+    push $\n
+    jmp unik_x86_64_interrupt_common
+    .endr
+unik_x86_64_interrupt_common:
     TRAP_COMMON
     .popsection
 

@@ -30,9 +30,7 @@ impl Iterator for Args {
     type Item = &'static str;
 
     fn next(&mut self) -> Option<&'static str> {
-        let line = self
-            .rest
-            .trim_start_matches(|c: char| c.is_ascii_whitespace());
+        let line = self.rest.trim_start_matches(|c: char| c.is_ascii_whitespace());
         if line.is_empty() {
             self.rest = line;
             return None;
@@ -46,9 +44,7 @@ impl Iterator for Args {
                 return Some(&quoted[..end]);
             }
         }
-        let end = line
-            .find(|c: char| c.is_ascii_whitespace())
-            .unwrap_or(line.len());
+        let end = line.find(|c: char| c.is_ascii_whitespace()).unwrap_or(line.len());
         self.rest = &line[end..];
         Some(&line[..end])
     }
@@ -79,10 +75,7 @@ mod tests {
 
     #[test]
     fn stray_quotes_stay() {
-        assert_eq!(
-            words(r#"x"y "unterminated"#),
-            [r#"x"y"#, r#""unterminated"#]
-        );
+        assert_eq!(words(r#"x"y "unterminated"#), [r#"x"y"#, r#""unterminated"#]);
         assert_eq!(words(r#""a"b c"#), [r#""a"b"#, "c"]);
     }
 

@@ -35,9 +35,7 @@ impl Instant {
 
     /// Time from `earlier` to `self`, or `None` if `earlier` is later.
     pub fn checked_duration_since(&self, earlier: Instant) -> Option<Duration> {
-        self.nanos
-            .checked_sub(earlier.nanos)
-            .map(Duration::from_nanos)
+        self.nanos.checked_sub(earlier.nanos).map(Duration::from_nanos)
     }
 
     /// Time passed since `self`.
@@ -117,10 +115,7 @@ mod tests {
         assert_eq!(a.checked_duration_since(b), None);
         assert_eq!(b - Duration::from_nanos(1_500), Instant { nanos: 0 });
         assert_eq!(a.checked_sub(Duration::from_nanos(1_001)), None);
-        assert_eq!(
-            Instant { nanos: u64::MAX }.checked_add(Duration::from_nanos(1)),
-            None
-        );
+        assert_eq!(Instant { nanos: u64::MAX }.checked_add(Duration::from_nanos(1)), None);
     }
 
     #[test]

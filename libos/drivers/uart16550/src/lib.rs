@@ -99,13 +99,7 @@ mod tests {
             polls_left: RefCell::new(0),
         });
         uart.write(b"hi\n");
-        let sent: Vec<u8> = uart
-            .registers
-            .writes
-            .borrow()
-            .iter()
-            .map(|&(_, v)| v)
-            .collect();
+        let sent: Vec<u8> = uart.registers.writes.borrow().iter().map(|&(_, v)| v).collect();
         assert_eq!(sent, b"hi\n");
     }
 

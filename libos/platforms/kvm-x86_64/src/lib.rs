@@ -6,7 +6,7 @@
 #![no_std]
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use unik_arch_x86_64::{cpu, lapic, mmu, pit, pvh};
+use unik_arch_x86_64::{cpu, lapic, pit, pvh};
 use unik_driver_uart16550::{Registers, Uart16550};
 use unik_platform_api::{BootInfo, Clock, Console, Platform, Shutdown, memory};
 
@@ -104,17 +104,12 @@ impl Clock for KvmX86_64 {
     }
 }
 
-/// Memory below 1 MiB holds firmware tables and the loader's structures.
-const LOW_MEMORY: memory::Region = 0..0x10_0000;
-
 impl BootInfo for KvmX86_64 {
     fn command_line() -> &'static str {
         pvh::command_line()
     }
 
     fn free_memory() -> impl Iterator<Item = memory::Region> {
-        let [info, map, line] = pvh::boot_structures();
-        let ram = pvh::ram().map(|r| r.start..r.end.min(mmu::MAPPED_RAM_END));
-        memory::carve(ram, [LOW_MEMORY, mmu::image(), info, map, line])
+        pvh::free_memory()
     }
 }

@@ -26,8 +26,7 @@ fn main() -> i32 {
             0
         }
         "execute-rodata" => {
-            let code: extern "C" fn() =
-                unsafe { core::mem::transmute(black_box(RETURN_INSTRUCTION.as_ptr())) };
+            let code: extern "C" fn() = unsafe { core::mem::transmute(black_box(RETURN_INSTRUCTION.as_ptr())) };
             code();
             0
         }

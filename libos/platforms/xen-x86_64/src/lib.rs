@@ -1,0 +1,243 @@
+//! The `xen-x86_64` platform: a PVH guest of Xen (dom0 or domU).
+//!
+//! Console: the PV console ring when Xen gives the domain one (a domU), else the
+//! `console_io` hypercall (dom0). Time: Xen's pvclock in the shared info page. Sleep: a
+//! one-shot Xen timer whose event arrives through the HVM callback vector while the vCPU
+//! halts. Exit: the status printed as the console's last line, the ring flushed, then
+//! `SCHEDOP_shutdown` (poweroff for 0, crash otherwise). No device of the PC is touched.
+#![no_std]
+
+use core::ptr::{addr_of_mut, null_mut};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
+use unik_arch_x86_64::{cpu, mmu, pvh, trap, xen as arch};
+use unik_platform_api::{BootInfo, Clock, Console, Platform, Shutdown, memory, status};
+use unik_xen::abi::{self, SharedInfo, XenconsInterface};
+use unik_xen::console::Ring;
+use unik_xen::{Hypercall, events, pvclock};
+
+/// The xen-x86_64 platform.
+pub struct XenX86_64;
+
+impl Platform for XenX86_64 {
+    const NAME: &'static str = "xen-x86_64";
+}
+
+unik_platform_api::export_platform!(XenX86_64);
+
+/// Hypercalls through the hypercall page Xen fills in.
+struct PageHypercall;
+
+impl Hypercall for PageHypercall {
+    unsafe fn call(op: u32, args: [u64; 5]) -> i64 {
+        // SAFETY: `hypervisor()` installed the page before any caller got here; the
+        // caller guarantees the arguments.
+        unsafe { arch::hypercall(op, args) }
+    }
+}
+
+type H = PageHypercall;
+
+/// Installs the hypercall page; an image for Xen cannot do anything without it.
+fn hypervisor() {
+    if !arch::install_hypercall_page() {
+        // Not on Xen: there is no console to say so on.
+        cpu::halt_forever();
+    }
+}
+
+// ---- console ----
+
+static CONSOLE_READY: AtomicBool = AtomicBool::new(false);
+static CONSOLE_RING: AtomicPtr<XenconsInterface> = AtomicPtr::new(null_mut());
+static CONSOLE_PORT: AtomicU32 = AtomicU32::new(0);
+
+/// The PV console ring, if this domain has one.
+fn console_ring() -> Option<Ring> {
+    if !CONSOLE_READY.swap(true, Ordering::Relaxed) {
+        hypervisor();
+        let pfn = unik_xen::hvm_get_param::<H>(abi::HVM_PARAM_CONSOLE_PFN).unwrap_or(0);
+        let port = unik_xen::hvm_get_param::<H>(abi::HVM_PARAM_CONSOLE_EVTCHN).unwrap_or(0);
+        if pfn != 0 && mmu::map_memory(pfn << 12) {
+            CONSOLE_PORT.store(port as u32, Ordering::Relaxed);
+            CONSOLE_RING.store((pfn << 12) as *mut XenconsInterface, Ordering::Relaxed);
+        }
+    }
+    let interface = CONSOLE_RING.load(Ordering::Relaxed);
+    // SAFETY: a non-null pointer is the console page Xen named, mapped above.
+    (!interface.is_null()).then(|| unsafe { Ring::new(interface) })
+}
+
+impl Console for XenX86_64 {
+    fn write(bytes: &[u8]) {
+        let Some(ring) = console_ring() else {
+            unik_xen::console_io_write::<H>(bytes);
+            return;
+        };
+        let port = CONSOLE_PORT.load(Ordering::Relaxed);
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let written = ring.write_some(rest);
+            unik_xen::evtchn_send::<H>(port);
+            if written == 0 {
+                unik_xen::sched_yield::<H>();
+            }
+            // `get`: no panic path (and no formatting code) in the console.
+            rest = rest.get(written..).unwrap_or_default();
+        }
+    }
+}
+
+/// How many times exit yields to the console backend before giving up on a full drain.
+const DRAIN_ATTEMPTS: u32 = 100_000;
+
+fn flush_console() {
+    if let Some(ring) = console_ring() {
+        let port = CONSOLE_PORT.load(Ordering::Relaxed);
+        for _ in 0..DRAIN_ATTEMPTS {
+            if ring.is_drained() {
+                break;
+            }
+            unik_xen::evtchn_send::<H>(port);
+            unik_xen::sched_yield::<H>();
+        }
+    }
+}
+
+impl Shutdown for XenX86_64 {
+    fn exit(status: i32) -> ! {
+        status::report_line(status, Self::write);
+        flush_console();
+        let reason = if status == 0 {
+            abi::SHUTDOWN_POWEROFF
+        } else {
+            abi::SHUTDOWN_CRASH
+        };
+        let _ = unik_xen::sched_shutdown::<H>(reason);
+        cpu::halt_forever()
+    }
+}
+
+// ---- time ----
+
+#[repr(C, align(4096))]
+struct Page([u8; 4096]);
+
+/// The guest frame Xen's shared info page replaces.
+static mut SHARED_INFO_FRAME: Page = Page([0; 4096]);
+static SHARED_INFO: AtomicPtr<SharedInfo> = AtomicPtr::new(null_mut());
+
+fn shared_info() -> *mut SharedInfo {
+    let mapped = SHARED_INFO.load(Ordering::Relaxed);
+    if !mapped.is_null() {
+        return mapped;
+    }
+    hypervisor();
+    let frame = addr_of_mut!(SHARED_INFO_FRAME);
+    // SAFETY: the frame is a page of this image that nothing else uses.
+    if unsafe { unik_xen::map_shared_info::<H>(frame as u64 >> 12) }.is_err() {
+        cpu::halt_forever();
+    }
+    SHARED_INFO.store(frame.cast(), Ordering::Relaxed);
+    frame.cast()
+}
+
+/// Vector the HVM callback (event channel upcall) arrives on.
+const UPCALL_VECTOR: u8 = 33;
+static TIMER_READY: AtomicBool = AtomicBool::new(false);
+
+fn upcall() {
+    // SAFETY: the shared info page is mapped before the callback is registered.
+    unsafe { events::acknowledge(shared_info(), |_| {}) };
+}
+
+/// Binds the timer VIRQ and routes event upcalls to [`UPCALL_VECTOR`], once.
+fn timer_events() {
+    if TIMER_READY.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    let shared = shared_info();
+    trap::register_interrupt(UPCALL_VECTOR, upcall);
+    let via = abi::HVM_PARAM_CALLBACK_TYPE_VECTOR | u64::from(UPCALL_VECTOR);
+    if unik_xen::hvm_set_param::<H>(abi::HVM_PARAM_CALLBACK_IRQ, via).is_err() {
+        cpu::halt_forever();
+    }
+    let _ = unik_xen::stop_periodic_timer::<H>();
+    match unik_xen::bind_virq::<H>(abi::VIRQ_TIMER) {
+        // SAFETY: `shared` is the mapped shared info page.
+        Ok(port) => unsafe {
+            events::unmask(shared, port);
+            events::enable_upcalls(shared);
+        },
+        Err(_) => cpu::halt_forever(),
+    }
+    // One wake-up through the whole path (timer, event, upcall) now, with the clock's set-up:
+    // it proves the path before a sleep relies on it, and under emulation the first pass
+    // through the hypervisor's code is slow, which belongs here rather than in a sleep.
+    // A deadline slightly ahead, so that Xen arms its hardware timer as a real sleep does.
+    // SAFETY: the shared info page is mapped.
+    let now = unsafe { pvclock::read(addr_of_mut!((*shared).vcpu_info[0].time), cpu::rdtsc) };
+    if unik_xen::set_singleshot_timer::<H>(now + SELF_TEST_DELAY_NS).is_ok() {
+        cpu::wait_for_interrupt();
+    }
+}
+
+/// How far ahead the set-up's test wake-up is.
+const SELF_TEST_DELAY_NS: u64 = 100_000;
+
+impl Clock for XenX86_64 {
+    fn now_nanos() -> u64 {
+        let shared = shared_info();
+        // Set the timer's event path up with the clock, so a first sleep is not longer.
+        timer_events();
+        // SAFETY: the shared info page is mapped; vCPU 0's time info is what Xen updates
+        // for the only vCPU.
+        unsafe { pvclock::read(addr_of_mut!((*shared).vcpu_info[0].time), cpu::rdtsc) }
+    }
+
+    fn wait_until(deadline: u64) {
+        if Self::now_nanos() >= deadline {
+            return;
+        }
+        if unik_xen::set_singleshot_timer::<H>(deadline).is_ok() {
+            cpu::wait_for_interrupt();
+        }
+    }
+}
+
+/// The memory map Xen reports, for a start info without one (a PVH dom0).
+static mut XEN_MEMORY_MAP: [abi::E820Entry; 32] = [abi::E820Entry {
+    addr: 0,
+    size: 0,
+    kind: 0,
+}; 32];
+static XEN_MEMORY_MAP_LEN: AtomicU32 = AtomicU32::new(u32::MAX);
+
+fn xen_ram() -> impl Iterator<Item = memory::Region> {
+    if XEN_MEMORY_MAP_LEN.load(Ordering::Relaxed) == u32::MAX {
+        hypervisor();
+        // SAFETY: single CPU; the map is written once, here, before anything reads it.
+        let entries = unsafe { &mut *addr_of_mut!(XEN_MEMORY_MAP) };
+        let count = unik_xen::memory_map::<H>(entries).unwrap_or(0);
+        XEN_MEMORY_MAP_LEN.store(count as u32, Ordering::Relaxed);
+    }
+    let count = XEN_MEMORY_MAP_LEN.load(Ordering::Relaxed) as usize;
+    // SAFETY: written once above; only read from then on.
+    let entries = unsafe { &*core::ptr::addr_of!(XEN_MEMORY_MAP) };
+    entries
+        .iter()
+        .take(count)
+        .filter(|e| e.kind == abi::E820_RAM)
+        .map(|e| e.addr..e.addr.saturating_add(e.size))
+}
+
+impl BootInfo for XenX86_64 {
+    fn command_line() -> &'static str {
+        pvh::command_line()
+    }
+
+    fn free_memory() -> impl Iterator<Item = memory::Region> {
+        // A domU's start info has the memory map; a dom0 asks Xen.
+        let from_xen = (!pvh::has_memory_map()).then(xen_ram).into_iter().flatten();
+        pvh::free_memory_in(pvh::ram().chain(from_xen))
+    }
+}

@@ -1,0 +1,182 @@
+//! Numbers and structure layouts from Xen's public headers, with their C names.
+#![allow(missing_docs)]
+
+// xen.h: hypercall numbers.
+pub const HYPERVISOR_MEMORY_OP: u32 = 12;
+pub const HYPERVISOR_CONSOLE_IO: u32 = 18;
+pub const HYPERVISOR_VCPU_OP: u32 = 24;
+pub const HYPERVISOR_SCHED_OP: u32 = 29;
+pub const HYPERVISOR_EVENT_CHANNEL_OP: u32 = 32;
+pub const HYPERVISOR_HVM_OP: u32 = 34;
+
+pub const CONSOLEIO_WRITE: u64 = 0;
+pub const DOMID_SELF: u16 = 0x7ff0;
+pub const VIRQ_TIMER: u32 = 0;
+
+// sched.h
+pub const SCHEDOP_YIELD: u64 = 0;
+pub const SCHEDOP_SHUTDOWN: u64 = 2;
+pub const SHUTDOWN_POWEROFF: u32 = 0;
+pub const SHUTDOWN_REBOOT: u32 = 1;
+pub const SHUTDOWN_CRASH: u32 = 3;
+
+#[repr(C)]
+pub struct SchedShutdown {
+    pub reason: u32,
+}
+
+// hvm/hvm_op.h, hvm/params.h
+pub const HVMOP_SET_PARAM: u64 = 0;
+pub const HVMOP_GET_PARAM: u64 = 1;
+pub const HVM_PARAM_CALLBACK_IRQ: u32 = 0;
+pub const HVM_PARAM_CONSOLE_PFN: u32 = 17;
+pub const HVM_PARAM_CONSOLE_EVTCHN: u32 = 18;
+/// `HVM_PARAM_CALLBACK_IRQ` value type "vector" (bits 63:56): upcalls arrive on a vector.
+pub const HVM_PARAM_CALLBACK_TYPE_VECTOR: u64 = 2 << 56;
+
+#[repr(C)]
+pub struct HvmParam {
+    pub domid: u16,
+    pub _pad: u16,
+    pub index: u32,
+    pub value: u64,
+}
+
+// memory.h
+pub const XENMEM_ADD_TO_PHYSMAP: u64 = 7;
+pub const XENMEM_MEMORY_MAP: u64 = 9;
+
+/// `xen_memory_map`: in, the capacity of `buffer`; out, the entries written.
+#[repr(C)]
+pub struct MemoryMap {
+    pub nr_entries: u32,
+    pub _pad: u32,
+    pub buffer: u64,
+}
+
+/// An E820 entry as `XENMEM_memory_map` writes it (packed, 20 bytes).
+#[repr(C, packed)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct E820Entry {
+    pub addr: u64,
+    pub size: u64,
+    pub kind: u32,
+}
+
+/// E820 type of usable RAM.
+pub const E820_RAM: u32 = 1;
+pub const XENMAPSPACE_SHARED_INFO: u32 = 0;
+
+#[repr(C)]
+pub struct AddToPhysmap {
+    pub domid: u16,
+    pub size: u16,
+    pub space: u32,
+    pub idx: u64,
+    pub gpfn: u64,
+}
+
+// event_channel.h
+pub const EVTCHNOP_BIND_VIRQ: u64 = 1;
+pub const EVTCHNOP_SEND: u64 = 4;
+
+#[repr(C)]
+pub struct EvtchnBindVirq {
+    pub virq: u32,
+    pub vcpu: u32,
+    pub port: u32,
+}
+
+#[repr(C)]
+pub struct EvtchnSend {
+    pub port: u32,
+}
+
+// vcpu.h
+pub const VCPUOP_STOP_PERIODIC_TIMER: u64 = 7;
+pub const VCPUOP_SET_SINGLESHOT_TIMER: u64 = 8;
+
+#[repr(C)]
+pub struct VcpuSetSingleshotTimer {
+    pub timeout_abs_ns: u64,
+    pub flags: u32,
+    pub _pad: u32,
+}
+
+// xen.h: shared info (64-bit guests).
+/// `vcpu_time_info`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct VcpuTimeInfo {
+    pub version: u32,
+    pub pad0: u32,
+    pub tsc_timestamp: u64,
+    pub system_time: u64,
+    pub tsc_to_system_mul: u32,
+    pub tsc_shift: i8,
+    pub flags: u8,
+    pub pad1: [u8; 2],
+}
+
+/// `vcpu_info` (64 bytes; `arch_vcpu_info` is 16 bytes on x86_64 and on arm64).
+#[repr(C)]
+pub struct VcpuInfo {
+    pub evtchn_upcall_pending: u8,
+    pub evtchn_upcall_mask: u8,
+    pub _pad: [u8; 6],
+    pub evtchn_pending_sel: u64,
+    pub arch: [u64; 2],
+    pub time: VcpuTimeInfo,
+}
+
+/// `XEN_LEGACY_MAX_VCPUS`.
+pub const LEGACY_MAX_VCPUS: usize = 32;
+/// Bits per `xen_ulong_t`, and words of the event bitmaps.
+pub const EVTCHN_WORDS: usize = 64;
+
+/// The start of `shared_info` (what unik reads of it).
+#[repr(C)]
+pub struct SharedInfo {
+    pub vcpu_info: [VcpuInfo; LEGACY_MAX_VCPUS],
+    pub evtchn_pending: [u64; EVTCHN_WORDS],
+    pub evtchn_mask: [u64; EVTCHN_WORDS],
+}
+
+// io/console.h
+pub const XENCONS_IN_SIZE: usize = 1024;
+pub const XENCONS_OUT_SIZE: usize = 2048;
+
+/// `xencons_interface`.
+#[repr(C)]
+pub struct XenconsInterface {
+    pub input: [u8; XENCONS_IN_SIZE],
+    pub output: [u8; XENCONS_OUT_SIZE],
+    pub in_cons: u32,
+    pub in_prod: u32,
+    pub out_cons: u32,
+    pub out_prod: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::mem::{offset_of, size_of};
+
+    #[test]
+    fn layouts_match_the_public_headers() {
+        assert_eq!(size_of::<VcpuTimeInfo>(), 32);
+        assert_eq!(size_of::<VcpuInfo>(), 64);
+        assert_eq!(offset_of!(VcpuInfo, time), 32);
+        assert_eq!(offset_of!(SharedInfo, evtchn_pending), 2048);
+        assert_eq!(offset_of!(SharedInfo, evtchn_mask), 2560);
+        assert_eq!(offset_of!(XenconsInterface, in_cons), 3072);
+        assert_eq!(offset_of!(XenconsInterface, out_prod), 3084);
+        assert_eq!(offset_of!(HvmParam, index), 4);
+        assert_eq!(offset_of!(HvmParam, value), 8);
+        assert_eq!(offset_of!(AddToPhysmap, idx), 8);
+        assert_eq!(offset_of!(AddToPhysmap, gpfn), 16);
+        assert_eq!(size_of::<VcpuSetSingleshotTimer>(), 16);
+        assert_eq!(size_of::<E820Entry>(), 20);
+        assert_eq!(offset_of!(MemoryMap, buffer), 8);
+    }
+}
