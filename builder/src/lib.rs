@@ -372,7 +372,7 @@ fn run_cargo(shell: &Shell, request: &BuildRequest<'_>, app_dir: &Path, script: 
             "--target",
             &target.rust_target,
             "--profile",
-            &profile.cargo_profile(),
+            &profile.cargo_profile(&target.platform),
         ])
         .arg("--message-format")
         .arg(if shell.is_color() {
@@ -380,7 +380,7 @@ fn run_cargo(shell: &Shell, request: &BuildRequest<'_>, app_dir: &Path, script: 
         } else {
             "json"
         })
-        .args(profile.cargo_config_args())
+        .args(profile.cargo_config_args(&target.platform))
         .args(profile.unstable_args())
         .args(["--color", if shell.is_color() { "always" } else { "never" }]);
     // On a terminal cargo draws its progress bar; elsewhere only unik's plain status lines.

@@ -52,9 +52,13 @@ pub fn find(name: &str) -> Result<Profile, UnknownProfile> {
 }
 
 impl Profile {
-    /// The cargo profile name images build with: `unik-<name>`.
-    pub fn cargo_profile(&self) -> String {
-        format!("unik-{}", self.name)
+    /// The cargo profile images for `platform` build with: `unik-<name>-<platform>`.
+    ///
+    /// One per platform: platforms that share a Rust target (kvm-x86_64 and xen-x86_64)
+    /// would otherwise share one artifact directory, so builds for one would overwrite the
+    /// other's binary and invalidate its cache.
+    pub fn cargo_profile(&self, platform: &str) -> String {
+        format!("unik-{}-{platform}", self.name)
     }
 
     /// Unstable cargo flags this profile needs (they require `RUSTC_BOOTSTRAP=1`).
@@ -69,9 +73,9 @@ impl Profile {
         }
     }
 
-    /// `--config` arguments defining [`Profile::cargo_profile`].
-    pub fn cargo_config_args(&self) -> Vec<String> {
-        let prefix = format!("profile.{}", self.cargo_profile());
+    /// `--config` arguments defining [`Profile::cargo_profile`] for `platform`.
+    pub fn cargo_config_args(&self, platform: &str) -> Vec<String> {
+        let prefix = format!("profile.{}", self.cargo_profile(platform));
         let mut args = vec![
             "--config".to_string(),
             format!("{prefix}.inherits={}", toml::Value::from(self.inherits.as_str())),
@@ -91,18 +95,18 @@ mod tests {
     #[test]
     fn dev_and_release_exist_and_release_uses_lto() {
         let release = find("release").unwrap();
-        assert_eq!(release.cargo_profile(), "unik-release");
-        let args = release.cargo_config_args();
+        assert_eq!(release.cargo_profile("kvm-x86_64"), "unik-release-kvm-x86_64");
+        let args = release.cargo_config_args("kvm-x86_64");
         assert!(
-            args.contains(&"profile.unik-release.inherits=\"release\"".to_string()),
+            args.contains(&"profile.unik-release-kvm-x86_64.inherits=\"release\"".to_string()),
             "{args:?}"
         );
         assert!(
-            args.contains(&"profile.unik-release.lto=\"fat\"".to_string()),
+            args.contains(&"profile.unik-release-kvm-x86_64.lto=\"fat\"".to_string()),
             "{args:?}"
         );
         assert!(
-            args.contains(&"profile.unik-release.codegen-units=1".to_string()),
+            args.contains(&"profile.unik-release-kvm-x86_64.codegen-units=1".to_string()),
             "{args:?}"
         );
         assert!(release.unstable_args().is_empty(), "release stays on stable flags");

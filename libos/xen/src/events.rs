@@ -52,6 +52,15 @@ pub unsafe fn unmask(shared: *mut SharedInfo, port: u32) {
     }
 }
 
+/// Lets Xen deliver upcalls to vCPU 0 (clears `evtchn_upcall_mask`, set while masked).
+///
+/// # Safety
+/// `shared` must point to the domain's mapped shared info page.
+pub unsafe fn enable_upcalls(shared: *mut SharedInfo) {
+    // SAFETY: the caller's contract; a single byte Xen only reads.
+    unsafe { AtomicU8::from_ptr(addr_of_mut!((*shared).vcpu_info[0].evtchn_upcall_mask)).store(0, Ordering::SeqCst) };
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;
@@ -79,13 +88,4 @@ mod tests {
         unsafe { unmask(&mut *shared, 5) };
         assert_eq!(shared.evtchn_mask[0], 0);
     }
-}
-
-/// Lets Xen deliver upcalls to vCPU 0 (clears `evtchn_upcall_mask`, set while masked).
-///
-/// # Safety
-/// `shared` must point to the domain's mapped shared info page.
-pub unsafe fn enable_upcalls(shared: *mut SharedInfo) {
-    // SAFETY: the caller's contract; a single byte Xen only reads.
-    unsafe { AtomicU8::from_ptr(addr_of_mut!((*shared).vcpu_info[0].evtchn_upcall_mask)).store(0, Ordering::SeqCst) };
 }
