@@ -13,6 +13,8 @@ use unik_ui::Shell;
 pub const STATUS_NO_REPORT: i32 = 134;
 /// Exit status of `unik run` when the timeout stopped the VM.
 pub const STATUS_TIMEOUT: i32 = 142;
+/// Hypervisor log lines a failure message shows.
+const HYPERVISOR_LINES_SHOWN: usize = 6;
 
 /// `--accel` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -120,11 +122,23 @@ pub fn exec(shell: &Shell, args: Args) -> Result<i32> {
     };
     let result = unik_runner::run(shell, &request, Box::new(std::io::stdout()))?;
     let tail = || {
-        if result.last_lines.is_empty() {
+        let mut text = if result.last_lines.is_empty() {
             "The guest printed nothing.".to_string()
         } else {
             format!("Its last console lines:\n  {}", result.last_lines.join("\n  "))
+        };
+        if let Some(hypervisor) = &target.machine.hypervisor {
+            let log = &result.hypervisor_log;
+            let last = &log[log.len().saturating_sub(HYPERVISOR_LINES_SHOWN)..];
+            if !last.is_empty() {
+                text += &format!(
+                    "\n{}'s last lines (all of them with -v):\n  {}",
+                    hypervisor.name,
+                    last.join("\n  ")
+                );
+            }
         }
+        text
     };
     if shell.is_verbose() {
         for line in &result.hypervisor_log {

@@ -210,7 +210,6 @@ impl Session<'_> {
         while let Some(end) = self.partial.iter().position(|&b| b == b'\n') {
             let raw: Vec<u8> = self.partial.drain(..=end).collect();
             let line = String::from_utf8_lossy(&raw).trim_end_matches(['\r', '\n']).to_string();
-            self.remember(&line);
             if let Some(message) = line.strip_prefix(&hypervisor.log_prefix) {
                 if hypervisor
                     .end_markers
@@ -225,6 +224,7 @@ impl Session<'_> {
             {
                 self.status = Some(status);
             } else {
+                self.remember(&line);
                 let _ = self.console.write_all(line.as_bytes());
                 let _ = self.console.write_all(b"\n");
                 let _ = self.console.flush();

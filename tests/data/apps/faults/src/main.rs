@@ -31,6 +31,13 @@ fn main() -> i32 {
             0
         }
         "stack-overflow" => recurse(black_box(0)) as i32,
+        "triple-fault" => {
+            // An empty IDT: the next exception cannot be delivered, and neither can the
+            // double fault that follows. The VM dies without reporting a status.
+            let empty = [0u16; 5];
+            unsafe { core::arch::asm!("lidt [{}]", "ud2", in(reg) &empty) };
+            0
+        }
         _ => {
             println!("unknown fault `{which}`");
             2
