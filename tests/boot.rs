@@ -16,7 +16,6 @@ struct Case {
     args: Vec<String>,
     status: i32,
     stdout: Option<String>,
-    stdout_pattern: Option<String>,
 }
 
 fn load(case: &str) -> Case {
