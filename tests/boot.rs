@@ -365,3 +365,35 @@ fn a_triple_fault_ends_without_a_status_and_says_so() {
         );
     }
 }
+
+#[test]
+fn a_xen_panic_ends_the_run_at_once_with_xens_last_lines() {
+    // A dom0 "kernel" Xen cannot load makes it panic ("Could not construct domain 0").
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("not-an-image");
+    std::fs::write(&image, b"this is not an ELF file\n").unwrap();
+    let target = unik_targets::find("xen-x86_64").unwrap();
+    let shell = unik_ui::Shell::new(false, true);
+    let xen = target.machine.hypervisor.as_ref().unwrap();
+    let binary = unik_runner::hypervisor::ensure(&shell, xen, &support::hypervisor_cache()).unwrap();
+    let request = unik_runner::RunRequest {
+        target: &target,
+        image: &image,
+        memory: unik_targets::ByteSize::new(16 << 20),
+        cmdline: String::new(),
+        accel: unik_runner::accel::Resolved::Tcg,
+        timeout: Some(std::time::Duration::from_secs(60)),
+        hypervisor: Some(binary),
+    };
+    let result = unik_runner::run(&shell, &request, Box::new(std::io::sink())).unwrap();
+    assert_eq!(result.outcome, unik_runner::Outcome::NoStatus);
+    assert!(
+        result.elapsed < std::time::Duration::from_secs(30),
+        "ended at the panic, not the timeout"
+    );
+    assert!(
+        result.hypervisor_log.iter().any(|l| l.contains("Panic on CPU")),
+        "{:#?}",
+        result.hypervisor_log
+    );
+}
