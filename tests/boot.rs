@@ -392,7 +392,7 @@ fn a_xen_panic_ends_the_run_at_once_with_xens_last_lines() {
         "ended at the panic, not the timeout"
     );
     assert!(
-        result.hypervisor_log.iter().any(|l| l.contains("Panic on CPU")),
+        result.hypervisor_log.iter().any(|l| l.text.contains("Panic on CPU")),
         "{:#?}",
         result.hypervisor_log
     );

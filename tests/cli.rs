@@ -55,7 +55,7 @@ fn an_unknown_target_lists_the_known_ones() {
 #[test]
 fn an_unknown_profile_lists_the_known_ones() {
     let output = run(unik_for_app("unknown-key").args(["build", "--profile", "turbo"]));
-    assert_clean_error(&output, "unknown profile `turbo`; profiles: dev, min, release");
+    assert_clean_error(&output, "unknown profile `turbo`; profiles: bench, dev, min, release");
 }
 
 #[test]

@@ -343,7 +343,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 /// The `CARGO_ENCODED_RUSTFLAGS` of an image build.
-fn rustflags(target: &Target) -> String {
+fn rustflags(target: &Target, profile: &Profile) -> String {
     let mut flags = target.rustflags.clone();
     flags.extend([
         "--cfg".into(),
@@ -351,9 +351,11 @@ fn rustflags(target: &Target) -> String {
         "--cfg".into(),
         format!("unik_platform=\"{}\"", target.platform),
     ]);
+    for cfg in &profile.cfg {
+        flags.extend(["--cfg".into(), cfg.clone()]);
+    }
     flags.join("\x1f")
 }
-
 fn run_cargo(shell: &Shell, request: &BuildRequest<'_>, app_dir: &Path, script: &Path) -> Result<PathBuf, BuildError> {
     let BuildRequest {
         project,
@@ -393,7 +395,7 @@ fn run_cargo(shell: &Shell, request: &BuildRequest<'_>, app_dir: &Path, script: 
     command
         .arg("--")
         .args(link::rustc_args(script))
-        .env("CARGO_ENCODED_RUSTFLAGS", rustflags(target))
+        .env("CARGO_ENCODED_RUSTFLAGS", rustflags(target, profile))
         .stdout(Stdio::piped());
     shell.echo(&command);
     let mut child = command.spawn().map_err(BuildError::CargoNotRunnable)?;

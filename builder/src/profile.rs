@@ -19,6 +19,9 @@ pub struct Profile {
     /// (`-Zbuild-std`, through `RUSTC_BOOTSTRAP=1`).
     #[serde(default, rename = "build-std")]
     pub build_std: bool,
+    /// `--cfg` names set for every crate of the image (e.g. `unik_bench`).
+    #[serde(default)]
+    pub cfg: Vec<String>,
     /// The profile's name (the table's key).
     #[serde(skip)]
     pub name: String,
@@ -118,7 +121,7 @@ mod tests {
     fn unknown_profile_lists_known_ones() {
         let message = find("fast").unwrap_err().to_string();
         assert!(
-            message.contains("`fast`") && message.contains("dev, min, release"),
+            message.contains("`fast`") && message.contains("bench, dev, min, release"),
             "{message}"
         );
     }

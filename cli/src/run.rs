@@ -129,7 +129,10 @@ pub fn exec(shell: &Shell, args: Args) -> Result<i32> {
         };
         if let Some(hypervisor) = &target.machine.hypervisor {
             let log = &result.hypervisor_log;
-            let last = &log[log.len().saturating_sub(HYPERVISOR_LINES_SHOWN)..];
+            let last: Vec<&str> = log[log.len().saturating_sub(HYPERVISOR_LINES_SHOWN)..]
+                .iter()
+                .map(|l| l.text.as_str())
+                .collect();
             if !last.is_empty() {
                 text += &format!(
                     "\n{}'s last lines (all of them with -v):\n  {}",
@@ -142,7 +145,7 @@ pub fn exec(shell: &Shell, args: Args) -> Result<i32> {
     };
     if shell.is_verbose() {
         for line in &result.hypervisor_log {
-            eprintln!("{line}");
+            eprintln!("{}", line.text);
         }
     }
     match result.outcome {

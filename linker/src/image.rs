@@ -428,7 +428,7 @@ pub struct LoadedSizes {
     pub rodata: u64,
     /// File-backed bytes of writable segments.
     pub data: u64,
-    /// Zero-filled bytes of writable segments (bss, stacks, boot page tables).
+    /// Zero-filled bytes (bss, stacks, boot page tables, pages a hypervisor fills).
     pub bss: u64,
 }
 
@@ -438,7 +438,9 @@ impl Image {
         let mut sizes = LoadedSizes::default();
         for segment in self.loads() {
             if segment.flags & flags::X != 0 {
-                sizes.text += segment.mem_size;
+                // Zero-filled executable memory (Xen's hypercall page) is not code.
+                sizes.text += segment.file_size;
+                sizes.bss += segment.mem_size - segment.file_size;
             } else if segment.flags & flags::W != 0 {
                 sizes.data += segment.file_size;
                 sizes.bss += segment.mem_size - segment.file_size;

@@ -60,10 +60,21 @@ pub struct RunResult {
     pub outcome: Outcome,
     /// The last lines of the console, hypervisor lines included (for failure messages).
     pub last_lines: Vec<String>,
-    /// Every hypervisor log line, in order (empty for direct boots).
-    pub hypervisor_log: Vec<String>,
-    /// Wall time from spawning QEMU to its exit.
+    /// Every hypervisor log line, in order, with when it arrived (empty for direct boots).
+    pub hypervisor_log: Vec<LogLine>,
+    /// When the guest's first console output arrived, from spawning QEMU.
+    pub first_output: Option<Duration>,
+    /// Wall time from spawning QEMU to its exit, or to the hypervisor's end marker.
     pub elapsed: Duration,
+}
+
+/// A hypervisor console line and when it arrived, from spawning QEMU.
+#[derive(Clone, Debug)]
+pub struct LogLine {
+    /// Time since QEMU was spawned.
+    pub at: Duration,
+    /// The line, prefix included.
+    pub text: String,
 }
 
 /// A VM that could not be run at all.
@@ -177,9 +188,11 @@ struct Session<'a> {
     console: Box<dyn Write + Send>,
     partial: Vec<u8>,
     tail: Vec<String>,
-    hypervisor_log: Vec<String>,
+    hypervisor_log: Vec<LogLine>,
     status: Option<i32>,
     ended: bool,
+    started: Instant,
+    first_output: Option<Duration>,
 }
 
 /// The status a `unik: exit status N` line reports.
@@ -197,6 +210,7 @@ impl Session<'_> {
 
     fn console(&mut self, bytes: &[u8]) {
         let Some(hypervisor) = &self.target.machine.hypervisor else {
+            self.first_output.get_or_insert_with(|| self.started.elapsed());
             let _ = self.console.write_all(bytes);
             let _ = self.console.flush();
             self.partial.extend_from_slice(bytes);
@@ -218,12 +232,16 @@ impl Session<'_> {
                 {
                     self.ended = true;
                 }
-                self.hypervisor_log.push(line);
+                self.hypervisor_log.push(LogLine {
+                    at: self.started.elapsed(),
+                    text: line,
+                });
             } else if let (ExitProtocol::StatusLine, Some(status)) =
                 (self.target.machine.exit, parse_status_line(&line))
             {
                 self.status = Some(status);
             } else {
+                self.first_output.get_or_insert_with(|| self.started.elapsed());
                 self.remember(&line);
                 let _ = self.console.write_all(line.as_bytes());
                 let _ = self.console.write_all(b"\n");
@@ -296,6 +314,8 @@ pub fn run(shell: &Shell, request: &RunRequest<'_>, console: Box<dyn Write + Sen
         hypervisor_log: Vec::new(),
         status: None,
         ended: false,
+        started,
+        first_output: None,
     };
     let deadline = request.timeout.map(|limit| started + limit);
     let mut timed_out = false;
@@ -334,7 +354,8 @@ pub fn run(shell: &Shell, request: &RunRequest<'_>, console: Box<dyn Write + Sen
         binary: machine.qemu.clone(),
         source,
     })?;
-    let elapsed = started.elapsed();
+    // A run that ended at the hypervisor's end marker ended there, not when QEMU was stopped.
+    let elapsed = ended_at.map_or_else(|| started.elapsed(), |at| at - started);
     let _ = pump.join();
     let stderr = errors.join().unwrap_or_default();
 
@@ -359,6 +380,7 @@ pub fn run(shell: &Shell, request: &RunRequest<'_>, console: Box<dyn Write + Sen
         outcome,
         last_lines: session.tail,
         hypervisor_log: session.hypervisor_log,
+        first_output: session.first_output,
         elapsed,
     })
 }
@@ -440,6 +462,8 @@ mod tests {
             hypervisor_log: Vec::new(),
             status: None,
             ended: false,
+            started: Instant::now(),
+            first_output: None,
         };
         session.console(b"(XEN) [    0.1] Xen version 4.17\nHello, ");
         session.console(b"world!\nunik: exit status 0\n(XEN) [    1.2] Hardware Dom0 halted: halting machine\n");
@@ -464,6 +488,8 @@ mod tests {
             hypervisor_log: Vec::new(),
             status: None,
             ended: false,
+            started: Instant::now(),
+            first_output: None,
         };
         session.console(b"prompt> ");
         assert_eq!(captured.0.lock().unwrap().as_slice(), b"prompt> ");

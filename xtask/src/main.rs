@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use unik_ui::Shell;
 
+mod bench;
 mod setup;
 
 fn root() -> PathBuf {
@@ -125,7 +126,8 @@ fn main() -> ExitCode {
         "setup" => setup::setup(&shell),
         "demo" => demo(&shell),
         "test" => test(&shell),
-        _ => Err("usage: cargo xtask <setup|demo|test>\n  setup  install what building and booting need\n  demo   build examples/hello and boot it\n  test   run every check and test (what CI runs)".into()),
+        "bench" => bench::bench(&shell, std::env::args().any(|a| a == "--quick")),
+        _ => Err("usage: cargo xtask <setup|demo|test|bench [--quick]>\n  setup  install what building and booting need\n  demo   build examples/hello and boot it\n  test   run every check and test (what CI runs)\n  bench  measure image size, boot time, memory floor and build time (target/bench/)".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -20,3 +20,13 @@ extern "C" fn unik_x86_64_entry(start_info: u64) -> ! {
     pvh::record_start_info(start_info);
     __unik_platform_start()
 }
+
+/// TSC cycles from the image's first instruction to now (bench builds only).
+#[cfg(unik_bench)]
+pub fn cycles_since_entry() -> u64 {
+    unsafe extern "C" {
+        static unik_x86_64_entry_tsc: u64;
+    }
+    // SAFETY: written once by the entry code, before any Rust ran.
+    crate::cpu::rdtsc().wrapping_sub(unsafe { core::ptr::addr_of!(unik_x86_64_entry_tsc).read_volatile() })
+}

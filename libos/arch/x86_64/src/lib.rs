@@ -18,5 +18,23 @@ pub mod pvh;
 pub mod trap;
 pub mod xen;
 
+// Bench builds (`--cfg unik_bench`) record the TSC at the image's first instruction, in
+// `.data` because `.bss` is zeroed right after; other builds carry not one byte of it.
+#[cfg(unik_bench)]
+core::arch::global_asm!(
+    ".macro unik_bench_entry_tsc",
+    "rdtsc",
+    "mov %eax, unik_x86_64_entry_tsc",
+    "mov %edx, unik_x86_64_entry_tsc+4",
+    ".endm",
+    ".pushsection .data.unik_x86_64_entry_tsc, \"aw\"",
+    ".balign 8",
+    ".global unik_x86_64_entry_tsc",
+    "unik_x86_64_entry_tsc: .quad 0",
+    ".popsection",
+    options(att_syntax)
+);
+#[cfg(not(unik_bench))]
+core::arch::global_asm!(".macro unik_bench_entry_tsc", ".endm", options(att_syntax));
 core::arch::global_asm!(include_str!("pvh_entry.S"), options(att_syntax));
 core::arch::global_asm!(include_str!("trap_entry.S"), options(att_syntax));

@@ -5,6 +5,7 @@
  * mode and NX, load a 64-bit GDT and call unik_x86_64_entry(start_info).
  *
  * Symbols required from the linker script: __bss_start, __bss_end, __stack_top.
+ * `unik_bench_entry_tsc` is an assembler macro from lib.rs: empty, except in bench builds.
  */
 
     .pushsection .note.Xen, "a", @note
@@ -22,6 +23,7 @@
     .code32
     .global pvh_start32
 pvh_start32:
+    unik_bench_entry_tsc
     cli
     cld
     mov %ebx, %esi
