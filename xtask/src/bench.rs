@@ -19,8 +19,20 @@ use unik_ui::Shell;
 
 /// Version of the report layout.
 pub const SCHEMA: u32 = 1;
-/// The examples measured.
-pub const EXAMPLES: &[&str] = &["hello", "alloc", "clock", "panic", "args"];
+/// The examples measured: every package in `examples/`, in name order.
+pub fn examples() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root().join("examples"))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.path().join("Cargo.toml").is_file())
+                .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
 /// Boots per measurement (and as many floor boots, interleaved).
 pub const BOOT_RUNS: usize = 20;
 
@@ -148,7 +160,7 @@ impl Report {
         if self.schema != SCHEMA {
             return Err(format!("schema {} is not {SCHEMA}", self.schema));
         }
-        for example in EXAMPLES {
+        for example in &examples() {
             for target in targets {
                 if !self
                     .sizes
@@ -157,7 +169,7 @@ impl Report {
                 {
                     return Err(format!("no size for {example} on {target}"));
                 }
-                let needs_floor = !self.machine.quick || *example == "hello" || !target.starts_with("xen-");
+                let needs_floor = !self.machine.quick || example == "hello" || !target.starts_with("xen-");
                 if needs_floor
                     && !self
                         .memory_floors
@@ -447,7 +459,8 @@ pub fn bench(shell: &Shell, quick: bool) -> Result<(), String> {
 
     shell.status("Measuring", "image sizes (release)");
     let mut sizes = Vec::new();
-    for example in EXAMPLES {
+    let examples = examples();
+    for example in &examples {
         for target in &targets {
             let record = build(shell, &unik, example, &target.name, "release")?;
             let loaded = &record["loaded"];
@@ -544,8 +557,8 @@ pub fn bench(shell: &Shell, quick: bool) -> Result<(), String> {
             hypervisor,
         };
         let under_hypervisor = target.machine.hypervisor.is_some();
-        for example in EXAMPLES {
-            if quick && under_hypervisor && *example != "hello" {
+        for example in &examples {
+            if quick && under_hypervisor && example != "hello" {
                 continue;
             }
             shell.status("Measuring", format!("memory floor of {example} on {}", target.name));
