@@ -28,10 +28,16 @@ pvh_start32:
     cld
     mov %ebx, %esi
 
+    /* Zero .bss four bytes at a time (emulators run each iteration), then the rest. */
     mov $__bss_start, %edi
     mov $__bss_end, %ecx
     sub %edi, %ecx
+    mov %ecx, %edx
+    shr $2, %ecx
     xor %eax, %eax
+    rep stosl
+    mov %edx, %ecx
+    and $3, %ecx
     rep stosb
 
     mov $unik_x86_64_boot_pdpt, %eax
