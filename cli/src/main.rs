@@ -11,6 +11,7 @@ use unik_ui::Shell;
 mod build;
 mod new;
 mod run;
+mod size;
 mod targets;
 
 /// Build Rust applications into unikernel images, and boot them.
@@ -33,6 +34,8 @@ enum Command {
     Build(build::Args),
     /// Build the application and boot it under QEMU; exits with the application's status.
     Run(run::Args),
+    /// Show where the bytes of an image come from; gate on a baseline or a budget.
+    SizeReport(size::Args),
     /// List the targets and what each needs installed.
     Targets,
     /// Create a new application in a new folder.
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Build(args) => build::exec(&shell, args).map(|_| 0),
         Command::Run(args) => run::exec(&shell, args),
+        Command::SizeReport(args) => size::exec(&shell, args),
         Command::Targets => targets::exec(&shell).map(|_| 0),
         Command::New(args) => new::exec(&shell, args).map(|_| 0),
     };

@@ -12,6 +12,7 @@
 pub mod image;
 pub mod link;
 pub mod script;
+pub mod size;
 pub mod verify;
 
 pub use image::{Image, ImageError, LoadedSizes, Segment};

@@ -1,0 +1,193 @@
+//! `unik size-report`: golden reports, exact sums, the CI gate, bad input, and a fuzz of
+//! the image reader and attribution over mutated images.
+
+mod support;
+
+use support::{TARGETS, assert_clean_error, data, root, run, unik};
+
+fn size_report(example: &str, args: &[&str]) -> support::Output {
+    run(unik()
+        .current_dir(root().join("examples").join(example))
+        .args(["-q", "size-report", "--release"])
+        .args(args))
+}
+
+fn redacted(json: &str) -> String {
+    json.replace(&root().join("examples/target").display().to_string(), "[TARGET]")
+}
+
+/// Compares `actual` with the golden file `name`; with `UNIK_UPDATE_GOLDEN=1` (after a
+/// toolchain update changes the bytes) rewrites it instead.
+fn check_golden(name: &str, actual: &str) {
+    let path = data(&format!("golden/size/{name}"));
+    if std::env::var_os("UNIK_UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+    }
+    assert_eq!(
+        actual,
+        std::fs::read_to_string(&path).unwrap(),
+        "{name} (UNIK_UPDATE_GOLDEN=1 rewrites it)"
+    );
+}
+
+#[test]
+fn reports_match_the_golden_files() {
+    for example in ["hello", "alloc"] {
+        let table = size_report(example, &[]);
+        assert_eq!(table.status, 0, "{}", table.stderr);
+        check_golden(&format!("{example}.txt"), &table.stdout);
+        let json = size_report(example, &["--format", "json"]);
+        assert_eq!(json.status, 0, "{}", json.stderr);
+        check_golden(&format!("{example}.json"), &redacted(&json.stdout));
+        assert!(
+            table.stdout.lines().all(|line| line.chars().count() <= 100),
+            "the table fits 100 columns"
+        );
+    }
+}
+
+#[test]
+fn rows_sum_to_the_totals_at_every_level_for_every_example_and_target() {
+    let examples = ["hello", "alloc", "clock", "panic", "args"];
+    for example in examples {
+        for target in TARGETS {
+            for by in ["section", "symbol", "crate"] {
+                let output = size_report(example, &["--target", target, "--by", by, "--format", "json"]);
+                assert_eq!(output.status, 0, "{}", output.stderr);
+                let report: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
+                let rows: u64 = report["rows"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["bytes"].as_u64().unwrap())
+                    .sum();
+                let loaded = &report["loaded"];
+                let kinds: u64 = ["text", "rodata", "data", "bss"]
+                    .iter()
+                    .map(|k| loaded[k].as_u64().unwrap())
+                    .sum();
+                let total = report["loaded_bytes"].as_u64().unwrap();
+                assert_eq!((rows, kinds), (total, total), "{example} on {target} by {by}");
+            }
+        }
+    }
+}
+
+fn baseline_with(edit: impl FnOnce(&mut serde_json::Value)) -> tempfile::NamedTempFile {
+    let output = size_report("hello", &["--format", "json"]);
+    let mut value: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
+    edit(&mut value);
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), serde_json::to_string(&value).unwrap()).unwrap();
+    file
+}
+
+#[test]
+fn the_gate_passes_an_unchanged_image() {
+    let baseline = baseline_with(|_| {});
+    let output = size_report(
+        "hello",
+        &["--baseline", baseline.path().to_str().unwrap(), "--max-growth", "0"],
+    );
+    assert_eq!(output.status, 0, "{}", output.stderr);
+    assert!(output.stderr.contains("(+0.0%)"), "{}", output.stderr);
+}
+
+#[test]
+fn the_gate_fails_on_growth_and_names_the_largest_contributors() {
+    let baseline = baseline_with(|report| {
+        report["file_bytes"] = serde_json::json!(2000);
+        let rows = report["rows"].as_array_mut().unwrap();
+        let row = rows.iter_mut().find(|r| r["name"] == "unik_platform_api").unwrap();
+        row["bytes"] = serde_json::json!(10);
+    });
+    let output = size_report(
+        "hello",
+        &["--baseline", baseline.path().to_str().unwrap(), "--max-growth", "5"],
+    );
+    assert_eq!(output.status, 1, "{}", output.stderr);
+    assert!(output.stderr.contains("more than --max-growth 5%"), "{}", output.stderr);
+    assert!(
+        output.stderr.contains("unik_platform_api"),
+        "the message names the growth:\n{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn a_budget_fails_an_image_over_it() {
+    let over = size_report("hello", &["--budget", "100"]);
+    assert_eq!(over.status, 1, "{}", over.stderr);
+    assert!(
+        over.stderr
+            .contains("over the --budget of 100 bytes; the largest crates: [.stack]"),
+        "{}",
+        over.stderr
+    );
+    assert_eq!(size_report("hello", &["--budget", "1000000"]).status, 0);
+}
+
+#[test]
+fn bad_input_gets_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "not an image\n").unwrap();
+    let output = run(unik().args(["size-report", "--image", text.to_str().unwrap()]));
+    assert_clean_error(&output, "is not an image");
+    assert_clean_error(&output, "not an ELF image");
+
+    let elf = std::fs::read(root().join("examples/target/unik/kvm-x86_64/hello.elf"));
+    let elf = elf.unwrap_or_else(|_| {
+        size_report("hello", &[]);
+        std::fs::read(root().join("examples/target/unik/kvm-x86_64/hello.elf")).unwrap()
+    });
+    let truncated = dir.path().join("truncated");
+    std::fs::write(&truncated, &elf[..200]).unwrap();
+    let output = run(unik().args(["size-report", "--image", truncated.to_str().unwrap()]));
+    assert_clean_error(&output, "corrupt or truncated ELF image");
+
+    let other_schema = baseline_with(|report| report["schema"] = serde_json::json!(99));
+    let output = size_report("hello", &["--baseline", other_schema.path().to_str().unwrap()]);
+    assert_clean_error(&output, "has schema 99, but this unik reads schema 1");
+
+    let other_target = baseline_with(|report| report["target"] = serde_json::json!("xen-x86_64"));
+    let output = size_report("hello", &["--baseline", other_target.path().to_str().unwrap()]);
+    assert_clean_error(&output, "is for target `xen-x86_64`, this report for `kvm-x86_64`");
+}
+
+/// A fixed-seed xorshift generator: the fuzz is the same on every run.
+struct Random(u64);
+
+impl Random {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[test]
+fn mutated_images_never_panic_the_reader_or_the_attribution() {
+    size_report("hello", &[]);
+    let elf = std::fs::read(root().join("examples/target/unik/kvm-x86_64/hello.elf")).unwrap();
+    let mut random = Random(0x5eed_1234_abcd_0042);
+    for _ in 0..3000 {
+        let mut mutated = elf.clone();
+        for _ in 0..(1 + random.next() % 8) {
+            // Mostly the headers, where structure lives.
+            let at = if random.next().is_multiple_of(4) {
+                random.next() as usize % mutated.len()
+            } else {
+                random.next() as usize % 512
+            };
+            mutated[at] = random.next() as u8;
+        }
+        if random.next().is_multiple_of(8) {
+            mutated.truncate(random.next() as usize % mutated.len());
+        }
+        let _ = unik_linker::Image::parse(&mutated);
+        let _ = unik_linker::image::compact(&mutated);
+        let _ = unik_linker::size::Attribution::of(&mutated);
+    }
+}
