@@ -9,7 +9,7 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
@@ -339,6 +339,8 @@ pub fn run(shell: &Shell, request: &RunRequest<'_>, console: Box<dyn Write + Sen
                 }
             }
             Some(Event::ConsoleClosed) => break,
+            // The reader is gone (it always says so first; this is only a safeguard).
+            None if wait.is_none() => break,
             None if ended_at.is_some_and(|at| at + END_GRACE <= Instant::now()) => break,
             None => {
                 timed_out = deadline.is_some_and(|d| d <= Instant::now());
@@ -349,7 +351,9 @@ pub fn run(shell: &Shell, request: &RunRequest<'_>, console: Box<dyn Write + Sen
         }
     }
     session.finish();
-    stop(&mut child, ended_at.is_some() || timed_out);
+    if ended_at.is_some() || timed_out {
+        let _ = child.kill();
+    }
     let status = child.wait().map_err(|source| RunError::Spawn {
         binary: machine.qemu.clone(),
         source,
@@ -383,12 +387,6 @@ pub fn run(shell: &Shell, request: &RunRequest<'_>, console: Box<dyn Write + Sen
         first_output: session.first_output,
         elapsed,
     })
-}
-
-fn stop(child: &mut Child, now: bool) {
-    if now {
-        let _ = child.kill();
-    }
 }
 
 /// Turns QEMU's exit status into an [`Outcome`] under the `isa-debug-exit` protocol, or

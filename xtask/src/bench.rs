@@ -217,9 +217,11 @@ fn median(values: &mut [f64]) -> f64 {
     values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
 
-fn first_line(program: &str, args: &[&str]) -> String {
-    std::process::Command::new(program)
-        .args(args)
+fn first_line(shell: &Shell, program: &str, args: &[&str]) -> String {
+    let mut command = shell.command(program);
+    command.args(args);
+    shell.echo(&command);
+    command
         .output()
         .map(|o| {
             String::from_utf8_lossy(&o.stdout)
@@ -436,11 +438,16 @@ pub fn bench(shell: &Shell, quick: bool) -> Result<(), String> {
             (true, true) => "tcg, kvm (paravirtual KVM: no VMX/SVM for guests)".into(),
             (true, false) => "tcg, kvm".into(),
         },
-        qemu: first_line("qemu-system-x86_64", &["--version"]),
-        rustc: first_line("rustc", &["--version"]),
+        qemu: first_line(shell, "qemu-system-x86_64", &["--version"]),
+        rustc: first_line(shell, "rustc", &["--version"]),
         commit: {
-            let commit = first_line("git", &["-C", &root.to_string_lossy(), "rev-parse", "--short", "HEAD"]);
+            let commit = first_line(
+                shell,
+                "git",
+                &["-C", &root.to_string_lossy(), "rev-parse", "--short", "HEAD"],
+            );
             let dirty = !first_line(
+                shell,
                 "git",
                 &[
                     "-C",

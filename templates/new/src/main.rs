@@ -1,3 +1,4 @@
+//! {{name}}: a unik application.
 #![no_std]
 #![no_main]
 
