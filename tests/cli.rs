@@ -230,3 +230,45 @@ fn kvm_targets_get_no_xl_file() {
             .exists()
     );
 }
+
+#[test]
+fn the_component_catalog_listing_matches_the_golden_files() {
+    for (args, golden) in [
+        (vec!["components"], "golden/components.txt"),
+        (
+            vec!["components", "--target", "kvm-x86_64"],
+            "golden/components-kvm-x86_64.txt",
+        ),
+    ] {
+        let output = run(unik().args(&args));
+        assert_eq!(output.status, 0, "{}", output.stderr);
+        assert_eq!(
+            output.stdout,
+            std::fs::read_to_string(data(golden)).unwrap(),
+            "{args:?}"
+        );
+    }
+    let output = run(unik().args(["components", "--target", "nope"]));
+    assert_clean_error(&output, "unknown target `nope`");
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly_without_a_panic() {
+    let mut child = unik()
+        .arg("components")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the read end at once, long before the child (still starting up) writes, as a
+    // consumer that has already gone away would.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        output.status.code(),
+        Some(141),
+        "ended as SIGPIPE would; stderr: {stderr}"
+    );
+}

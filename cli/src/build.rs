@@ -125,7 +125,7 @@ pub fn build_one(
                 record.loaded_bytes
             ),
         ),
-        MessageFormat::Json => println!("{}", image_built_message(&record)),
+        MessageFormat::Json => unik_ui::outln!("{}", image_built_message(&record)),
     }
     Ok(record)
 }

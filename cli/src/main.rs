@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use unik_ui::Shell;
 
 mod build;
+mod components;
 mod new;
 mod run;
 mod size;
@@ -34,6 +35,8 @@ enum Command {
     Build(build::Args),
     /// Build the application and boot it under QEMU; exits with the application's status.
     Run(run::Args),
+    /// List the library OS's components (the catalog in configs/components.toml).
+    Components(components::Args),
     /// Show where the bytes of an image come from; gate on a baseline or a budget.
     SizeReport(size::Args),
     /// List the targets and what each needs installed.
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Build(args) => build::exec(&shell, args).map(|_| 0),
         Command::Run(args) => run::exec(&shell, args),
+        Command::Components(args) => components::exec(args).map(|_| 0),
         Command::SizeReport(args) => size::exec(&shell, args),
         Command::Targets => targets::exec(&shell).map(|_| 0),
         Command::New(args) => new::exec(&shell, args).map(|_| 0),

@@ -344,8 +344,8 @@ pub fn exec(shell: &Shell, args: Args) -> Result<i32> {
     };
     let report = report(&image, &elf, &package, &target, args.by)?;
     match args.format {
-        Format::Table => print!("{}", table(&report, args.top)),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Table => unik_ui::out!("{}", table(&report, args.top)),
+        Format::Json => unik_ui::outln!("{}", serde_json::to_string_pretty(&report)?),
     }
     let mut status = 0;
     if let Some(path) = &args.baseline {

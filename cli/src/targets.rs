@@ -11,9 +11,9 @@ fn on_path(binary: &str) -> bool {
 pub fn exec(_shell: &Shell) -> Result<()> {
     for target in unik_targets::all() {
         let machine = &target.machine;
-        println!("{}", target.name);
-        println!("    {}", target.summary);
-        println!(
+        unik_ui::outln!("{}", target.name);
+        unik_ui::outln!("    {}", target.summary);
+        unik_ui::outln!(
             "    builds for   {} (Rust target; `unik build` installs it with rustup)",
             target.rust_target
         );
@@ -22,15 +22,16 @@ pub fn exec(_shell: &Shell) -> Result<()> {
         } else {
             format!("missing: apt-get install {}", machine.debian_package)
         };
-        println!("    boots with   {} -M {} ({state})", machine.qemu, machine.machine);
+        unik_ui::outln!("    boots with   {} -M {} ({state})", machine.qemu, machine.machine);
         if let Some(hypervisor) = &machine.hypervisor {
-            println!(
+            unik_ui::outln!(
                 "    under        {} from Debian's {} (`unik run` downloads and unpacks it into its cache; nothing is installed)",
-                hypervisor.name, hypervisor.debian_package
+                hypervisor.name,
+                hypervisor.debian_package
             );
         }
         if let Some(guest_type) = &target.xl_type {
-            println!("    writes       <package>.xl ({guest_type} guest) for `xl create` on a Xen host");
+            unik_ui::outln!("    writes       <package>.xl ({guest_type} guest) for `xl create` on a Xen host");
         }
     }
     Ok(())
