@@ -60,6 +60,10 @@ pub struct BuildRecord {
     pub memory_required: u64,
     /// Guest memory from the manifest or the target's default.
     pub memory: u64,
+    /// Optional components the image holds (catalog names).
+    pub components: Vec<String>,
+    /// Optional components the target provides that the image does not hold.
+    pub stripped: Vec<String>,
     /// Version of unik that built it.
     pub unik_version: String,
 }
@@ -164,6 +168,12 @@ pub enum BuildError {
         /// The error.
         source: std::io::Error,
     },
+    /// The image holds a component its target does not provide.
+    #[error(transparent)]
+    Unprovided(#[from] unik_catalog::analysis::Unprovided),
+    /// The component catalog is invalid (a bug in configs/components.toml).
+    #[error(transparent)]
+    Catalog(#[from] unik_catalog::CatalogError),
     /// A linker-script template problem (a target definition bug).
     #[error("target `{target}`: {message}")]
     Template {
@@ -258,6 +268,12 @@ pub fn build(shell: &Shell, request: &BuildRequest<'_>) -> Result<BuildRecord, B
         source,
     })?;
 
+    let graph = unik_linker::graph::Graph::of(&elf).map_err(image_err)?;
+    let known_targets: Vec<String> = unik_targets::all().into_iter().map(|t| t.name).collect();
+    let known_targets: Vec<&str> = known_targets.iter().map(String::as_str).collect();
+    let catalog = unik_catalog::Catalog::shipped(&known_targets)?;
+    let analysis = unik_catalog::analysis::analyse(&catalog, &target.name, &graph)?;
+
     let (memory, origin) = match project.settings.memory {
         Some(memory) => (
             memory,
@@ -290,6 +306,8 @@ pub fn build(shell: &Shell, request: &BuildRequest<'_>) -> Result<BuildRecord, B
         entry: format!("{:#x}", image.entry),
         memory_required: memory_required(&image, target).bytes(),
         memory: memory.bytes(),
+        components: analysis.present,
+        stripped: analysis.stripped,
         unik_version: env!("CARGO_PKG_VERSION").to_string(),
     };
     if let Some(guest_type) = &target.xl_type {

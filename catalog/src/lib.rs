@@ -6,6 +6,8 @@
 //! and targets that do not exist. Callers pass the known crates and targets, so the rules
 //! are tested on any catalog text.
 
+pub mod analysis;
+
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use thiserror::Error;

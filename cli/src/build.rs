@@ -114,17 +114,24 @@ pub fn build_one(
         },
     )?;
     match format {
-        MessageFormat::Human => shell.status(
-            "Finished",
-            format!(
-                "{} for {}: {} ({} bytes; {} bytes loaded)",
-                record.package,
-                record.target,
-                record.image.display(),
-                record.bytes,
-                record.loaded_bytes
-            ),
-        ),
+        MessageFormat::Human => {
+            shell.status(
+                "Finished",
+                format!(
+                    "{} for {}: {} ({} bytes; {} bytes loaded)",
+                    record.package,
+                    record.target,
+                    record.image.display(),
+                    record.bytes,
+                    record.loaded_bytes
+                ),
+            );
+            let analysis = unik_catalog::analysis::Analysis {
+                present: record.components.clone(),
+                stripped: record.stripped.clone(),
+            };
+            shell.status("Specialised", unik_catalog::analysis::summary(&analysis));
+        }
         MessageFormat::Json => unik_ui::outln!("{}", image_built_message(&record)),
     }
     Ok(record)
@@ -142,6 +149,8 @@ pub fn image_built_message(record: &BuildRecord) -> serde_json::Value {
         "loaded_bytes": record.loaded_bytes,
         "loaded": record.loaded,
         "memory_required": record.memory_required,
+        "components": record.components,
+        "stripped": record.stripped,
         "record": record.image.with_extension("json"),
     })
 }

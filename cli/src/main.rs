@@ -14,6 +14,7 @@ mod new;
 mod run;
 mod size;
 mod targets;
+mod why;
 
 /// Build Rust applications into unikernel images, and boot them.
 #[derive(Debug, Parser)]
@@ -41,6 +42,8 @@ enum Command {
     SizeReport(size::Args),
     /// List the targets and what each needs installed.
     Targets,
+    /// Show the chain of references from the image's entry to a component or symbol.
+    Why(why::Args),
     /// Create a new application in a new folder.
     New(new::Args),
 }
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         Command::Components(args) => components::exec(args).map(|_| 0),
         Command::SizeReport(args) => size::exec(&shell, args),
         Command::Targets => targets::exec(&shell).map(|_| 0),
+        Command::Why(args) => why::exec(&shell, args).map(|_| 0),
         Command::New(args) => new::exec(&shell, args).map(|_| 0),
     };
     match result {

@@ -9,6 +9,7 @@
 //!    bytes only;
 //! 4. [`verify::verify`] reads the image back and checks what the loader relies on.
 
+pub mod graph;
 pub mod image;
 pub mod link;
 pub mod script;

@@ -9,7 +9,10 @@ use std::path::Path;
 ///   padding per segment; loaders copy segments by offset, so nothing relies on it;
 /// - `--gc-sections`: drop every section nothing reaches from the entry (rustc passes it
 ///   too; stated here because the image's minimality depends on it);
-/// - `-z norelro`, `--build-id=none`: no segments or notes the loaders don't use.
+/// - `-z norelro`, `--build-id=none`: no segments or notes the loaders don't use;
+/// - `--emit-relocs`: the linked ELF keeps its relocations, from which the specialisation
+///   analysis builds the image's reference graph (the image file drops them with the
+///   other sections).
 pub fn rustc_args(script: &Path) -> Vec<String> {
     let link_args = [
         format!("-T{}", script.display()),
@@ -17,6 +20,7 @@ pub fn rustc_args(script: &Path) -> Vec<String> {
         "--gc-sections".to_string(),
         "-znorelro".to_string(),
         "--build-id=none".to_string(),
+        "--emit-relocs".to_string(),
     ];
     link_args.into_iter().map(|arg| format!("-Clink-arg={arg}")).collect()
 }

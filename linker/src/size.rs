@@ -123,25 +123,7 @@ impl Attribution {
             })
             .collect();
         sections.sort_by_key(|s| s.1);
-        // Sized symbols, and assembly labels (size 0), which own the bytes up to the next
-        // symbol. Linker-script symbols (`__text_start`, ...) mark places, not contents.
-        let mut symbols: Vec<(u64, u64, String)> = file
-            .symbols()
-            .filter(|s| matches!(s.kind(), SymbolKind::Text | SymbolKind::Data | SymbolKind::Unknown))
-            .filter_map(|s| s.name().ok().map(|n| (s.address(), s.size(), n)))
-            .filter(|(_, size, name)| {
-                *size > 0 || (!name.starts_with("__") && !name.is_empty() && !name.starts_with('.'))
-            })
-            .map(|(address, size, name)| (address, size, format!("{:#}", rustc_demangle::demangle(name))))
-            .collect();
-        symbols.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-        symbols.dedup_by_key(|s| s.0);
-        let starts: Vec<u64> = symbols.iter().map(|s| s.0).collect();
-        for (index, symbol) in symbols.iter_mut().enumerate() {
-            if symbol.1 == 0 {
-                symbol.1 = starts.get(index + 1).map_or(0, |next| next - symbol.0);
-            }
-        }
+        let symbols = symbol_spans(&file);
 
         for segment in &loads {
             let segment_end = segment.vaddr + segment.mem_size;
@@ -274,6 +256,28 @@ impl Attribution {
     pub fn total(&self) -> u64 {
         self.loaded.text + self.loaded.rodata + self.loaded.data + self.loaded.bss
     }
+}
+
+/// Every symbol's span of memory: sized symbols, and assembly labels (size 0), which own
+/// the bytes up to the next symbol. Linker-script symbols (`__text_start`, ...) mark places,
+/// not contents. Sorted by address, one per address, names demangled without hashes.
+pub(crate) fn symbol_spans(file: &ElfFile64<'_, Endianness>) -> Vec<(u64, u64, String)> {
+    let mut symbols: Vec<(u64, u64, String)> = file
+        .symbols()
+        .filter(|s| matches!(s.kind(), SymbolKind::Text | SymbolKind::Data | SymbolKind::Unknown))
+        .filter_map(|s| s.name().ok().map(|n| (s.address(), s.size(), n)))
+        .filter(|(_, size, name)| *size > 0 || (!name.starts_with("__") && !name.is_empty() && !name.starts_with('.')))
+        .map(|(address, size, name)| (address, size, format!("{:#}", rustc_demangle::demangle(name))))
+        .collect();
+    symbols.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    symbols.dedup_by_key(|s| s.0);
+    let starts: Vec<u64> = symbols.iter().map(|s| s.0).collect();
+    for (index, symbol) in symbols.iter_mut().enumerate() {
+        if symbol.1 == 0 {
+            symbol.1 = starts.get(index + 1).map_or(0, |next| next - symbol.0);
+        }
+    }
+    symbols
 }
 
 /// Adds the span `start..end` of a segment with `segment_flags`; bytes at or past

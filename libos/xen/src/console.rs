@@ -35,6 +35,7 @@ impl Ring {
 
     /// Copies as much of `bytes` as fits into the ring and publishes it; returns how many.
     /// The caller notifies the backend's event channel and retries with the rest.
+    #[inline(never)] // A component boundary: see unik-catalog's analysis.
     pub fn write_some(&self, bytes: &[u8]) -> usize {
         let (consumer, mut producer) = self.indices();
         fence(Ordering::Acquire);

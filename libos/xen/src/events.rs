@@ -13,6 +13,7 @@ use core::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 ///
 /// # Safety
 /// `shared` must point to the domain's mapped shared info page.
+#[inline(never)] // A component boundary: see unik-catalog's analysis.
 pub unsafe fn acknowledge(shared: *mut SharedInfo, mut fired: impl FnMut(u32)) {
     // SAFETY: the caller's contract; the fields are only accessed atomically, as Xen
     // changes them concurrently.

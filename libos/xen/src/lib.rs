@@ -35,6 +35,7 @@ fn result(value: i64) -> Result<i64, XenError> {
 
 /// Writes `bytes` to Xen's own console (`CONSOLEIO_write`): the console of a domain
 /// without a PV console ring, such as dom0. Dropped unless Xen allows it for the domain.
+#[inline(never)] // A component boundary: see unik-catalog's analysis.
 pub fn console_io_write<H: Hypercall>(bytes: &[u8]) {
     for chunk in bytes.chunks(u32::MAX as usize) {
         // SAFETY: the buffer is valid for `chunk.len()` bytes during the call.

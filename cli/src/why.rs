@@ -1,0 +1,71 @@
+//! `unik why`: the shortest chain of references from the image's entry to a component or
+//! symbol, or the plain statement that nothing reaches it.
+
+use crate::build::{self, Selection};
+use anyhow::Result;
+use unik_catalog::Catalog;
+use unik_catalog::analysis::{chain_to, describe};
+use unik_linker::graph::Graph;
+use unik_ui::Shell;
+
+/// Arguments of `unik why`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A component name (see `unik components`), or text found in symbol names.
+    what: String,
+    #[command(flatten)]
+    selection: Selection,
+    /// Target whose image to explain (default: the manifest's first target, else kvm-x86_64).
+    #[arg(long, value_name = "TARGET")]
+    target: Option<String>,
+}
+
+/// Explains `chain` in words: the chain itself, and a note when it passes through a data
+/// table (a vtable or function-pointer table keeps every function it holds).
+pub fn explain(graph: &Graph, what: &str, chain: &[usize]) -> String {
+    let mut text = format!("{what}: {}\n", describe(graph, chain));
+    if let Some(&table) = chain.iter().skip(1).find(|&&n| graph.nodes[n].is_data()) {
+        let node = &graph.nodes[table];
+        text += &format!(
+            "  note: reached through {} in {}, a table of pointers (a vtable or function table): dynamic dispatch keeps every function such a table holds\n",
+            node.name, node.section
+        );
+    }
+    text
+}
+
+/// Runs `unik why`.
+pub fn exec(shell: &Shell, args: Args) -> Result<()> {
+    let project = build::load_project(shell, args.selection.manifest_path.as_deref())?;
+    let profile = build::profile(&args.selection)?;
+    let requested: Vec<String> = args.target.into_iter().collect();
+    let target = build::targets(&requested, &project)?.swap_remove(0);
+    let record = unik_builder::build(
+        shell,
+        &unik_builder::BuildRequest {
+            project: &project,
+            target: &target,
+            profile: &profile,
+        },
+    )?;
+    let elf = std::fs::read(&record.elf)?;
+    let graph = Graph::of(&elf)?;
+    let targets: Vec<String> = unik_targets::all().into_iter().map(|t| t.name).collect();
+    let known: Vec<&str> = targets.iter().map(String::as_str).collect();
+    let catalog = Catalog::shipped(&known)?;
+    let text = match catalog.get(&args.what) {
+        Some(component) => match chain_to(&graph, component) {
+            Some(chain) => explain(&graph, &args.what, &chain),
+            None => format!("{}: not in the image; nothing reaches it\n", args.what),
+        },
+        None => match graph.path_from_entry(|node| node.name.contains(&args.what)) {
+            Some(chain) => explain(&graph, &args.what, &chain),
+            None => format!(
+                "{}: no symbol of the image matches it, and it is not a component (`unik components` lists them)\n",
+                args.what
+            ),
+        },
+    };
+    unik_ui::out!("{text}");
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! Specialisation: an image holds exactly the components the application reaches, checked
+//! by the image's own symbols; `unik why` explains; the VM configuration follows.
+
+mod support;
+
+use support::{TARGETS, assert_clean_error, data, root, run, unik, unik_for_app};
+use unik_catalog::Catalog;
+
+fn catalog() -> Catalog {
+    let targets: Vec<String> = unik_targets::all().into_iter().map(|t| t.name).collect();
+    let known: Vec<&str> = targets.iter().map(String::as_str).collect();
+    Catalog::shipped(&known).unwrap()
+}
+
+/// Builds for `target` with `command`; returns the JSON message and the ELF's symbols.
+fn build_json(command: &mut std::process::Command, target: &str) -> (serde_json::Value, Vec<String>) {
+    let output = run(command.args([
+        "-q",
+        "build",
+        "--release",
+        "--message-format",
+        "json",
+        "--target",
+        target,
+    ]));
+    assert_eq!(output.status, 0, "{}", output.stderr);
+    let message: serde_json::Value = serde_json::from_str(output.stdout.trim()).unwrap();
+    let elf = std::fs::read(format!("{}.elf", message["image"].as_str().unwrap())).unwrap();
+    use object::{Object, ObjectSymbol};
+    let file = object::read::elf::ElfFile64::<object::Endianness>::parse(&*elf).unwrap();
+    let symbols = file
+        .symbols()
+        .filter_map(|s| s.name().ok().map(|n| format!("{:#}", rustc_demangle::demangle(n))))
+        .collect();
+    (message, symbols)
+}
+
+/// Whether any symbol belongs to component `name`: its catalog patterns, or paths in the
+/// crates only it is made of (a crate two components share identifies neither).
+fn holds(symbols: &[String], name: &str) -> bool {
+    let catalog = catalog();
+    let component = catalog.get(name).unwrap();
+    let shared = |krate: &String| catalog.components.iter().filter(|c| c.crates.contains(krate)).count() > 1;
+    let paths: Vec<String> = component
+        .crates
+        .iter()
+        .filter(|c| !shared(c))
+        .map(|c| format!("{}::", c.replace('-', "_")))
+        .collect();
+    symbols
+        .iter()
+        .any(|s| unik_catalog::analysis::identifies(component, s) || paths.iter().any(|p| s.contains(p.as_str())))
+}
+
+fn names(value: &serde_json::Value) -> Vec<String> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn declaring_every_component_but_only_printing_carries_none_of_them() {
+    for target in TARGETS {
+        let (message, symbols) = build_json(&mut unik_for_app("declares-all"), target);
+        for component in ["time", "args", "alloc", "xen-events"] {
+            assert!(
+                !holds(&symbols, component),
+                "{target}: the image holds {component}: {symbols:?}"
+            );
+        }
+        assert_eq!(
+            names(&message["components"])
+                .iter()
+                .filter(|c| ["time", "args", "alloc"].contains(&c.as_str()))
+                .count(),
+            0
+        );
+        // Within a few bytes of plain hello.
+        let (hello, _) = build_json(unik().current_dir(root().join("examples/hello")), target);
+        let (ours, theirs) = (message["bytes"].as_i64().unwrap(), hello["bytes"].as_i64().unwrap());
+        assert!((ours - theirs).abs() <= 16, "{target}: {ours} bytes, hello {theirs}");
+    }
+}
+
+#[test]
+fn sleeping_brings_time_and_not_alloc_and_allocating_brings_alloc() {
+    for target in TARGETS {
+        let (clock, symbols) = build_json(unik().current_dir(root().join("examples/clock")), target);
+        assert!(holds(&symbols, "time") && !holds(&symbols, "alloc"), "{target}");
+        assert!(names(&clock["components"]).contains(&"time".to_string()));
+        assert!(names(&clock["stripped"]).contains(&"alloc".to_string()));
+        let (alloc, symbols) = build_json(unik().current_dir(root().join("examples/alloc")), target);
+        assert!(holds(&symbols, "alloc") && !holds(&symbols, "time"), "{target}");
+        assert!(names(&alloc["components"]).contains(&"alloc".to_string()));
+    }
+}
+
+#[test]
+fn why_time_matches_the_golden_file() {
+    let output = run(unik()
+        .current_dir(root().join("examples/clock"))
+        .args(["-q", "why", "time", "--release"]));
+    assert_eq!(output.status, 0, "{}", output.stderr);
+    assert_eq!(
+        output.stdout,
+        std::fs::read_to_string(data("golden/why-time-clock.txt")).unwrap()
+    );
+    let output = run(unik()
+        .current_dir(root().join("examples/clock"))
+        .args(["-q", "why", "alloc", "--release"]));
+    assert_eq!(output.stdout, "alloc: not in the image; nothing reaches it\n");
+}
+
+#[test]
+fn the_build_prints_its_components() {
+    let output = run(unik()
+        .current_dir(root().join("examples/hello"))
+        .args(["build", "--release"]));
+    assert_eq!(output.status, 0, "{}", output.stderr);
+    assert!(
+        output
+            .stderr
+            .contains("Specialised components: console, serial-16550 (2 of 5; stripped: alloc, args, time)"),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn a_printing_app_gets_no_device_beyond_the_console() {
+    let output =
+        run(unik_for_app("declares-all").args(["-v", "run", "--release", "--timeout", "60", "--accel", "tcg"]));
+    assert_eq!(output.status, 0, "{}", output.stderr);
+    let qemu = output
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("$ qemu-system-x86_64"))
+        .unwrap();
+    let devices: Vec<&str> = qemu
+        .split(" -device ")
+        .skip(1)
+        .map(|d| d.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(devices, ["isa-debug-exit,iobase=0xf4,iosize=0x04"], "{qemu}");
+    for absent in ["-netdev", "-drive", "-nic", "virtio"] {
+        assert!(!qemu.contains(absent), "{qemu}");
+    }
+    let (message, _) = build_json(&mut unik_for_app("declares-all"), "xen-x86_64");
+    let xl =
+        std::fs::read_to_string(std::path::Path::new(message["image"].as_str().unwrap()).with_extension("xl")).unwrap();
+    for absent in ["vif", "disk", "pci", "usb"] {
+        assert!(!xl.contains(absent), "{xl}");
+    }
+}
+
+#[test]
+fn a_component_the_target_cannot_provide_is_refused_with_its_chain() {
+    let output = run(unik_for_app("serial-on-xen").args(["build", "--release", "--target", "xen-x86_64"]));
+    assert_clean_error(
+        &output,
+        "the image for xen-x86_64 holds component `serial-16550`, which xen-x86_64 does not provide",
+    );
+    assert_clean_error(&output, "reached through: pvh_start32 →");
+    assert_clean_error(&output, "unik_driver_uart16550::Uart16550<R>::write");
+    let kvm = run(unik_for_app("serial-on-xen").args(["-q", "build", "--release", "--target", "kvm-x86_64"]));
+    assert_eq!(kvm.status, 0, "{}", kvm.stderr);
+}
