@@ -168,3 +168,25 @@ fn a_component_the_target_cannot_provide_is_refused_with_its_chain() {
     let kvm = run(unik_for_app("serial-on-xen").args(["-q", "build", "--release", "--target", "kvm-x86_64"]));
     assert_eq!(kvm.status, 0, "{}", kvm.stderr);
 }
+
+#[test]
+fn why_points_out_a_component_kept_by_dynamic_dispatch() {
+    let output = run(unik_for_app("dispatch").args(["-q", "why", "time", "--release"]));
+    assert_eq!(output.status, 0, "{}", output.stderr);
+    assert!(output.stdout.starts_with("time: pvh_start32 → "), "{}", output.stdout);
+    assert!(
+        output.stdout.contains("dispatch::ACTIONS → [.rodata+")
+            && output
+                .stdout
+                .contains("<dispatch::Nap as dispatch::Action>::run → unik_time::sleep"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output
+            .stdout
+            .contains("note: reached through dispatch::ACTIONS in .rodata, a table of pointers"),
+        "{}",
+        output.stdout
+    );
+}

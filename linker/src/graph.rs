@@ -1,9 +1,10 @@
 //! The image's reference graph: which symbol's code or data refers to which, read from
 //! the relocations the link keeps (`--emit-relocs`) in the linked ELF.
 //!
-//! Nodes are symbols (see `size::symbol_spans`) plus one node per section for referenced
-//! bytes no symbol covers (string literals, vtables of private types). An edge A → B means
-//! a relocation inside A points into B. Because `--gc-sections` kept only what the entry
+//! Nodes are symbols (see `size::symbol_spans`), a node for each referenced address no
+//! symbol covers (`[.rodata+0x1a8]`: a vtable, a constant), owning the bytes up to the next
+//! symbol, and one node per section for the rest. An edge A → B means a relocation inside A
+//! points into B. Because `--gc-sections` kept only what the entry
 //! reaches, every node is reachable from the entry; the graph answers *how*.
 
 use crate::image::ImageError;
@@ -49,27 +50,57 @@ impl Graph {
     pub fn of(linked: &[u8]) -> Result<Graph, ImageError> {
         let corrupt = |e: object::Error| ImageError::Corrupt(format!("cannot read relocations: {e}"));
         let file = ElfFile64::<Endianness>::parse(linked).map_err(corrupt)?;
-        let symbols = crate::size::symbol_spans(&file);
         let sections: Vec<(String, u64, u64)> = file
             .sections()
             .filter(|s| s.address() != 0 && s.size() > 0)
             .map(|s| (s.name().unwrap_or("?").to_string(), s.address(), s.size()))
             .collect();
-        let section_of = |address: u64| {
+        let section_at = |address: u64| {
             sections
                 .iter()
                 .find(|(_, start, size)| (*start..start + size).contains(&address))
-                .map(|s| s.0.clone())
         };
-        let mut nodes: Vec<Node> = symbols
+        let references = references(&file, linked);
+
+        // Symbols, plus a node for each referenced address no symbol covers (a vtable or a
+        // constant of a private type), owning the bytes up to the next symbol.
+        let mut spans: Vec<(u64, u64, String)> = crate::size::symbol_spans(&file);
+        let covered = |spans: &[(u64, u64, String)], address: u64| {
+            spans
+                .iter()
+                .any(|(start, size, _)| (*start..start + (*size).max(1)).contains(&address))
+        };
+        let mut anonymous: Vec<u64> = references
+            .iter()
+            .map(|r| r.1)
+            .filter(|&a| !covered(&spans, a) && section_at(a).is_some())
+            .collect();
+        anonymous.sort_unstable();
+        anonymous.dedup();
+        for address in anonymous {
+            // Sized below: up to the next symbol or the section's end.
+            let (name, start, _) = section_at(address).expect("filtered above");
+            spans.push((address, 0, format!("[{name}+{:#x}]", address - start)));
+        }
+        spans.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        let starts: Vec<u64> = spans.iter().map(|s| s.0).collect();
+        for (index, span) in spans.iter_mut().enumerate() {
+            if span.1 == 0 {
+                let section_end = section_at(span.0).map_or(span.0 + 1, |(_, start, size)| start + size);
+                let next = starts.get(index + 1).copied().unwrap_or(section_end).min(section_end);
+                span.1 = next.saturating_sub(span.0).max(1);
+            }
+        }
+
+        let mut nodes: Vec<Node> = spans
             .iter()
             .map(|(address, _, name)| Node {
                 name: name.clone(),
                 address: *address,
-                section: section_of(*address).unwrap_or_default(),
+                section: section_at(*address).map(|s| s.0.clone()).unwrap_or_default(),
             })
             .collect();
-        let mut spans: Vec<(u64, u64)> = symbols.iter().map(|(a, size, _)| (*a, *size)).collect();
+        let mut node_spans: Vec<(u64, u64)> = spans.iter().map(|(a, size, _)| (*a, *size)).collect();
         let symbol_nodes = nodes.len();
         for (name, address, size) in &sections {
             nodes.push(Node {
@@ -77,54 +108,22 @@ impl Graph {
                 address: *address,
                 section: name.clone(),
             });
-            spans.push((*address, *size));
+            node_spans.push((*address, *size));
         }
         let mut graph = Graph {
             edges: vec![Vec::new(); nodes.len()],
             nodes,
             entry: None,
-            spans,
+            spans: node_spans,
             symbol_nodes,
         };
         graph.entry = graph.node_at(file.entry());
-
-        // The relocation sections `--emit-relocs` keeps; `sh_info` names the section each
-        // applies to. (object's section-relocation map covers relocatable files only.)
-        let endian = file.endian();
-        let headers = file.elf_section_table();
-        let symbol_table = file.elf_symbol_table();
-        let executable = file.elf_header().e_type(endian) != object::elf::ET_REL;
-        for header in headers.iter() {
-            let Ok(Some((relocations, _))) = header.rela(endian, linked) else {
-                continue;
-            };
-            let Ok(applies_to) = headers.section(object::SectionIndex(header.sh_info(endian) as usize)) else {
-                continue;
-            };
-            let base = applies_to.sh_addr(endian);
-            for relocation in relocations {
-                let index = relocation.r_sym(endian, false);
-                let Ok(symbol) = symbol_table.symbol(object::SymbolIndex(index as usize)) else {
-                    continue;
-                };
-                let kind = relocation.r_type(endian, false).0;
-                // PC-relative fields are relative to their own end: add the field size back.
-                let adjust = pc_relative_field(file.elf_header().e_machine(endian).0, kind).unwrap_or(0);
-                let target = symbol
-                    .st_value(endian)
-                    .wrapping_add_signed(relocation.r_addend(endian) + adjust);
-                // In an executable `r_offset` is an address; in an object, an offset.
-                let source = if executable {
-                    relocation.r_offset(endian)
-                } else {
-                    base + relocation.r_offset(endian)
-                };
-                if let (Some(from), Some(to)) = (graph.node_at(source), graph.node_at(target))
-                    && from != to
-                    && !graph.edges[from].contains(&to)
-                {
-                    graph.edges[from].push(to);
-                }
+        for (source, target) in references {
+            if let (Some(from), Some(to)) = (graph.node_at(source), graph.node_at(target))
+                && from != to
+                && !graph.edges[from].contains(&to)
+            {
+                graph.edges[from].push(to);
             }
         }
         Ok(graph)
@@ -164,6 +163,41 @@ impl Graph {
         }
         None
     }
+}
+
+/// Every relocation as (address of the field, address it refers to), from the relocation
+/// sections `--emit-relocs` keeps; `sh_info` names the section each applies to. (object's
+/// section-relocation map covers relocatable files only.)
+fn references(file: &ElfFile64<'_, Endianness>, data: &[u8]) -> Vec<(u64, u64)> {
+    let endian = file.endian();
+    let headers = file.elf_section_table();
+    let symbol_table = file.elf_symbol_table();
+    let machine = file.elf_header().e_machine(endian).0;
+    // In an executable `r_offset` is an address; in an object, an offset.
+    let executable = file.elf_header().e_type(endian) != object::elf::ET_REL;
+    let mut references = Vec::new();
+    for header in headers.iter() {
+        let Ok(Some((relocations, _))) = header.rela(endian, data) else {
+            continue;
+        };
+        let Ok(applies_to) = headers.section(object::SectionIndex(header.sh_info(endian) as usize)) else {
+            continue;
+        };
+        let base = if executable { 0 } else { applies_to.sh_addr(endian) };
+        for relocation in relocations {
+            let index = relocation.r_sym(endian, false) as usize;
+            let Ok(symbol) = symbol_table.symbol(object::SymbolIndex(index)) else {
+                continue;
+            };
+            // PC-relative fields are relative to their own end: add the field size back.
+            let adjust = pc_relative_field(machine, relocation.r_type(endian, false).0).unwrap_or(0);
+            let target = symbol
+                .st_value(endian)
+                .wrapping_add_signed(relocation.r_addend(endian) + adjust);
+            references.push((base + relocation.r_offset(endian), target));
+        }
+    }
+    references
 }
 
 /// For a PC-relative relocation type of machine `machine`, the size of its field (what to
