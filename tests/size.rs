@@ -51,7 +51,7 @@ fn rows_sum_to_the_totals_at_every_level_for_every_example_and_target() {
     let examples = ["hello", "alloc", "clock", "panic", "args"];
     for example in examples {
         for target in TARGETS {
-            for by in ["section", "symbol", "crate"] {
+            for by in ["section", "symbol", "crate", "component"] {
                 let output = size_report(example, &["--target", target, "--by", by, "--format", "json"]);
                 assert_eq!(output.status, 0, "{}", output.stderr);
                 let report: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();

@@ -40,6 +40,24 @@ pub fn identifies(component: &Component, symbol: &str) -> bool {
         .any(|pattern| symbol.contains(pattern.as_str()))
 }
 
+/// The component a symbol's code belongs to: the first whose patterns match it, else the
+/// only component made of the symbol's crate; `None` when neither decides.
+pub fn owner<'a>(catalog: &'a Catalog, symbol: &str) -> Option<&'a Component> {
+    if let Some(component) = catalog.components.iter().find(|c| identifies(c, symbol)) {
+        return Some(component);
+    }
+    // Package names use `-`, paths `_`: compare in path form.
+    let krate = unik_linker::size::crate_of(symbol);
+    let mut owners = catalog
+        .components
+        .iter()
+        .filter(|c| c.crates.iter().any(|k| k.replace('-', "_") == krate));
+    match (owners.next(), owners.next()) {
+        (Some(only), None) => Some(only),
+        _ => None,
+    }
+}
+
 /// The chain from the entry to `component`, if the image holds it.
 pub fn chain_to(graph: &Graph, component: &Component) -> Option<Vec<usize>> {
     graph.path_from_entry(|node| identifies(component, &node.name))

@@ -26,6 +26,8 @@ pub enum By {
     Symbol,
     /// Crates.
     Crate,
+    /// Library-OS components (`unik components`); other code by crate, in brackets.
+    Component,
 }
 
 /// `--format` values.
@@ -100,6 +102,10 @@ pub struct Report {
     pub loaded: Loaded,
     /// Breakdown level.
     pub by: By,
+    /// Optional components the image holds (the specialisation analysis).
+    pub components: Vec<String>,
+    /// Optional components the target provides that the image does not hold.
+    pub stripped: Vec<String>,
     /// The breakdown, largest first.
     pub rows: Vec<JsonRow>,
 }
@@ -145,9 +151,24 @@ pub fn report(image: &Path, elf: &Path, package: &str, target: &str, by: By) -> 
     let attribution = Attribution::of(&linked).with_context(|| format!("`{}` is not a linked image", elf.display()))?;
     let level = match by {
         By::Section => Level::Section,
-        By::Symbol => Level::Symbol,
+        By::Symbol | By::Component => Level::Symbol,
         By::Crate => Level::Crate,
     };
+    let targets: Vec<String> = unik_targets::all().into_iter().map(|t| t.name).collect();
+    let known: Vec<&str> = targets.iter().map(String::as_str).collect();
+    let catalog = unik_catalog::Catalog::shipped(&known)?;
+    let graph =
+        unik_linker::graph::Graph::of(&linked).with_context(|| format!("`{}` is not a linked image", elf.display()))?;
+    let analysis = unik_catalog::analysis::analyse(&catalog, target, &graph).unwrap_or_else(|_| {
+        unik_catalog::analysis::Analysis {
+            present: Vec::new(),
+            stripped: Vec::new(),
+        }
+    });
+    let mut rows: Vec<JsonRow> = attribution.rows(level).into_iter().map(JsonRow::from).collect();
+    if by == By::Component {
+        rows = by_component(&catalog, rows);
+    }
     let loaded = &attribution.loaded;
     Ok(Report {
         schema: SCHEMA,
@@ -163,8 +184,47 @@ pub fn report(image: &Path, elf: &Path, package: &str, target: &str, by: By) -> 
             bss: loaded.bss,
         },
         by,
-        rows: attribution.rows(level).into_iter().map(JsonRow::from).collect(),
+        components: analysis.present,
+        stripped: analysis.stripped,
+        rows,
     })
+}
+
+/// The symbol `#[unik::main]` exports: the application's `main`, inlined into it.
+const APPLICATION_ENTRY: &str = "__unik_app_main";
+
+/// Regroups symbol rows by the component that owns each symbol; symbols no component owns
+/// are grouped by crate in brackets (`[core]`), and bracketed rows stay as they are.
+fn by_component(catalog: &unik_catalog::Catalog, symbol_rows: Vec<JsonRow>) -> Vec<JsonRow> {
+    let mut grouped: std::collections::BTreeMap<String, JsonRow> = std::collections::BTreeMap::new();
+    for row in symbol_rows {
+        let name = if row.name.starts_with('[') {
+            row.name.clone()
+        } else if row.name == APPLICATION_ENTRY {
+            "[application]".to_string()
+        } else {
+            match unik_catalog::analysis::owner(catalog, &row.name) {
+                Some(component) => component.name.clone(),
+                None => format!("[{}]", unik_linker::size::crate_of(&row.name).trim_matches(['[', ']'])),
+            }
+        };
+        let entry = grouped.entry(name.clone()).or_insert_with(|| JsonRow {
+            name,
+            bytes: 0,
+            text: 0,
+            rodata: 0,
+            data: 0,
+            bss: 0,
+        });
+        entry.bytes += row.bytes;
+        entry.text += row.text;
+        entry.rodata += row.rodata;
+        entry.data += row.data;
+        entry.bss += row.bss;
+    }
+    let mut rows: Vec<JsonRow> = grouped.into_values().collect();
+    rows.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
+    rows
 }
 
 fn by_name(by: By) -> &'static str {
@@ -172,6 +232,7 @@ fn by_name(by: By) -> &'static str {
         By::Section => "section",
         By::Symbol => "symbol",
         By::Crate => "crate",
+        By::Component => "component",
     }
 }
 
@@ -236,6 +297,18 @@ pub fn table(report: &Report, top: usize) -> String {
         );
     }
     out += &format!("{:<NAME$} {:>9} {:>5.1}%\n", "total", report.loaded_bytes, 100.0);
+    let list = |names: &[String]| {
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(", ")
+        }
+    };
+    out += &format!(
+        "\ncomponents: {}\nstripped:   {}\n",
+        list(&report.components),
+        list(&report.stripped)
+    );
     out
 }
 
