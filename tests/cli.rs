@@ -272,3 +272,29 @@ fn a_closed_stdout_ends_quietly_without_a_panic() {
         "ended as SIGPIPE would; stderr: {stderr}"
     );
 }
+
+#[test]
+fn a_dev_build_never_replaces_the_release_image() {
+    let build = |profile: &[&str]| {
+        let output = run(unik_for_app("unknown-key")
+            .args(["-q", "build", "--message-format", "json"])
+            .args(profile));
+        assert_eq!(output.status, 0, "{}", output.stderr);
+        let message: serde_json::Value = serde_json::from_str(output.stdout.trim()).unwrap();
+        std::path::PathBuf::from(message["image"].as_str().unwrap())
+    };
+    let release = build(&["--release"]);
+    let before = std::fs::read(&release).unwrap();
+    let dev = build(&[]);
+    assert_ne!(dev, release);
+    assert!(
+        dev.starts_with(release.parent().unwrap().join("dev")),
+        "{}",
+        dev.display()
+    );
+    assert_eq!(
+        std::fs::read(&release).unwrap(),
+        before,
+        "the release image is untouched"
+    );
+}

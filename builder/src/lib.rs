@@ -192,9 +192,40 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
     }
 }
 
-/// Where images for `target` go: `<target-dir>/unik/<target>/`.
-pub fn output_dir(project: &Project, target: &Target) -> PathBuf {
-    project.target_directory.join("unik").join(&target.name)
+/// Where images for `target` go: `<target-dir>/unik/<target>/` for the release profile
+/// (what is deployed), `<target-dir>/unik/<target>/<profile>/` for the others, so that a dev
+/// build never replaces a release image.
+pub fn output_dir(project: &Project, target: &Target, profile: &Profile) -> PathBuf {
+    let dir = project.target_directory.join("unik").join(&target.name);
+    if profile.name == "release" {
+        dir
+    } else {
+        dir.join(&profile.name)
+    }
+}
+
+/// Writes `contents` to `path` through a temporary file and a rename: a reader (a QEMU
+/// booting the previous image, a parallel build) sees the old file or the new, never half.
+fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), BuildError> {
+    let folder = path.parent().unwrap_or(Path::new("."));
+    let mut temporary = tempfile::NamedTempFile::new_in(folder).map_err(io("cannot create a file in", folder))?;
+    std::io::Write::write_all(&mut temporary, contents).map_err(io("cannot write", path))?;
+    // Temporary files are private (0600); build outputs are ordinary files.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let readable = std::fs::Permissions::from_mode(0o644);
+        temporary
+            .as_file()
+            .set_permissions(readable)
+            .map_err(io("cannot set the permissions of", path))?;
+    }
+    temporary.persist(path).map_err(|e| BuildError::Io {
+        action: "cannot write",
+        path: path.to_path_buf(),
+        source: e.error,
+    })?;
+    Ok(())
 }
 
 /// Least guest memory that holds `image` on `target`: RAM from the target's RAM base up
@@ -238,7 +269,7 @@ pub fn build(shell: &Shell, request: &BuildRequest<'_>) -> Result<BuildRecord, B
         ));
     }
 
-    let out_dir = output_dir(project, target);
+    let out_dir = output_dir(project, target, profile);
     std::fs::create_dir_all(&out_dir).map_err(io("cannot create", &out_dir))?;
     let script_path = write_linker_script(project, target, &out_dir)?;
 
@@ -285,8 +316,8 @@ pub fn build(shell: &Shell, request: &BuildRequest<'_>) -> Result<BuildRecord, B
 
     let image_path = out_dir.join(&project.package);
     let elf_path = out_dir.join(format!("{}.elf", project.package));
-    std::fs::write(&image_path, &compacted).map_err(io("cannot write", &image_path))?;
-    std::fs::write(&elf_path, &elf).map_err(io("cannot write", &elf_path))?;
+    write_atomically(&image_path, &compacted)?;
+    write_atomically(&elf_path, &elf)?;
     let sizes = image.loaded_sizes();
     let record = BuildRecord {
         schema: 1,
@@ -320,11 +351,11 @@ pub fn build(shell: &Shell, request: &BuildRequest<'_>) -> Result<BuildRecord, B
             cmdline: project.settings.cmdline.as_deref().unwrap_or_default(),
             target: &target.name,
         });
-        std::fs::write(&xl_path, text).map_err(io("cannot write", &xl_path))?;
+        write_atomically(&xl_path, text.as_bytes())?;
     }
     let record_path = out_dir.join(format!("{}.json", project.package));
     let json = serde_json::to_string_pretty(&record).expect("a build record always serialises");
-    std::fs::write(&record_path, json + "\n").map_err(io("cannot write", &record_path))?;
+    write_atomically(&record_path, (json + "\n").as_bytes())?;
     Ok(record)
 }
 
@@ -348,7 +379,7 @@ fn write_linker_script(project: &Project, target: &Target, out_dir: &Path) -> Re
     let text = script::render(template, &values).map_err(|e| template_error(e.to_string()))?;
     let path = out_dir.join(format!("{}-{:016x}.ld", project.package, fnv1a(text.as_bytes())));
     if !path.exists() {
-        std::fs::write(&path, &text).map_err(io("cannot write", &path))?;
+        write_atomically(&path, text.as_bytes())?;
     }
     Ok(path)
 }
