@@ -67,6 +67,16 @@ fn rows_sum_to_the_totals_at_every_level_for_every_example_and_target() {
                     .map(|k| loaded[k].as_u64().unwrap())
                     .sum();
                 let total = report["loaded_bytes"].as_u64().unwrap();
+                let file = &report["file"];
+                let file_parts: u64 = ["headers", "text", "rodata", "data", "other"]
+                    .iter()
+                    .map(|k| file[k].as_u64().unwrap())
+                    .sum();
+                assert_eq!(
+                    file_parts,
+                    report["file_bytes"].as_u64().unwrap(),
+                    "{example} on {target}: file bytes"
+                );
                 assert_eq!((rows, kinds), (total, total), "{example} on {target} by {by}");
             }
         }

@@ -1,7 +1,7 @@
 //! `unik size-report`: where the bytes of an image come from, and a size gate for CI.
 //!
 //! JSON schema (version 1, keys in this order): `schema`, `package`, `target`, `image`,
-//! `file_bytes`, `loaded_bytes`, `loaded` {`text`, `rodata`, `data`, `bss`}, `by`
+//! `file_bytes`, `file` {`headers`, `text`, `rodata`, `data`, `other`}, `loaded_bytes`, `loaded` {`text`, `rodata`, `data`, `bss`}, `by`
 //! (`section`|`symbol`|`crate`), `rows` [{`name`, `bytes`, `text`, `rodata`, `data`,
 //! `bss`}], largest first. The rows always sum to `loaded_bytes`. See docs/size-report.md.
 
@@ -70,6 +70,21 @@ pub struct Args {
     budget: Option<u64>,
 }
 
+/// The image file's bytes by what they hold.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FileBytes {
+    /// ELF file header and program headers.
+    pub headers: u64,
+    /// Executable segments.
+    pub text: u64,
+    /// Read-only segments.
+    pub rodata: u64,
+    /// Writable segments.
+    pub data: u64,
+    /// Alignment padding and anything else.
+    pub other: u64,
+}
+
 /// The loaded bytes by kind.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Loaded {
@@ -96,6 +111,8 @@ pub struct Report {
     pub image: PathBuf,
     /// Bytes of the image file.
     pub file_bytes: u64,
+    /// The file's bytes by what they hold (sums to `file_bytes`).
+    pub file: FileBytes,
     /// Loaded bytes (sum of every row).
     pub loaded_bytes: u64,
     /// Loaded bytes by kind.
@@ -146,7 +163,9 @@ pub fn report(image: &Path, elf: &Path, package: &str, target: &str, by: By) -> 
         .with_context(|| format!("cannot read `{}`", image.display()))?
         .len();
     let compact = std::fs::read(image).with_context(|| format!("cannot read `{}`", image.display()))?;
-    unik_linker::Image::parse(&compact).with_context(|| format!("`{}` is not an image", image.display()))?;
+    let parsed =
+        unik_linker::Image::parse(&compact).with_context(|| format!("`{}` is not an image", image.display()))?;
+    let file = parsed.file_sizes();
     let linked = std::fs::read(elf).with_context(|| format!("cannot read `{}`", elf.display()))?;
     let attribution = Attribution::of(&linked).with_context(|| format!("`{}` is not a linked image", elf.display()))?;
     let level = match by {
@@ -176,6 +195,13 @@ pub fn report(image: &Path, elf: &Path, package: &str, target: &str, by: By) -> 
         target: target.to_string(),
         image: image.to_path_buf(),
         file_bytes,
+        file: FileBytes {
+            headers: file.headers,
+            text: file.text,
+            rodata: file.rodata,
+            data: file.data,
+            other: file.other,
+        },
         loaded_bytes: attribution.total(),
         loaded: Loaded {
             text: loaded.text,
@@ -248,10 +274,15 @@ fn clip(name: &str, width: usize) -> String {
 pub fn table(report: &Report, top: usize) -> String {
     const NAME: usize = 44;
     let mut out = format!(
-        "{} for {}: {} bytes in the image file\n{} bytes loaded: text {}, rodata {}, data {}, bss {}\n\n",
+        "{} for {}\n{} bytes in the image file: headers {}, text {}, rodata {}, data {}, padding {}\n{} bytes loaded: text {}, rodata {}, data {}, bss {}\n\n",
         report.package,
         report.target,
         report.file_bytes,
+        report.file.headers,
+        report.file.text,
+        report.file.rodata,
+        report.file.data,
+        report.file.other,
         report.loaded_bytes,
         report.loaded.text,
         report.loaded.rodata,

@@ -396,6 +396,19 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn file_sizes_sum_to_the_file() {
+        let compacted = compact(&sample_elf(0x100000, 5)).unwrap();
+        let image = Image::parse(&compacted).unwrap();
+        let sizes = image.file_sizes();
+        assert_eq!(
+            sizes.headers + sizes.text + sizes.rodata + sizes.data + sizes.other,
+            compacted.len() as u64
+        );
+        assert_eq!(sizes.headers, 64 + 4 * 56);
+        assert_eq!((sizes.text, sizes.data), (88, 24));
+    }
+
+    #[test]
     fn truncation_at_every_length_is_an_error_never_a_panic() {
         let image = compact(&sample_elf(0x100000, 5)).unwrap();
         for len in 0..image.len() {
@@ -448,6 +461,48 @@ impl Image {
                 sizes.rodata += segment.mem_size;
             }
         }
+        sizes
+    }
+}
+
+/// The image file's bytes by what they hold; the fields sum to the file's size.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FileSizes {
+    /// ELF file header and program headers.
+    pub headers: u64,
+    /// Bytes of executable segments.
+    pub text: u64,
+    /// Bytes of read-only segments.
+    pub rodata: u64,
+    /// Bytes of writable segments.
+    pub data: u64,
+    /// Everything else: alignment padding, section headers, symbols (a linked ELF).
+    pub other: u64,
+}
+
+/// Size of an ELF64 file header.
+const FILE_HEADER_SIZE: u64 = 64;
+/// Size of an ELF64 program header.
+const PROGRAM_HEADER_SIZE: u64 = 56;
+
+impl Image {
+    /// The file's bytes by what they hold.
+    pub fn file_sizes(&self) -> FileSizes {
+        let mut sizes = FileSizes {
+            headers: FILE_HEADER_SIZE + PROGRAM_HEADER_SIZE * self.segments.len() as u64,
+            ..FileSizes::default()
+        };
+        for segment in self.loads() {
+            if segment.flags & flags::X != 0 {
+                sizes.text += segment.file_size;
+            } else if segment.flags & flags::W != 0 {
+                sizes.data += segment.file_size;
+            } else {
+                sizes.rodata += segment.file_size;
+            }
+        }
+        let counted = sizes.headers + sizes.text + sizes.rodata + sizes.data;
+        sizes.other = self.file_size.saturating_sub(counted);
         sizes
     }
 }

@@ -16,5 +16,5 @@ pub mod script;
 pub mod size;
 pub mod verify;
 
-pub use image::{Image, ImageError, LoadedSizes, Segment};
+pub use image::{FileSizes, Image, ImageError, LoadedSizes, Segment};
 pub use verify::{Expectations, ImageFormat, VerifyError};
