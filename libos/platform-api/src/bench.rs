@@ -2,19 +2,8 @@
 
 /// Prints `unik-bench: entry-to-main-cycles N` through `write`.
 pub fn report_entry_to_main(cycles: u64, mut write: impl FnMut(&[u8])) {
-    let mut digits = [0u8; 20];
-    let mut value = cycles;
-    let mut used = 0;
-    for slot in digits.iter_mut().rev() {
-        *slot = b'0' + (value % 10) as u8;
-        value /= 10;
-        used += 1;
-        if value == 0 {
-            break;
-        }
-    }
     write(b"unik-bench: entry-to-main-cycles ");
-    write(digits.get(digits.len() - used..).unwrap_or_default());
+    crate::hex::write_decimal(cycles, &mut write);
     write(b"\n");
 }
 

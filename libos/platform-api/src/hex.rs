@@ -1,6 +1,5 @@
-//! Hexadecimal formatting without `core::fmt`, for the always-present fault path.
-//!
-//! `core::fmt` costs kilobytes; fault reports must not drag it into every image.
+//! Number formatting without `core::fmt`, for paths in every image (fault reports, the exit
+//! status line): `core::fmt` costs kilobytes.
 
 /// Formats `value` as `0x` followed by 16 lowercase hex digits (ASCII bytes).
 ///
@@ -16,9 +15,36 @@ pub fn format_u64(value: u64) -> [u8; 18] {
     text
 }
 
+/// Writes `value` in decimal through `write` (no padding).
+pub fn write_decimal(value: u64, mut write: impl FnMut(&[u8])) {
+    // Written from the end; iterators keep this free of bounds checks (and panics).
+    let mut digits = [0u8; 20];
+    let mut rest = value;
+    let mut used = 0;
+    for slot in digits.iter_mut().rev() {
+        *slot = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        used += 1;
+        if rest == 0 {
+            break;
+        }
+    }
+    write(digits.get(digits.len() - used..).unwrap_or_default());
+}
+
 #[cfg(test)]
 mod tests {
+    extern crate std;
     use super::*;
+
+    #[test]
+    fn decimal_has_no_padding() {
+        for (value, text) in [(0u64, "0"), (101, "101"), (u64::MAX, "18446744073709551615")] {
+            let mut out = std::vec::Vec::new();
+            write_decimal(value, |b| out.extend_from_slice(b));
+            assert_eq!(out, text.as_bytes());
+        }
+    }
 
     #[test]
     fn hex_has_fixed_width() {

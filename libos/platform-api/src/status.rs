@@ -8,24 +8,11 @@ pub const FAULT: i32 = 70;
 /// Writes the line `unik: exit status N` (with its newline) through `write`: the last
 /// console line of a VM whose host reads the status from the console (Xen targets).
 pub fn report_line(status: i32, mut write: impl FnMut(&[u8])) {
-    // Written from the end; iterators keep this free of bounds checks (and panics).
-    let mut digits = [0u8; 10];
-    let mut value = status.unsigned_abs();
-    let mut used = 0;
-    for slot in digits.iter_mut().rev() {
-        *slot = b'0' + (value % 10) as u8;
-        value /= 10;
-        used += 1;
-        if value == 0 {
-            break;
-        }
-    }
-    let at = digits.len() - used;
     write(b"unik: exit status ");
     if status < 0 {
         write(b"-");
     }
-    write(digits.get(at..).unwrap_or_default());
+    crate::hex::write_decimal(u64::from(status.unsigned_abs()), &mut write);
     write(b"\n");
 }
 
