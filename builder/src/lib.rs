@@ -300,9 +300,7 @@ pub fn build(shell: &Shell, request: &BuildRequest<'_>) -> Result<BuildRecord, B
     })?;
 
     let graph = unik_linker::graph::Graph::of(&elf).map_err(image_err)?;
-    let known_targets: Vec<String> = unik_targets::all().into_iter().map(|t| t.name).collect();
-    let known_targets: Vec<&str> = known_targets.iter().map(String::as_str).collect();
-    let catalog = unik_catalog::Catalog::shipped(&known_targets)?;
+    let catalog = unik_catalog::Catalog::shipped()?;
     let analysis = unik_catalog::analysis::analyse(&catalog, &target.name, &graph)?;
 
     let (memory, origin) = match project.settings.memory {

@@ -134,9 +134,11 @@ impl Catalog {
         Ok(catalog)
     }
 
-    /// The shipped catalog, validated against the library OS and `known_targets`.
-    pub fn shipped(known_targets: &[&str]) -> Result<Catalog, CatalogError> {
-        Catalog::parse(CATALOG, libos_crates(), known_targets)
+    /// The shipped catalog, validated against the library OS and unik's targets.
+    pub fn shipped() -> Result<Catalog, CatalogError> {
+        let targets: Vec<String> = unik_targets::all().into_iter().map(|t| t.name).collect();
+        let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
+        Catalog::parse(CATALOG, libos_crates(), &targets)
     }
 
     /// The component called `name`.

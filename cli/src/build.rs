@@ -155,6 +155,23 @@ pub fn image_built_message(record: &BuildRecord) -> serde_json::Value {
     })
 }
 
+/// Builds the one image a command works on: the manifest chosen by `selection`, for
+/// `target` (else the manifest's first target, else the default), without reporting it.
+pub fn build_selected(shell: &Shell, selection: &Selection, target: Option<&str>) -> Result<BuildRecord> {
+    let project = load_project(shell, selection.manifest_path.as_deref())?;
+    let profile = profile(selection)?;
+    let requested: Vec<String> = target.map(str::to_string).into_iter().collect();
+    let target = targets(&requested, &project)?.swap_remove(0);
+    Ok(unik_builder::build(
+        shell,
+        &BuildRequest {
+            project: &project,
+            target: &target,
+            profile: &profile,
+        },
+    )?)
+}
+
 /// Runs `unik build`.
 pub fn exec(shell: &Shell, args: Args) -> Result<Vec<BuildRecord>> {
     let project = load_project(shell, args.selection.manifest_path.as_deref())?;

@@ -21,9 +21,7 @@ fn list(items: &[String]) -> String {
 
 /// Prints the component catalog.
 pub fn exec(args: Args) -> Result<()> {
-    let targets: Vec<String> = unik_targets::all().into_iter().map(|t| t.name).collect();
-    let known: Vec<&str> = targets.iter().map(String::as_str).collect();
-    let catalog = Catalog::shipped(&known)?;
+    let catalog = Catalog::shipped()?;
     if let Some(target) = &args.target {
         unik_targets::find(target)?;
     }

@@ -124,37 +124,7 @@ pub struct Report {
     /// Optional components the target provides that the image does not hold.
     pub stripped: Vec<String>,
     /// The breakdown, largest first.
-    pub rows: Vec<JsonRow>,
-}
-
-/// A row as JSON has it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct JsonRow {
-    /// Name.
-    pub name: String,
-    /// Loaded bytes.
-    pub bytes: u64,
-    /// Executable bytes.
-    pub text: u64,
-    /// Read-only bytes.
-    pub rodata: u64,
-    /// Initialised data bytes.
-    pub data: u64,
-    /// Zero-filled bytes.
-    pub bss: u64,
-}
-
-impl From<Row> for JsonRow {
-    fn from(row: Row) -> JsonRow {
-        JsonRow {
-            name: row.name,
-            bytes: row.bytes,
-            text: row.text,
-            rodata: row.rodata,
-            data: row.data,
-            bss: row.bss,
-        }
-    }
+    pub rows: Vec<Row>,
 }
 
 /// Builds the report for `image` (the compact image) and `elf` (its linked ELF).
@@ -173,9 +143,7 @@ pub fn report(image: &Path, elf: &Path, package: &str, target: &str, by: By) -> 
         By::Symbol | By::Component => Level::Symbol,
         By::Crate => Level::Crate,
     };
-    let targets: Vec<String> = unik_targets::all().into_iter().map(|t| t.name).collect();
-    let known: Vec<&str> = targets.iter().map(String::as_str).collect();
-    let catalog = unik_catalog::Catalog::shipped(&known)?;
+    let catalog = unik_catalog::Catalog::shipped()?;
     let graph =
         unik_linker::graph::Graph::of(&linked).with_context(|| format!("`{}` is not a linked image", elf.display()))?;
     let analysis = unik_catalog::analysis::analyse(&catalog, target, &graph).unwrap_or_else(|_| {
@@ -184,7 +152,7 @@ pub fn report(image: &Path, elf: &Path, package: &str, target: &str, by: By) -> 
             stripped: Vec::new(),
         }
     });
-    let mut rows: Vec<JsonRow> = attribution.rows(level).into_iter().map(JsonRow::from).collect();
+    let mut rows: Vec<Row> = attribution.rows(level);
     if by == By::Component {
         rows = by_component(&catalog, rows);
     }
@@ -221,8 +189,8 @@ const APPLICATION_ENTRY: &str = "__unik_app_main";
 
 /// Regroups symbol rows by the component that owns each symbol; symbols no component owns
 /// are grouped by crate in brackets (`[core]`), and bracketed rows stay as they are.
-fn by_component(catalog: &unik_catalog::Catalog, symbol_rows: Vec<JsonRow>) -> Vec<JsonRow> {
-    let mut grouped: std::collections::BTreeMap<String, JsonRow> = std::collections::BTreeMap::new();
+fn by_component(catalog: &unik_catalog::Catalog, symbol_rows: Vec<Row>) -> Vec<Row> {
+    let mut grouped: std::collections::BTreeMap<String, Row> = std::collections::BTreeMap::new();
     for row in symbol_rows {
         let name = if row.name.starts_with('[') {
             row.name.clone()
@@ -234,7 +202,7 @@ fn by_component(catalog: &unik_catalog::Catalog, symbol_rows: Vec<JsonRow>) -> V
                 None => format!("[{}]", unik_linker::size::crate_of(&row.name).trim_matches(['[', ']'])),
             }
         };
-        let entry = grouped.entry(name.clone()).or_insert_with(|| JsonRow {
+        let entry = grouped.entry(name.clone()).or_insert_with(|| Row {
             name,
             bytes: 0,
             text: 0,
@@ -248,7 +216,7 @@ fn by_component(catalog: &unik_catalog::Catalog, symbol_rows: Vec<JsonRow>) -> V
         entry.data += row.data;
         entry.bss += row.bss;
     }
-    let mut rows: Vec<JsonRow> = grouped.into_values().collect();
+    let mut rows: Vec<Row> = grouped.into_values().collect();
     rows.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
     rows
 }
@@ -314,7 +282,7 @@ pub fn table(report: &Report, top: usize) -> String {
         );
     }
     if !rest.is_empty() {
-        let sum = |f: fn(&JsonRow) -> u64| rest.iter().map(f).sum::<u64>();
+        let sum = |f: fn(&Row) -> u64| rest.iter().map(f).sum::<u64>();
         let bytes = sum(|r| r.bytes);
         out += &format!(
             "{:<NAME$} {:>9} {:>5.1}% {:>8} {:>7} {:>6} {:>8}\n",
@@ -431,18 +399,7 @@ pub fn exec(shell: &Shell, args: Args) -> Result<i32> {
             (image.clone(), elf, package, target)
         }
         None => {
-            let project = build::load_project(shell, args.selection.manifest_path.as_deref())?;
-            let profile = build::profile(&args.selection)?;
-            let requested: Vec<String> = args.target.clone().into_iter().collect();
-            let target = build::targets(&requested, &project)?.swap_remove(0);
-            let record = unik_builder::build(
-                shell,
-                &unik_builder::BuildRequest {
-                    project: &project,
-                    target: &target,
-                    profile: &profile,
-                },
-            )?;
+            let record = build::build_selected(shell, &args.selection, args.target.as_deref())?;
             (record.image, record.elf, record.package, record.target)
         }
     };

@@ -36,23 +36,10 @@ pub fn explain(graph: &Graph, what: &str, chain: &[usize]) -> String {
 
 /// Runs `unik why`.
 pub fn exec(shell: &Shell, args: Args) -> Result<()> {
-    let project = build::load_project(shell, args.selection.manifest_path.as_deref())?;
-    let profile = build::profile(&args.selection)?;
-    let requested: Vec<String> = args.target.into_iter().collect();
-    let target = build::targets(&requested, &project)?.swap_remove(0);
-    let record = unik_builder::build(
-        shell,
-        &unik_builder::BuildRequest {
-            project: &project,
-            target: &target,
-            profile: &profile,
-        },
-    )?;
+    let record = build::build_selected(shell, &args.selection, args.target.as_deref())?;
     let elf = std::fs::read(&record.elf)?;
     let graph = Graph::of(&elf)?;
-    let targets: Vec<String> = unik_targets::all().into_iter().map(|t| t.name).collect();
-    let known: Vec<&str> = targets.iter().map(String::as_str).collect();
-    let catalog = Catalog::shipped(&known)?;
+    let catalog = Catalog::shipped()?;
     let text = match catalog.get(&args.what) {
         Some(component) => match chain_to(&graph, component) {
             Some(chain) => explain(&graph, &args.what, &chain),

@@ -13,7 +13,7 @@
 use crate::image::{Image, ImageError, LoadedSizes, flags};
 use object::read::elf::{ElfFile64, SectionHeader};
 use object::{Endianness, Object, ObjectSection, ObjectSymbol, SymbolKind};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Attribution level.
@@ -41,8 +41,8 @@ pub enum Kind {
     Bss,
 }
 
-/// One row of a breakdown.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// One row of a breakdown (also the rows of `unik size-report`'s JSON).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Row {
     /// Section, symbol or crate name; bracketed names are not code (`[padding]`).
     pub name: String,
