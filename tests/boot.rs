@@ -5,7 +5,9 @@
 mod support;
 
 use serde::Deserialize;
-use support::{Output, TARGETS, accel, boot_example, data, run, run_args, unik, unik_for_app};
+use support::{
+    Output, TARGETS, accel, boot_example, build_message, data, image_symbols, run, run_args, unik, unik_for_app,
+};
 
 /// A boot case: which example, its arguments, and what it must print and return.
 #[derive(Deserialize)]
@@ -220,22 +222,17 @@ fn a_hang_ends_at_the_timeout_with_a_distinct_status() {
     }
 }
 
-/// Builds `examples/hello` for `target`; returns the linked ELF (symbols kept).
-fn linked_hello(target: &str) -> Vec<u8> {
-    let output = run(unik().current_dir(support::root().join("examples/hello")).args([
-        "-q",
-        "build",
-        "--release",
-        "--target",
-        target,
-        "--message-format",
-        "json",
-    ]));
-    assert_eq!(output.status, 0, "{}", output.stderr);
-    let message: serde_json::Value = serde_json::from_str(output.stdout.trim()).unwrap();
-    let record: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(message["record"].as_str().unwrap()).unwrap()).unwrap();
-    std::fs::read(record["elf"].as_str().unwrap()).unwrap()
+/// Builds `examples/hello` for `target`; returns its build message.
+fn build_hello(target: &str) -> serde_json::Value {
+    build_message(
+        unik().current_dir(support::root().join("examples/hello")),
+        &["--release", "--target", target],
+    )
+}
+
+/// The linked ELF (symbols kept) of a build message.
+fn linked(message: &serde_json::Value) -> Vec<u8> {
+    std::fs::read(format!("{}.elf", message["image"].as_str().unwrap())).unwrap()
 }
 
 /// Every port I/O instruction (in, out, ins, outs) in the image's executable segments.
@@ -265,33 +262,25 @@ fn port_io_instructions(elf: &[u8]) -> Vec<String> {
     found
 }
 
-fn symbol_names(elf: &[u8]) -> Vec<String> {
-    use object::{Object, ObjectSymbol};
-    let file = object::read::elf::ElfFile64::<object::Endianness>::parse(elf).unwrap();
-    file.symbols()
-        .filter_map(|s| s.name().ok().map(|n| rustc_demangle::demangle(n).to_string()))
-        .collect()
-}
-
 #[test]
 fn the_xen_image_uses_xen_for_console_time_and_exit_and_touches_no_pc_device() {
     // Built at the same time: targets that share a Rust target must not share artifacts.
-    let kvm = std::thread::spawn(|| linked_hello("kvm-x86_64"));
-    let xen = linked_hello("xen-x86_64");
+    let kvm = std::thread::spawn(|| build_hello("kvm-x86_64"));
+    let xen = build_hello("xen-x86_64");
     let kvm = kvm.join().unwrap();
     // Positive control: the kvm-x86_64 image drives COM1 and isa-debug-exit with port I/O.
     assert!(
-        !port_io_instructions(&kvm).is_empty(),
+        !port_io_instructions(&linked(&kvm)).is_empty(),
         "the decoder finds the kvm image's port I/O"
     );
     assert_eq!(
-        port_io_instructions(&xen),
+        port_io_instructions(&linked(&xen)),
         Vec::<String>::new(),
         "xen-x86_64 has no serial driver and no debug-exit port"
     );
 
-    let kvm_symbols = symbol_names(&kvm);
-    let xen_symbols = symbol_names(&xen);
+    let kvm_symbols = image_symbols(&kvm);
+    let xen_symbols = image_symbols(&xen);
     let has = |symbols: &[String], text: &str| symbols.iter().any(|s| s.contains(text));
     assert!(
         has(&kvm_symbols, "KvmX86_64 as unik_platform_api::Console"),
@@ -311,19 +300,11 @@ fn the_xen_image_uses_xen_for_console_time_and_exit_and_touches_no_pc_device() {
 
 #[test]
 fn the_xen_clock_is_xens_pvclock() {
-    let output = run(unik().current_dir(support::root().join("examples/clock")).args([
-        "-q",
-        "build",
-        "--release",
-        "--target",
-        "xen-x86_64",
-        "--message-format",
-        "json",
-    ]));
-    assert_eq!(output.status, 0, "{}", output.stderr);
-    let message: serde_json::Value = serde_json::from_str(output.stdout.trim()).unwrap();
-    let elf = message["image"].as_str().unwrap().to_string() + ".elf";
-    let symbols = symbol_names(&std::fs::read(elf).unwrap());
+    let message = build_message(
+        unik().current_dir(support::root().join("examples/clock")),
+        &["--release", "--target", "xen-x86_64"],
+    );
+    let symbols = image_symbols(&message);
     let has = |text: &str| symbols.iter().any(|s| s.contains(text));
     assert!(has("XenX86_64 as unik_platform_api::Clock"), "{symbols:?}");
     assert!(

@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{accel, assert_clean_error, data, root, run, unik, unik_for_app};
+use support::{accel, assert_clean_error, build_message, data, root, run, unik, unik_for_app};
 
 #[test]
 fn no_manifest_is_a_clear_error() {
@@ -100,11 +100,7 @@ fn a_bad_memory_size_names_the_key() {
 
 #[test]
 fn json_messages_describe_each_image() {
-    let output = run(unik_for_app("unknown-key").args(["-q", "build", "--release", "--message-format", "json"]));
-    assert_eq!(output.status, 0, "{}", output.stderr);
-    let lines: Vec<&str> = output.stdout.lines().collect();
-    assert_eq!(lines.len(), 1, "one line per image:\n{}", output.stdout);
-    let message: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+    let message = build_message(&mut unik_for_app("unknown-key"), &["--release"]);
     assert_eq!(message["reason"], "image-built");
     assert_eq!(message["target"], "kvm-x86_64");
     let image = std::path::PathBuf::from(message["image"].as_str().unwrap());
@@ -189,17 +185,10 @@ fn verbose_mode_echoes_every_subprocess() {
 /// Builds `examples/<example>` for xen-x86_64 and returns its `.xl` with the image path
 /// replaced by `[IMAGE]`.
 fn generated_xl(example: &str) -> String {
-    let output = run(unik().current_dir(root().join("examples").join(example)).args([
-        "-q",
-        "build",
-        "--release",
-        "--target",
-        "xen-x86_64",
-        "--message-format",
-        "json",
-    ]));
-    assert_eq!(output.status, 0, "{}", output.stderr);
-    let message: serde_json::Value = serde_json::from_str(output.stdout.trim()).unwrap();
+    let message = build_message(
+        unik().current_dir(root().join("examples").join(example)),
+        &["--release", "--target", "xen-x86_64"],
+    );
     let image = message["image"].as_str().unwrap();
     let xl = std::fs::read_to_string(std::path::Path::new(image).with_extension("xl")).unwrap();
     xl.replace(image, "[IMAGE]")
@@ -215,15 +204,7 @@ fn xl_configurations_match_the_golden_files() {
 
 #[test]
 fn kvm_targets_get_no_xl_file() {
-    let output = run(unik().current_dir(root().join("examples/hello")).args([
-        "-q",
-        "build",
-        "--release",
-        "--message-format",
-        "json",
-    ]));
-    assert_eq!(output.status, 0, "{}", output.stderr);
-    let message: serde_json::Value = serde_json::from_str(output.stdout.trim()).unwrap();
+    let message = build_message(unik().current_dir(root().join("examples/hello")), &["--release"]);
     assert!(
         !std::path::Path::new(message["image"].as_str().unwrap())
             .with_extension("xl")
@@ -276,11 +257,7 @@ fn a_closed_stdout_ends_quietly_without_a_panic() {
 #[test]
 fn a_dev_build_never_replaces_the_release_image() {
     let build = |profile: &[&str]| {
-        let output = run(unik_for_app("unknown-key")
-            .args(["-q", "build", "--message-format", "json"])
-            .args(profile));
-        assert_eq!(output.status, 0, "{}", output.stderr);
-        let message: serde_json::Value = serde_json::from_str(output.stdout.trim()).unwrap();
+        let message = build_message(&mut unik_for_app("unknown-key"), profile);
         std::path::PathBuf::from(message["image"].as_str().unwrap())
     };
     let release = build(&["--release"]);

@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{TARGETS, assert_clean_error, data, root, run, unik, unik_for_app};
+use support::{TARGETS, assert_clean_error, build_message, data, image_symbols, root, run, unik, unik_for_app};
 use unik_catalog::Catalog;
 
 fn catalog() -> Catalog {
@@ -12,24 +12,8 @@ fn catalog() -> Catalog {
 
 /// Builds for `target` with `command`; returns the JSON message and the ELF's symbols.
 fn build_json(command: &mut std::process::Command, target: &str) -> (serde_json::Value, Vec<String>) {
-    let output = run(command.args([
-        "-q",
-        "build",
-        "--release",
-        "--message-format",
-        "json",
-        "--target",
-        target,
-    ]));
-    assert_eq!(output.status, 0, "{}", output.stderr);
-    let message: serde_json::Value = serde_json::from_str(output.stdout.trim()).unwrap();
-    let elf = std::fs::read(format!("{}.elf", message["image"].as_str().unwrap())).unwrap();
-    use object::{Object, ObjectSymbol};
-    let file = object::read::elf::ElfFile64::<object::Endianness>::parse(&*elf).unwrap();
-    let symbols = file
-        .symbols()
-        .filter_map(|s| s.name().ok().map(|n| format!("{:#}", rustc_demangle::demangle(n))))
-        .collect();
+    let message = build_message(command, &["--release", "--target", target]);
+    let symbols = image_symbols(&message);
     (message, symbols)
 }
 

@@ -132,6 +132,8 @@ impl Attribution {
             for (name, address, size, in_file) in sections.iter().filter(|s| s.1 >= segment.vaddr && s.1 < segment_end)
             {
                 let (start, end) = (*address, (*address + *size).min(segment_end));
+                // Bytes at or past `kind_end` are zero-filled (all of a NOBITS section).
+                let kind_end = if *in_file { file_end } else { 0 };
                 if start > cursor {
                     push_span(
                         &mut pieces,
@@ -148,7 +150,6 @@ impl Attribution {
                 // without any symbol (the stack, notes) is named after itself.
                 if !symbols.iter().any(|s| s.0 >= start && s.0 < end) {
                     let own = format!("[{name}]");
-                    let kind_end = if *in_file { file_end } else { 0 };
                     push_span(&mut pieces, name, &own, &own, segment.flags, start, end, kind_end);
                     cursor = cursor.max(end);
                     continue;
@@ -174,7 +175,6 @@ impl Attribution {
                         );
                     }
                     let krate = crate_of(symbol);
-                    let kind_end = if *in_file { file_end } else { 0 };
                     push_span(
                         &mut pieces,
                         name,
@@ -189,7 +189,6 @@ impl Attribution {
                 }
                 if end > at {
                     let unattributed = format!("[unattributed {name}]");
-                    let kind_end = if *in_file { file_end } else { 0 };
                     push_span(
                         &mut pieces,
                         name,

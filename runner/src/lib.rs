@@ -200,7 +200,21 @@ pub fn parse_status_line(line: &str) -> Option<i32> {
     line.strip_prefix("unik: exit status ")?.trim_end().parse().ok()
 }
 
-impl Session<'_> {
+impl<'a> Session<'a> {
+    fn new(target: &'a Target, console: Box<dyn Write + Send>, started: Instant) -> Session<'a> {
+        Session {
+            target,
+            console,
+            partial: Vec::new(),
+            tail: Vec::new(),
+            hypervisor_log: Vec::new(),
+            status: None,
+            ended: false,
+            started,
+            first_output: None,
+        }
+    }
+
     fn remember(&mut self, line: &str) {
         if self.tail.len() == KEPT_LINES {
             self.tail.remove(0);
@@ -306,17 +320,7 @@ pub fn run(shell: &Shell, request: &RunRequest<'_>, console: Box<dyn Write + Sen
         text
     });
 
-    let mut session = Session {
-        target: request.target,
-        console,
-        partial: Vec::new(),
-        tail: Vec::new(),
-        hypervisor_log: Vec::new(),
-        status: None,
-        ended: false,
-        started,
-        first_output: None,
-    };
+    let mut session = Session::new(request.target, console, started);
     let deadline = request.timeout.map(|limit| started + limit);
     let mut timed_out = false;
     let mut ended_at = None;
@@ -452,17 +456,7 @@ mod tests {
     fn hypervisor_lines_are_set_aside_and_the_status_line_is_consumed() {
         let target = unik_targets::find("xen-x86_64").unwrap();
         let captured = Captured::default();
-        let mut session = Session {
-            target: &target,
-            console: Box::new(captured.clone()),
-            partial: Vec::new(),
-            tail: Vec::new(),
-            hypervisor_log: Vec::new(),
-            status: None,
-            ended: false,
-            started: Instant::now(),
-            first_output: None,
-        };
+        let mut session = Session::new(&target, Box::new(captured.clone()), Instant::now());
         session.console(b"(XEN) [    0.1] Xen version 4.17\nHello, ");
         session.console(b"world!\nunik: exit status 0\n(XEN) [    1.2] Hardware Dom0 halted: halting machine\n");
         assert_eq!(
@@ -478,17 +472,7 @@ mod tests {
     fn direct_boots_pass_bytes_through() {
         let target = unik_targets::find("kvm-x86_64").unwrap();
         let captured = Captured::default();
-        let mut session = Session {
-            target: &target,
-            console: Box::new(captured.clone()),
-            partial: Vec::new(),
-            tail: Vec::new(),
-            hypervisor_log: Vec::new(),
-            status: None,
-            ended: false,
-            started: Instant::now(),
-            first_output: None,
-        };
+        let mut session = Session::new(&target, Box::new(captured.clone()), Instant::now());
         session.console(b"prompt> ");
         assert_eq!(captured.0.lock().unwrap().as_slice(), b"prompt> ");
         session.console(b"unik: exit status 3\n");

@@ -121,3 +121,23 @@ pub fn assert_clean_error(output: &Output, expected: &str) {
         assert!(!output.stderr.contains(bad), "stderr shows a panic:\n{}", output.stderr);
     }
 }
+
+/// `unik -q build --message-format json` with `args` through `command`; the one
+/// `image-built` message it prints.
+pub fn build_message(command: &mut Command, args: &[&str]) -> serde_json::Value {
+    let output = run(command.args(["-q", "build", "--message-format", "json"]).args(args));
+    assert_eq!(output.status, 0, "{}", output.stderr);
+    let lines: Vec<&str> = output.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "one message per image:\n{}", output.stdout);
+    serde_json::from_str(lines[0]).unwrap()
+}
+
+/// The demangled symbol names of the linked ELF (`<image>.elf`) of a build message.
+pub fn image_symbols(message: &serde_json::Value) -> Vec<String> {
+    use object::{Object, ObjectSymbol};
+    let elf = std::fs::read(format!("{}.elf", message["image"].as_str().unwrap())).unwrap();
+    let file = object::read::elf::ElfFile64::<object::Endianness>::parse(&*elf).unwrap();
+    file.symbols()
+        .filter_map(|s| s.name().ok().map(|n| format!("{:#}", rustc_demangle::demangle(n))))
+        .collect()
+}
