@@ -119,37 +119,56 @@ fn commit_fault(target: &str, fault: &str) -> Output {
     run(unik_for_app("faults").args(run_args(target, 60)).args(["--", fault]))
 }
 
-fn assert_fault_report(output: &Output, kind: &str) -> u64 {
+/// Checks the fault report in `output`; returns the cause code and the faulting address.
+fn assert_fault_report(output: &Output, kind: &str) -> (u64, u64) {
     assert_eq!(
         output.status, 70,
         "a fault must end the VM with EX_SOFTWARE (70)\n{}\n{}",
         output.stdout, output.stderr
     );
     assert!(
-        output.stdout.contains(&format!("unik: fatal fault: {kind}")),
-        "{}",
+        output.stdout.contains(&format!("unik: fatal fault: {kind} (code ")),
+        "{kind}: {}",
         output.stdout
     );
-    let address = output
-        .stdout
-        .split("address ")
-        .nth(1)
-        .expect("the report names the faulting address");
-    u64::from_str_radix(address[2..18].trim(), 16).unwrap()
+    let hex_after = |label: &str| {
+        let text = output.stdout.split(label).nth(1).expect("the report has the field");
+        u64::from_str_radix(&text[2..18], 16).unwrap()
+    };
+    (hex_after("(code "), hex_after("address "))
 }
 
-/// Whether the faulting address (CR2) can be checked on `target`. Under Xen inside QEMU's
-/// emulated nested SVM, CR2 reads 0 in the guest even though the fault and its error code
-/// are right; on kvm-x86_64 it is exact.
-fn reports_fault_address(target: &str) -> bool {
-    target == "kvm-x86_64"
+fn is_arm64(target: &str) -> bool {
+    target.ends_with("-arm64")
 }
+
+/// Whether the faulting address (CR2, FAR) can be checked on `target`. Under Xen inside
+/// QEMU's emulated nested SVM, CR2 reads 0 in the guest even though the fault and its error
+/// code are right; elsewhere it is exact.
+fn reports_fault_address(target: &str) -> bool {
+    target != "xen-x86_64"
+}
+
+/// Where `target`'s images may lie: from the link address to the largest image end.
+fn image_range(target: &str) -> std::ops::Range<u64> {
+    let layout = unik_targets::find(target).unwrap().layout;
+    layout.load_address..layout.max_image_end
+}
+
+/// arm64 data aborts: ESR_EL1.ISS bit 6 (WnR) says the access was a write.
+const ESR_WRITE: u64 = 1 << 6;
 
 #[test]
 fn null_dereference_is_a_reported_page_fault() {
     for target in TARGETS {
         let output = commit_fault(target, "null");
-        let address = assert_fault_report(&output, "page fault");
+        if is_arm64(target) {
+            let (esr, address) = assert_fault_report(&output, "data abort: translation fault");
+            assert_eq!(esr & ESR_WRITE, 0, "{target}: a read");
+            assert_eq!(address, 0, "{target}");
+            continue;
+        }
+        let (_, address) = assert_fault_report(&output, "page fault");
         assert!(
             output.stdout.contains("detail 0x0000000000000000"),
             "{target}: read of a non-present page\n{}",
@@ -165,16 +184,23 @@ fn null_dereference_is_a_reported_page_fault() {
 fn writing_to_the_image_text_faults() {
     for target in TARGETS {
         let output = commit_fault(target, "write-text");
-        let address = assert_fault_report(&output, "page fault");
-        // Error code: present (bit 0) and write (bit 1).
-        assert!(
-            output.stdout.contains("detail 0x0000000000000003"),
-            "{target}: {}",
-            output.stdout
-        );
+        let address = if is_arm64(target) {
+            let (esr, address) = assert_fault_report(&output, "data abort: permission fault");
+            assert_ne!(esr & ESR_WRITE, 0, "{target}: a write");
+            address
+        } else {
+            let (_, address) = assert_fault_report(&output, "page fault");
+            // Error code: present (bit 0) and write (bit 1).
+            assert!(
+                output.stdout.contains("detail 0x0000000000000003"),
+                "{target}: {}",
+                output.stdout
+            );
+            address
+        };
         if reports_fault_address(target) {
             assert!(
-                (0x100000..0x800000).contains(&address),
+                image_range(target).contains(&address),
                 "{target}: {address:#x} is not in the image"
             );
         }
@@ -183,25 +209,39 @@ fn writing_to_the_image_text_faults() {
 
 #[test]
 fn executing_rodata_faults() {
-    let output = commit_fault("kvm-x86_64", "execute-rodata");
-    assert_fault_report(&output, "page fault");
-    // Error code: present (bit 0) and instruction fetch (bit 4).
-    assert!(output.stdout.contains("detail 0x0000000000000011"), "{}", output.stdout);
+    for target in ["kvm-x86_64", "kvm-arm64", "xen-arm64"] {
+        let output = commit_fault(target, "execute-rodata");
+        if is_arm64(target) {
+            let (_, address) = assert_fault_report(&output, "instruction abort: permission fault");
+            assert!(image_range(target).contains(&address), "{target}: {address:#x}");
+        } else {
+            assert_fault_report(&output, "page fault");
+            // Error code: present (bit 0) and instruction fetch (bit 4).
+            assert!(output.stdout.contains("detail 0x0000000000000011"), "{}", output.stdout);
+        }
+    }
 }
 
 #[test]
 fn stack_overflow_hits_the_guard_page() {
-    let output = commit_fault("kvm-x86_64", "stack-overflow");
-    let address = assert_fault_report(&output, "page fault");
-    assert!(
-        (0x100000..0x800000).contains(&address),
-        "{address:#x} is not in the image's stack guard"
-    );
+    for target in ["kvm-x86_64", "kvm-arm64", "xen-arm64"] {
+        let output = commit_fault(target, "stack-overflow");
+        let kind = if is_arm64(target) {
+            "data abort: translation fault"
+        } else {
+            "page fault"
+        };
+        let (_, address) = assert_fault_report(&output, kind);
+        assert!(
+            image_range(target).contains(&address),
+            "{target}: {address:#x} is not in the image's stack guard"
+        );
+    }
 }
 
 #[test]
 fn a_hang_ends_at_the_timeout_with_a_distinct_status() {
-    for (target, seconds) in [("kvm-x86_64", 3), ("xen-x86_64", 6)] {
+    for (target, seconds) in [("kvm-x86_64", 3), ("xen-x86_64", 6), ("kvm-arm64", 3), ("xen-arm64", 6)] {
         let output = run(unik_for_app("hang").args(run_args(target, seconds)));
         assert_eq!(output.status, 142, "{target}: {}", output.stderr);
         assert!(
@@ -315,7 +355,7 @@ fn the_xen_clock_is_xens_pvclock() {
 
 #[test]
 fn a_silent_hang_ends_at_the_timeout_and_says_nothing_was_printed() {
-    for (target, seconds) in [("kvm-x86_64", 3), ("xen-x86_64", 6)] {
+    for (target, seconds) in [("kvm-x86_64", 3), ("xen-x86_64", 6), ("kvm-arm64", 3), ("xen-arm64", 6)] {
         let output = run(unik_for_app("hang")
             .args(run_args(target, seconds))
             .args(["--", "silent"]));
@@ -331,7 +371,7 @@ fn a_silent_hang_ends_at_the_timeout_and_says_nothing_was_printed() {
 
 #[test]
 fn a_triple_fault_ends_without_a_status_and_says_so() {
-    for target in TARGETS {
+    for target in ["kvm-x86_64", "xen-x86_64"] {
         let output = commit_fault(target, "triple-fault");
         assert_eq!(output.status, 134, "{target}: {}\n{}", output.stdout, output.stderr);
         assert!(
@@ -365,6 +405,7 @@ fn a_xen_panic_ends_the_run_at_once_with_xens_last_lines() {
         accel: unik_runner::accel::Resolved::Tcg,
         timeout: Some(std::time::Duration::from_secs(60)),
         hypervisor: Some(binary),
+        role: None,
     };
     let result = unik_runner::run(&shell, &request, Box::new(std::io::sink())).unwrap();
     assert_eq!(result.outcome, unik_runner::Outcome::NoStatus);
@@ -377,4 +418,57 @@ fn a_xen_panic_ends_the_run_at_once_with_xens_last_lines() {
         "{:#?}",
         result.hypervisor_log
     );
+}
+
+#[test]
+fn hello_also_boots_as_a_xen_arm64_dom0() {
+    // The same image as the dom0less domU above, loaded where Xen chooses for a dom0.
+    let message = build_hello("xen-arm64");
+    let image = std::path::PathBuf::from(message["image"].as_str().unwrap());
+    let target = unik_targets::find("xen-arm64").unwrap();
+    let shell = unik_ui::Shell::new(false, true);
+    let xen = target.machine.hypervisor.as_ref().unwrap();
+    let binary = unik_runner::hypervisor::ensure(&shell, xen, &support::hypervisor_cache()).unwrap();
+    let console = Captured::default();
+    let request = unik_runner::RunRequest {
+        target: &target,
+        image: &image,
+        memory: unik_targets::ByteSize::new(16 << 20),
+        cmdline: String::new(),
+        accel: unik_runner::accel::Resolved::Tcg,
+        timeout: Some(std::time::Duration::from_secs(60)),
+        hypervisor: Some(binary),
+        role: Some(unik_targets::Role::Dom0),
+    };
+    let result = unik_runner::run(&shell, &request, Box::new(console.clone())).unwrap();
+    assert_eq!(
+        result.outcome,
+        unik_runner::Outcome::Exited(0),
+        "{:#?}",
+        result.hypervisor_log
+    );
+    assert_eq!(console.text(), "Hello, world!\n");
+    let log = |text: &str| result.hypervisor_log.iter().any(|l| l.text.contains(text));
+    assert!(log("Loading d0 kernel"), "booted as dom0: {:#?}", result.hypervisor_log);
+    assert!(log("Hardware Dom0 halted"), "{:#?}", result.hypervisor_log);
+}
+
+/// A console sink the test reads back.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

@@ -140,6 +140,16 @@ pub enum BuildError {
         /// The rule.
         source: VerifyError,
     },
+    /// The arm64 Image breaks a rule of the format or of the entry code.
+    #[error("the linked image `{path}` cannot become an arm64 Image for {target}: {source}")]
+    Arm64 {
+        /// The ELF.
+        path: PathBuf,
+        /// Target.
+        target: String,
+        /// The rule.
+        source: unik_linker::arm64::Arm64Error,
+    },
     /// The configured memory cannot hold the image.
     #[error(
         "{memory} of memory ({origin}) cannot hold the image for {target}: it needs at least {required} (the image is loaded at {load:#x} and ends at {end:#x}). Raise `memory` under [package.metadata.unik] or pass --memory"
@@ -229,9 +239,14 @@ fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), BuildError> {
 }
 
 /// Least guest memory that holds `image` on `target`: RAM from the target's RAM base up
-/// to the image's end, rounded up to a whole 4 KiB page.
+/// to the image's end (for a position-independent image: its size past the offset loaders
+/// put it at), rounded up to a whole 4 KiB page.
 pub fn memory_required(image: &Image, target: &Target) -> ByteSize {
-    let end = image.loaded_end().saturating_sub(target.machine.ram_base);
+    let end = if target.image_format.is_position_independent() {
+        target.layout.load_offset + image.loaded_end() - image.loaded_start()
+    } else {
+        image.loaded_end().saturating_sub(target.machine.ram_base)
+    };
     ByteSize::new(end.div_ceil(4096) * 4096)
 }
 
@@ -286,10 +301,12 @@ pub fn build(shell: &Shell, request: &BuildRequest<'_>) -> Result<BuildRecord, B
     };
     let compacted = image::compact(&elf).map_err(image_err)?;
     let image = Image::parse(&compacted).map_err(image_err)?;
+    let format = match target.image_format {
+        unik_targets::ImageFormat::PvhElf => unik_linker::ImageFormat::PvhElf,
+        unik_targets::ImageFormat::Arm64Image => unik_linker::ImageFormat::Arm64Image,
+    };
     let expectations = Expectations {
-        format: match target.image_format {
-            unik_targets::ImageFormat::PvhElf => unik_linker::ImageFormat::PvhElf,
-        },
+        format,
         machine: target.arch.elf_machine(),
         load_address: target.layout.load_address,
     };
@@ -298,6 +315,20 @@ pub fn build(shell: &Shell, request: &BuildRequest<'_>) -> Result<BuildRecord, B
         target: target.name.clone(),
         source,
     })?;
+
+    // The file loaders read: the compact ELF itself, or the Image laid out from it.
+    let file = match format {
+        unik_linker::ImageFormat::PvhElf => compacted,
+        unik_linker::ImageFormat::Arm64Image => {
+            let bytes = unik_linker::arm64::write(&compacted).map_err(image_err)?;
+            unik_linker::arm64::check(&elf, &bytes).map_err(|source| BuildError::Arm64 {
+                path: linked.clone(),
+                target: target.name.clone(),
+                source,
+            })?;
+            bytes
+        }
+    };
 
     let graph = unik_linker::graph::Graph::of(&elf).map_err(image_err)?;
     let catalog = unik_catalog::Catalog::shipped()?;
@@ -314,7 +345,7 @@ pub fn build(shell: &Shell, request: &BuildRequest<'_>) -> Result<BuildRecord, B
 
     let image_path = out_dir.join(&project.package);
     let elf_path = out_dir.join(format!("{}.elf", project.package));
-    write_atomically(&image_path, &compacted)?;
+    write_atomically(&image_path, &file)?;
     write_atomically(&elf_path, &elf)?;
     let sizes = image.loaded_sizes();
     let record = BuildRecord {
@@ -324,7 +355,7 @@ pub fn build(shell: &Shell, request: &BuildRequest<'_>) -> Result<BuildRecord, B
         profile: profile.name.clone(),
         image: image_path,
         elf: elf_path,
-        bytes: compacted.len() as u64,
+        bytes: file.len() as u64,
         loaded_bytes: image.loaded_bytes(),
         loaded: Loaded {
             text: sizes.text,

@@ -72,7 +72,7 @@ pub fn exec(shell: &Shell, args: Args) -> Result<i32> {
         AccelArg::Kvm => Accel::Kvm,
         AccelArg::Auto => Accel::Auto,
     };
-    let (accel, why) = unik_runner::accel::resolve(accel, &target.machine.accelerators)
+    let (accel, why) = unik_runner::accel::resolve(accel, &target)
         .map_err(|message| anyhow::anyhow!("{message} (target {})", target.name))?;
     if shell.is_verbose() {
         shell.note(format!("accelerator {why}"));
@@ -119,6 +119,7 @@ pub fn exec(shell: &Shell, args: Args) -> Result<i32> {
         accel,
         timeout,
         hypervisor,
+        role: None,
     };
     let result = unik_runner::run(shell, &request, Box::new(std::io::stdout()))?;
     let tail = || {

@@ -133,10 +133,15 @@ pub fn report(image: &Path, elf: &Path, package: &str, target: &str, by: By) -> 
         .with_context(|| format!("cannot read `{}`", image.display()))?
         .len();
     let compact = std::fs::read(image).with_context(|| format!("cannot read `{}`", image.display()))?;
-    let parsed =
-        unik_linker::Image::parse(&compact).with_context(|| format!("`{}` is not an image", image.display()))?;
-    let file = parsed.file_sizes();
     let linked = std::fs::read(elf).with_context(|| format!("cannot read `{}`", elf.display()))?;
+    let file = if unik_linker::arm64::is_image(&compact) {
+        unik_linker::arm64::file_sizes(&compact, &linked)
+            .with_context(|| format!("`{}` is not a linked image", elf.display()))?
+    } else {
+        unik_linker::Image::parse(&compact)
+            .with_context(|| format!("`{}` is not an image", image.display()))?
+            .file_sizes()
+    };
     let attribution = Attribution::of(&linked).with_context(|| format!("`{}` is not a linked image", elf.display()))?;
     let level = match by {
         By::Section => Level::Section,

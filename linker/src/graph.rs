@@ -191,9 +191,16 @@ fn references(file: &ElfFile64<'_, Endianness>, data: &[u8]) -> Vec<(u64, u64)> 
             };
             // PC-relative fields are relative to their own end: add the field size back.
             let adjust = pc_relative_field(machine, relocation.r_type(endian, false).0).unwrap_or(0);
-            let target = symbol
-                .st_value(endian)
-                .wrapping_add_signed(relocation.r_addend(endian) + adjust);
+            // lld's --emit-relocs rewrites relocations against section symbols to be
+            // relative to the output section, whichever input section's symbol they name.
+            let value = if symbol.st_type() == object::elf::STT_SECTION {
+                headers
+                    .section(object::SectionIndex(symbol.st_shndx(endian).0 as usize))
+                    .map_or(symbol.st_value(endian), |section| section.sh_addr(endian))
+            } else {
+                symbol.st_value(endian)
+            };
+            let target = value.wrapping_add_signed(relocation.r_addend(endian) + adjust);
             references.push((base + relocation.r_offset(endian), target));
         }
     }

@@ -200,6 +200,11 @@ impl Image {
         self.loads().map(|s| s.mem_size).sum()
     }
 
+    /// The lowest physical address a loaded segment occupies (0 if there is none).
+    pub fn loaded_start(&self) -> u64 {
+        self.loads().map(|s| s.paddr).min().unwrap_or(0)
+    }
+
     /// The highest physical address a loaded segment occupies (exclusive).
     pub fn loaded_end(&self) -> u64 {
         self.loads()
@@ -271,7 +276,7 @@ pub fn compact(linked: &[u8]) -> Result<Vec<u8>, ImageError> {
         .write_file_header(&WriteFileHeader {
             os_abi: header.e_ident().os_abi,
             abi_version: 0,
-            e_type: elf::ET_EXEC,
+            e_type: header.e_type(endian),
             e_machine: header.e_machine(endian),
             e_entry: image.entry,
             e_flags: header.e_flags(endian),

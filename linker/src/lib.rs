@@ -7,8 +7,11 @@
 //!    them to cargo);
 //! 3. [`image::compact`] turns the linked ELF into the image file: headers and loadable
 //!    bytes only;
-//! 4. [`verify::verify`] reads the image back and checks what the loader relies on.
+//! 4. [`verify::verify`] reads the image back and checks what the loader relies on;
+//! 5. for arm64, [`arm64::write`] lays the loadable bytes out as a Linux `Image` and
+//!    [`arm64::check`] checks its header and relocations.
 
+pub mod arm64;
 pub mod graph;
 pub mod image;
 pub mod link;

@@ -260,12 +260,20 @@ impl Attribution {
 /// Every symbol's span of memory: sized symbols, and assembly labels (size 0), which own
 /// the bytes up to the next symbol. Linker-script symbols (`__text_start`, ...) mark places,
 /// not contents. Sorted by address, one per address, names demangled without hashes.
+/// Whether `name` is an Arm ELF mapping symbol (`$x`, `$d`, `$x.12`, ...).
+fn is_mapping_symbol(name: &str) -> bool {
+    let base = name.split('.').next().unwrap_or(name);
+    matches!(base, "$x" | "$d" | "$a" | "$t")
+}
+
 pub(crate) fn symbol_spans(file: &ElfFile64<'_, Endianness>) -> Vec<(u64, u64, String)> {
     let mut symbols: Vec<(u64, u64, String)> = file
         .symbols()
         .filter(|s| matches!(s.kind(), SymbolKind::Text | SymbolKind::Data | SymbolKind::Unknown))
         .filter_map(|s| s.name().ok().map(|n| (s.address(), s.size(), n)))
         .filter(|(_, size, name)| *size > 0 || (!name.starts_with("__") && !name.is_empty() && !name.starts_with('.')))
+        // Arm's mapping symbols ($x: code follows, $d: data follows) name no object.
+        .filter(|(_, _, name)| !is_mapping_symbol(name))
         .map(|(address, size, name)| (address, size, format!("{:#}", rustc_demangle::demangle(name))))
         .collect();
     symbols.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));

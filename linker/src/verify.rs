@@ -9,6 +9,9 @@ use unik_boot_abi::pvh;
 pub enum ImageFormat {
     /// An ELF executable with a Xen PVH entry note (x86_64).
     PvhElf,
+    /// A position-independent ELF (linked at 0) whose loadable bytes become a Linux arm64
+    /// `Image` (see [`crate::arm64`]).
+    Arm64Image,
 }
 
 /// What a target expects of its images.
@@ -33,11 +36,16 @@ pub enum VerifyError {
         /// `e_machine` required.
         expected: u16,
     },
-    /// Not an executable.
+    /// Not the kind of ELF file the format needs.
     #[error(
-        "the image is ELF type {0}, not an executable (ET_EXEC = 2); was it linked as a static, non-PIE executable?"
+        "the image is ELF type {found}, but the target needs type {expected} (2 = a static executable at a fixed address, 3 = position-independent); are the target's relocation-model and link flags in effect?"
     )]
-    NotExecutable(u16),
+    FileType {
+        /// `e_type` found.
+        found: u16,
+        /// `e_type` required.
+        expected: u16,
+    },
     /// Nothing to load.
     #[error("the image has no loadable (PT_LOAD) segment")]
     NoLoadSegment,
@@ -82,8 +90,15 @@ pub fn verify(image: &Image, expected: &Expectations) -> Result<(), VerifyError>
             expected: expected.machine,
         });
     }
-    if image.file_type != object::elf::ET_EXEC.0 {
-        return Err(VerifyError::NotExecutable(image.file_type));
+    let file_type = match expected.format {
+        ImageFormat::PvhElf => object::elf::ET_EXEC.0,
+        ImageFormat::Arm64Image => object::elf::ET_DYN.0,
+    };
+    if image.file_type != file_type {
+        return Err(VerifyError::FileType {
+            found: image.file_type,
+            expected: file_type,
+        });
     }
     let loads: Vec<_> = image.loads().collect();
     if loads.is_empty() {
@@ -133,6 +148,8 @@ pub fn verify(image: &Image, expected: &Expectations) -> Result<(), VerifyError>
                 return Err(VerifyError::EntryNotExecutable { which: "PVH", address });
             }
         }
+        // The Image header and relocations are checked on the Image file, by `arm64::check`.
+        ImageFormat::Arm64Image => {}
     }
     Ok(())
 }

@@ -6,7 +6,7 @@
 
 use std::fs::OpenOptions;
 use std::path::Path;
-use unik_targets::Accelerator;
+use unik_targets::{Accelerator, Arch, Target};
 
 /// What the user asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,10 +60,33 @@ pub fn kvm_is_paravirtual() -> bool {
         .any(|l| l.split_whitespace().any(|f| f == "vmx" || f == "svm"))
 }
 
-/// Resolves `accel` on this machine for a target that supports `supported` (preferred
-/// first); `Err` says why the request cannot work. The `String` in `Ok` explains the
-/// choice, for verbose output.
-pub fn resolve(accel: Accel, supported: &[Accelerator]) -> Result<(Resolved, String), String> {
+/// Whether this machine's CPU runs `arch` natively (KVM runs only such guests).
+pub fn host_runs(arch: Arch) -> bool {
+    match arch {
+        Arch::X86_64 => cfg!(target_arch = "x86_64"),
+        Arch::Aarch64 => cfg!(target_arch = "aarch64"),
+    }
+}
+
+/// Resolves `accel` on this machine for `target`; `Err` says why the request cannot work.
+/// The `String` in `Ok` explains the choice, for verbose output.
+pub fn resolve(accel: Accel, target: &Target) -> Result<(Resolved, String), String> {
+    let supported = &target.machine.accelerators;
+    if !host_runs(target.arch) && supported.contains(&Accelerator::Kvm) {
+        let only_tcg: Vec<Accelerator> = supported.iter().copied().filter(|a| *a == Accelerator::Tcg).collect();
+        return match accel {
+            Accel::Kvm => Err(format!(
+                "--accel kvm: KVM runs only guests of this machine's own architecture, and {} is {:?}; use --accel tcg",
+                target.name, target.arch
+            )),
+            _ => resolve_among(accel, &only_tcg)
+                .map(|(resolved, _)| (resolved, "tcg: KVM cannot run another architecture's guests".into())),
+        };
+    }
+    resolve_among(accel, supported)
+}
+
+fn resolve_among(accel: Accel, supported: &[Accelerator]) -> Result<(Resolved, String), String> {
     let kvm_supported = supported.contains(&Accelerator::Kvm);
     match accel {
         Accel::Tcg if supported.contains(&Accelerator::Tcg) => Ok((Resolved::Tcg, "tcg as requested".into())),

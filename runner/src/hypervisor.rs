@@ -45,9 +45,9 @@ pub fn cached_path(hypervisor: &Hypervisor, cache: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    cache
-        .join(&hypervisor.debian_package)
-        .join(file.strip_suffix(".gz").unwrap_or(&file))
+    // `name:arch` packages are cached under their name.
+    let package = hypervisor.debian_package.split(':').next().unwrap_or_default();
+    cache.join(package).join(file.strip_suffix(".gz").unwrap_or(&file))
 }
 
 /// The hypervisor binary, downloading and unpacking it into `cache` when missing.
@@ -89,10 +89,15 @@ pub fn ensure(shell: &Shell, hypervisor: &Hypervisor, cache: &Path) -> Result<Pa
         };
         let output = command.output().map_err(|e| failure(format!(": {e}")))?;
         if output.status.success() {
-            Ok(())
-        } else {
-            Err(failure(format!(": {}", String::from_utf8_lossy(&output.stderr).trim())))
+            return Ok(());
         }
+        let mut detail = format!(": {}", String::from_utf8_lossy(&output.stderr).trim());
+        if let Some((_, arch)) = hypervisor.debian_package.split_once(':') {
+            detail += &format!(
+                " (an {arch} package: apt needs `sudo dpkg --add-architecture {arch} && sudo apt-get update` first; nothing is installed)"
+            );
+        }
+        Err(failure(detail))
     };
     run(shell
         .command("apt-get")
@@ -135,6 +140,11 @@ mod tests {
         assert_eq!(
             cached_path(&xen, Path::new("/c")),
             Path::new("/c/xen-hypervisor-4.17-amd64/xen-4.17-amd64")
+        );
+        let arm = unik_targets::find("xen-arm64").unwrap().machine.hypervisor.unwrap();
+        assert_eq!(
+            cached_path(&arm, Path::new("/c")),
+            Path::new("/c/xen-hypervisor-4.17-arm64/xen-4.17-arm64")
         );
     }
 }

@@ -13,11 +13,12 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
-use unik_targets::{ByteSize, ExitProtocol, Target};
+use unik_targets::{ByteSize, ExitProtocol, Handoff, Role, Target};
 use unik_ui::Shell;
 
 pub mod accel;
 pub mod cmdline;
+pub mod devicetree;
 pub mod hypervisor;
 
 pub use accel::Accel;
@@ -39,6 +40,19 @@ pub struct RunRequest<'a> {
     pub timeout: Option<Duration>,
     /// The hypervisor binary, for targets that boot under one (see [`hypervisor::ensure`]).
     pub hypervisor: Option<PathBuf>,
+    /// The image's role under the hypervisor, where the target lets it choose (device-tree
+    /// handoff); `None`: the target's default.
+    pub role: Option<Role>,
+}
+
+impl RunRequest<'_> {
+    /// The role the image boots in under the target's hypervisor (`None`: no hypervisor).
+    pub fn role(&self) -> Option<Role> {
+        match &self.target.machine.hypervisor.as_ref()?.handoff {
+            Handoff::Module { .. } => Some(Role::Dom0),
+            Handoff::DeviceTree { role, .. } => Some(self.role.unwrap_or(*role)),
+        }
+    }
 }
 
 /// How a run ended.
@@ -118,53 +132,161 @@ pub enum RunError {
     /// Fetching the hypervisor failed.
     #[error(transparent)]
     Hypervisor(#[from] hypervisor::HypervisorError),
+    /// The hypervisor's device tree could not be made.
+    #[error("cannot make the device tree for {target}: {message}")]
+    DeviceTree {
+        /// Target.
+        target: String,
+        /// What went wrong.
+        message: String,
+    },
 }
 
-/// The QEMU command booting `request`.
-pub fn qemu_command(shell: &Shell, request: &RunRequest<'_>) -> Result<Command, RunError> {
+/// QEMU with the target's machine, accelerator, CPU, `memory` and arguments: everything but
+/// what to boot.
+fn machine_command(shell: &Shell, request: &RunRequest<'_>, machine_option: &str, memory: ByteSize) -> Command {
     let machine = &request.target.machine;
     let mut command = shell.command(&machine.qemu);
-    command.arg("-M").arg(&machine.machine);
+    command.arg("-M").arg(machine_option);
     match request.accel {
-        accel::Resolved::Tcg => command.args(["-accel", "tcg"]),
-        accel::Resolved::Kvm => command.args(["-accel", "kvm", "-cpu", &machine.kvm_cpu]),
-    };
-    match &machine.hypervisor {
-        None => {
-            command.args(["-m", &format!("{}K", request.memory.kib_rounded_up())]);
-            command.args(&machine.args);
-            command.arg(&machine.kernel_arg).arg(request.image);
-            if !request.cmdline.is_empty() {
-                command.arg(&machine.cmdline_arg).arg(&request.cmdline);
+        accel::Resolved::Tcg => {
+            command.args(["-accel", "tcg"]);
+            if let Some(cpu) = &machine.tcg_cpu {
+                command.args(["-cpu", cpu]);
             }
         }
+        accel::Resolved::Kvm => {
+            command.args(["-accel", "kvm", "-cpu", &machine.kvm_cpu]);
+        }
+    }
+    command.args(["-m", &format!("{}K", memory.kib_rounded_up())]);
+    command.args(&machine.args);
+    command
+}
+
+/// Memory QEMU gives the machine: the guest's, plus the hypervisor's own if there is one.
+fn machine_memory(request: &RunRequest<'_>) -> ByteSize {
+    match &request.target.machine.hypervisor {
+        None => request.memory,
         Some(hypervisor) => {
-            let binary = request
-                .hypervisor
-                .as_ref()
-                .ok_or_else(|| RunError::NoHypervisor(request.target.name.clone()))?;
-            let image = request.image.to_string_lossy();
-            if image.contains([' ', ',']) {
-                return Err(RunError::UnpassablePath(request.image.to_path_buf()));
-            }
             let memory_mib = request.memory.bytes().div_ceil(1 << 20);
-            let total = ByteSize::new((memory_mib << 20) + hypervisor.overhead.bytes());
-            command.args(["-m", &format!("{}K", total.kib_rounded_up())]);
-            command.args(&machine.args);
-            command.arg(&machine.kernel_arg).arg(binary);
-            command
-                .arg(&machine.cmdline_arg)
-                .arg(hypervisor.cmdline.replace("{memory_mib}", &memory_mib.to_string()));
+            ByteSize::new((memory_mib << 20) + hypervisor.overhead.bytes())
+        }
+    }
+}
+
+/// The QEMU command booting `request`; `device_tree` is the tree a device-tree handoff
+/// passes (see [`prepare_device_tree`]).
+pub fn qemu_command(shell: &Shell, request: &RunRequest<'_>, device_tree: Option<&Path>) -> Result<Command, RunError> {
+    let machine = &request.target.machine;
+    let mut command = machine_command(shell, request, &machine.machine, machine_memory(request));
+    let Some(hypervisor) = &machine.hypervisor else {
+        command.arg(&machine.kernel_arg).arg(request.image);
+        if !request.cmdline.is_empty() {
+            command.arg(&machine.cmdline_arg).arg(&request.cmdline);
+        }
+        return Ok(command);
+    };
+    let binary = request
+        .hypervisor
+        .as_ref()
+        .ok_or_else(|| RunError::NoHypervisor(request.target.name.clone()))?;
+    let image = request.image.to_string_lossy();
+    if image.contains([' ', ',']) {
+        return Err(RunError::UnpassablePath(request.image.to_path_buf()));
+    }
+    command.arg(&machine.kernel_arg).arg(binary);
+    match &hypervisor.handoff {
+        Handoff::Module { image_arg } => {
+            command.arg(&machine.cmdline_arg).arg(hypervisor_cmdline(request));
             // QEMU separates modules with commas; a comma inside one is written twice.
             let module = if request.cmdline.is_empty() {
                 image.into_owned()
             } else {
                 format!("{image} {}", request.cmdline.replace(',', ",,"))
             };
-            command.arg(&hypervisor.image_arg).arg(module);
+            command.arg(image_arg).arg(module);
+        }
+        Handoff::DeviceTree { module_address, .. } => {
+            let tree = device_tree.ok_or_else(|| RunError::DeviceTree {
+                target: request.target.name.clone(),
+                message: "no device tree was prepared".into(),
+            })?;
+            command.arg("-dtb").arg(tree);
+            command.args([
+                "-device",
+                &format!("loader,file={image},addr={module_address:#x},force-raw=on"),
+            ]);
         }
     }
     Ok(command)
+}
+
+/// The hypervisor's command line for `request` (empty without a hypervisor).
+fn hypervisor_cmdline(request: &RunRequest<'_>) -> String {
+    let Some(hypervisor) = &request.target.machine.hypervisor else {
+        return String::new();
+    };
+    let mut line = hypervisor.cmdline.clone();
+    if let (Handoff::DeviceTree { dom0_cmdline, .. }, Some(Role::Dom0)) = (&hypervisor.handoff, request.role()) {
+        line = format!("{line} {dom0_cmdline}");
+    }
+    let memory_mib = request.memory.bytes().div_ceil(1 << 20);
+    line.replace("{memory_mib}", &memory_mib.to_string())
+}
+
+/// For a device-tree handoff: dumps QEMU's own tree for the machine (same options), adds
+/// the hypervisor's boot nodes, and writes it into `folder`; `None` for other targets.
+pub fn prepare_device_tree(
+    shell: &Shell,
+    request: &RunRequest<'_>,
+    folder: &Path,
+) -> Result<Option<PathBuf>, RunError> {
+    let Some(hypervisor) = &request.target.machine.hypervisor else {
+        return Ok(None);
+    };
+    let Handoff::DeviceTree { module_address, .. } = &hypervisor.handoff else {
+        return Ok(None);
+    };
+    let failure = |message: String| RunError::DeviceTree {
+        target: request.target.name.clone(),
+        message,
+    };
+    let dumped = folder.join("machine.dtb");
+    let machine = &request.target.machine;
+    let option = format!("{},dumpdtb={}", machine.machine, dumped.display());
+    let mut dump = machine_command(shell, request, &option, machine_memory(request));
+    dump.stdin(Stdio::null());
+    shell.echo(&dump);
+    let output = dump.output().map_err(|source| RunError::Spawn {
+        binary: machine.qemu.clone(),
+        source,
+    })?;
+    let base = std::fs::read(&dumped).map_err(|e| {
+        failure(format!(
+            "QEMU did not dump its device tree ({e}): {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    })?;
+    let module_size = std::fs::metadata(request.image)
+        .map_err(|_| RunError::ImageMissing(request.image.to_path_buf()))?
+        .len();
+    let xen_cmdline = hypervisor_cmdline(request);
+    let tree = devicetree::with_xen_boot(
+        &base,
+        &devicetree::XenBoot {
+            xen_cmdline: &xen_cmdline,
+            guest_cmdline: &request.cmdline,
+            module_address: *module_address,
+            module_size,
+            memory_kib: request.memory.kib_rounded_up(),
+            role: request.role().unwrap_or(Role::DomU),
+        },
+    )
+    .map_err(|e| failure(e.to_string()))?;
+    let path = folder.join("xen.dtb");
+    std::fs::write(&path, tree).map_err(|e| failure(format!("cannot write `{}`: {e}", path.display())))?;
+    Ok(Some(path))
 }
 
 fn on_path(binary: &str) -> bool {
@@ -193,6 +315,10 @@ struct Session<'a> {
     ended: bool,
     started: Instant,
     first_output: Option<Duration>,
+    /// For a domU whose console the hypervisor prints as its own log lines: the marker
+    /// after the log prefix (and timestamp). Its status line also ends the run, as the
+    /// hypervisor says nothing when a domU shuts down.
+    domu_marker: Option<String>,
 }
 
 /// The status a `unik: exit status N` line reports.
@@ -212,7 +338,19 @@ impl<'a> Session<'a> {
             ended: false,
             started,
             first_output: None,
+            domu_marker: None,
         }
+    }
+
+    /// The domU console text inside hypervisor log message `message`, if it is one.
+    fn domu_text<'m>(&self, message: &'m str) -> Option<&'m str> {
+        let marker = self.domu_marker.as_deref()?;
+        // Xen's `console_timestamps` put `[    1.234567] ` first.
+        let message = match message.strip_prefix('[') {
+            Some(rest) => rest.split_once("] ").map_or(message, |(_, text)| text),
+            None => message,
+        };
+        message.strip_prefix(marker)
     }
 
     fn remember(&mut self, line: &str) {
@@ -238,30 +376,47 @@ impl<'a> Session<'a> {
         while let Some(end) = self.partial.iter().position(|&b| b == b'\n') {
             let raw: Vec<u8> = self.partial.drain(..=end).collect();
             let line = String::from_utf8_lossy(&raw).trim_end_matches(['\r', '\n']).to_string();
-            if let Some(message) = line.strip_prefix(&hypervisor.log_prefix) {
-                if hypervisor
-                    .end_markers
-                    .iter()
-                    .any(|marker| message.contains(marker.as_str()))
-                {
-                    self.ended = true;
+            let message = line.strip_prefix(&hypervisor.log_prefix);
+            let guest_line = match message {
+                None => Some(line.as_str()),
+                Some(message) => self.domu_text(message),
+            };
+            match guest_line {
+                Some(text) => {
+                    let text = text.to_string();
+                    self.guest_line(&text);
                 }
-                self.hypervisor_log.push(LogLine {
-                    at: self.started.elapsed(),
-                    text: line,
-                });
-            } else if let (ExitProtocol::StatusLine, Some(status)) =
-                (self.target.machine.exit, parse_status_line(&line))
-            {
-                self.status = Some(status);
-            } else {
-                self.first_output.get_or_insert_with(|| self.started.elapsed());
-                self.remember(&line);
-                let _ = self.console.write_all(line.as_bytes());
-                let _ = self.console.write_all(b"\n");
-                let _ = self.console.flush();
+                None => {
+                    if hypervisor
+                        .end_markers
+                        .iter()
+                        .any(|marker| message.is_some_and(|m| m.contains(marker.as_str())))
+                    {
+                        self.ended = true;
+                    }
+                    self.hypervisor_log.push(LogLine {
+                        at: self.started.elapsed(),
+                        text: line,
+                    });
+                }
             }
         }
+    }
+
+    /// A console line of the guest under a hypervisor.
+    fn guest_line(&mut self, line: &str) {
+        if let (ExitProtocol::StatusLine, Some(status)) = (self.target.machine.exit, parse_status_line(line)) {
+            self.status = Some(status);
+            if self.domu_marker.is_some() {
+                self.ended = true;
+            }
+            return;
+        }
+        self.first_output.get_or_insert_with(|| self.started.elapsed());
+        self.remember(line);
+        let _ = self.console.write_all(line.as_bytes());
+        let _ = self.console.write_all(b"\n");
+        let _ = self.console.flush();
     }
 
     /// Handles a last line that never got its newline.
@@ -290,7 +445,13 @@ pub fn run(shell: &Shell, request: &RunRequest<'_>, console: Box<dyn Write + Sen
             package: machine.debian_package.clone(),
         });
     }
-    let mut command = qemu_command(shell, request)?;
+    // The generated device tree (if any) lives as long as the run.
+    let scratch = tempfile::tempdir().map_err(|e| RunError::DeviceTree {
+        target: request.target.name.clone(),
+        message: format!("cannot create a temporary folder: {e}"),
+    })?;
+    let device_tree = prepare_device_tree(shell, request, scratch.path())?;
+    let mut command = qemu_command(shell, request, device_tree.as_deref())?;
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -321,6 +482,13 @@ pub fn run(shell: &Shell, request: &RunRequest<'_>, console: Box<dyn Write + Sen
     });
 
     let mut session = Session::new(request.target, console, started);
+    session.domu_marker = match (&machine.hypervisor, request.role()) {
+        (Some(hypervisor), Some(Role::DomU)) => match &hypervisor.handoff {
+            Handoff::DeviceTree { domu_marker, .. } => Some(domu_marker.clone()),
+            Handoff::Module { .. } => None,
+        },
+        _ => None,
+    };
     let deadline = request.timeout.map(|limit| started + limit);
     let mut timed_out = false;
     let mut ended_at = None;
@@ -372,10 +540,12 @@ pub fn run(shell: &Shell, request: &RunRequest<'_>, console: Box<dyn Write + Sen
     } else {
         match machine.exit {
             ExitProtocol::StatusLine => session.status.map_or(Outcome::NoStatus, Outcome::Exited),
-            ExitProtocol::IsaDebugExit => match decode_status(machine.exit, status.code(), &stderr) {
-                Ok(outcome) => outcome,
-                Err(status) => return Err(RunError::Qemu { status, stderr }),
-            },
+            ExitProtocol::IsaDebugExit | ExitProtocol::Semihosting => {
+                match decode_status(machine.exit, status.code(), &stderr) {
+                    Ok(outcome) => outcome,
+                    Err(status) => return Err(RunError::Qemu { status, stderr }),
+                }
+            }
         }
     };
     if outcome == Outcome::NoStatus && !stderr.trim().is_empty() && session.tail.is_empty() {
@@ -393,8 +563,8 @@ pub fn run(shell: &Shell, request: &RunRequest<'_>, console: Box<dyn Write + Sen
     })
 }
 
-/// Turns QEMU's exit status into an [`Outcome`] under the `isa-debug-exit` protocol, or
-/// `Err(status)` if QEMU itself failed.
+/// Turns QEMU's exit status into an [`Outcome`] under the `isa-debug-exit` or semihosting
+/// protocol, or `Err(status)` if QEMU itself failed.
 pub fn decode_status(protocol: ExitProtocol, code: Option<i32>, stderr: &str) -> Result<Outcome, i32> {
     match (protocol, code) {
         // Killed by a signal (someone else stopped QEMU).
@@ -404,6 +574,10 @@ pub fn decode_status(protocol: ExitProtocol, code: Option<i32>, stderr: &str) ->
         // also gives 1, but then QEMU prints no error.
         (ExitProtocol::IsaDebugExit, Some(1)) if stderr.lines().any(is_qemu_error) => Err(1),
         (ExitProtocol::IsaDebugExit, Some(code)) if code & 1 == 1 => Ok(Outcome::Exited(code >> 1)),
+        // Semihosting's SYS_EXIT makes QEMU exit with the status itself; QEMU's own
+        // errors are status 1 with a message.
+        (ExitProtocol::Semihosting, Some(1)) if stderr.lines().any(is_qemu_error) => Err(1),
+        (ExitProtocol::Semihosting, Some(code)) => Ok(Outcome::Exited(code)),
         (_, Some(code)) => Err(code),
     }
 }
@@ -488,6 +662,7 @@ mod tests {
             accel: accel::Resolved::Tcg,
             timeout: None,
             hypervisor,
+            role: None,
         }
     }
 
@@ -496,7 +671,7 @@ mod tests {
         let target = unik_targets::find("kvm-x86_64").unwrap();
         let mut request = request(&target, None);
         request.accel = accel::Resolved::Kvm;
-        let command = qemu_command(&Shell::new(false, true), &request).unwrap();
+        let command = qemu_command(&Shell::new(false, true), &request, None).unwrap();
         assert_eq!(
             unik_ui::display_command(&command),
             "qemu-system-x86_64 -M microvm,acpi=off -accel kvm -cpu host,-arch-capabilities -m 16384K -nodefaults -no-reboot \
@@ -508,14 +683,19 @@ mod tests {
     #[test]
     fn xen_boots_the_image_as_its_first_module() {
         let target = unik_targets::find("xen-x86_64").unwrap();
-        let command = qemu_command(&Shell::new(false, true), &request(&target, Some("/cache/xen".into()))).unwrap();
+        let command = qemu_command(
+            &Shell::new(false, true),
+            &request(&target, Some("/cache/xen".into())),
+            None,
+        )
+        .unwrap();
         let line = unik_ui::display_command(&command);
         assert!(line.contains(" -m 278528K "), "{line}");
         assert!(line.contains(" -kernel /cache/xen -append 'dom0=pvh "), "{line}");
         assert!(line.contains("dom0_mem=16M,max:16M"), "{line}");
         assert!(line.ends_with(" -initrd '/images/hello a \"b c\",,d'"), "{line}");
         assert!(matches!(
-            qemu_command(&Shell::new(false, true), &request(&target, None)),
+            qemu_command(&Shell::new(false, true), &request(&target, None), None),
             Err(RunError::NoHypervisor(_))
         ));
     }

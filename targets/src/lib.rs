@@ -39,6 +39,16 @@ impl Arch {
 pub enum ImageFormat {
     /// ELF executable with a Xen PVH entry note.
     PvhElf,
+    /// Linux arm64 `Image`: the loadable bytes of a position-independent ELF, from a
+    /// 64-byte header on (`Documentation/arch/arm64/booting.rst`).
+    Arm64Image,
+}
+
+impl ImageFormat {
+    /// Whether images are position-independent (linked at 0, relocating themselves).
+    pub fn is_position_independent(self) -> bool {
+        matches!(self, ImageFormat::Arm64Image)
+    }
 }
 
 /// How the guest's exit status reaches the host.
@@ -51,6 +61,9 @@ pub enum ExitProtocol {
     /// The guest's last console line is `unik: exit status N`; the run ends at the
     /// hypervisor's end markers (see [`Hypervisor::end_markers`]).
     StatusLine,
+    /// Arm semihosting `SYS_EXIT`: QEMU (started with `-semihosting`) exits with the
+    /// guest's status; a plain exit without it means the guest reported nothing.
+    Semihosting,
 }
 
 /// Accelerators QEMU can use.
@@ -73,20 +86,61 @@ fn all_accelerators() -> Vec<Accelerator> {
 pub struct Hypervisor {
     /// Name for messages, e.g. `Xen 4.17`.
     pub name: String,
-    /// Debian package holding it (downloaded and unpacked, never installed).
+    /// Debian package holding it (downloaded and unpacked, never installed); `name:arch`
+    /// for another architecture's package.
     pub debian_package: String,
     /// Path of the hypervisor inside the package; `.gz` files are unpacked.
     pub file: String,
     /// Its command line; `{memory_mib}` is replaced by the guest's memory in MiB.
     pub cmdline: String,
-    /// QEMU option that carries "IMAGE ARGS" as the hypervisor's first module.
-    pub image_arg: String,
     /// Memory QEMU adds for the hypervisor itself.
     pub overhead: ByteSize,
     /// Prefix of the hypervisor's own console lines.
     pub log_prefix: String,
     /// Hypervisor messages that end the run.
     pub end_markers: Vec<String>,
+    /// How the image reaches the hypervisor.
+    pub handoff: Handoff,
+}
+
+/// How QEMU hands the image to the hypervisor.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "kebab-case",
+    rename_all_fields = "kebab-case",
+    deny_unknown_fields
+)]
+pub enum Handoff {
+    /// As the hypervisor's first boot module, "IMAGE ARGS" (x86 multiboot); the image is
+    /// dom0.
+    Module {
+        /// QEMU option that carries the module.
+        image_arg: String,
+    },
+    /// Through the device tree (arm64): QEMU's loader puts the image at `module_address`,
+    /// and `/chosen` describes it as a dom0less domU or as dom0.
+    DeviceTree {
+        /// Where QEMU's loader puts the image.
+        module_address: u64,
+        /// The role the image boots in unless the run asks for another.
+        role: Role,
+        /// Added to the hypervisor's command line when the image boots as dom0.
+        dom0_cmdline: String,
+        /// After the log prefix (and Xen's timestamp), what marks a domU's console line.
+        domu_marker: String,
+    },
+}
+
+/// The role of the image under a hypervisor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub enum Role {
+    /// The control domain.
+    #[serde(rename = "dom0")]
+    Dom0,
+    /// A domain the hypervisor starts at boot beside (or without) dom0: Xen's dom0less.
+    #[serde(rename = "domu")]
+    DomU,
 }
 
 /// Memory layout parameters, the values of the linker-script template's placeholders.
@@ -95,9 +149,14 @@ pub struct Hypervisor {
 pub struct Layout {
     /// File name of the template in `templates/linker/`.
     pub template: String,
-    /// Physical address the image is linked and loaded at.
+    /// Address the image is linked at: where it is loaded, or 0 for a position-independent
+    /// image (which loaders place themselves, see `load_offset`).
     pub load_address: u64,
-    /// The image (including bss and stack) must end at or below this address.
+    /// For a position-independent image: how far past the RAM base loaders put it.
+    #[serde(default)]
+    pub load_offset: u64,
+    /// The image (including bss and stack) must end at or below this address (for a
+    /// position-independent image: its largest size).
     pub max_image_end: u64,
     /// Default stack size in bytes.
     pub stack_size: u64,
@@ -125,6 +184,8 @@ pub struct Machine {
     pub default_memory: ByteSize,
     /// `-cpu` under KVM.
     pub kvm_cpu: String,
+    /// `-cpu` under TCG (QEMU's default when absent).
+    pub tcg_cpu: Option<String>,
     /// Accelerators that work for this target, preferred first (default: TCG and KVM).
     #[serde(default = "all_accelerators")]
     pub accelerators: Vec<Accelerator>,
@@ -241,11 +302,13 @@ mod tests {
                 "{}",
                 target.name
             );
-            assert!(
-                target.machine.default_memory.bytes() > target.layout.max_image_end,
-                "{}",
-                target.name
-            );
+            let image_room = target.layout.load_offset + target.layout.max_image_end - target.layout.load_address;
+            let room = if target.image_format.is_position_independent() {
+                image_room
+            } else {
+                target.layout.max_image_end - target.machine.ram_base
+            };
+            assert!(target.machine.default_memory.bytes() > room, "{}", target.name);
         }
     }
 
@@ -265,7 +328,21 @@ mod tests {
         assert_eq!(target.machine.accelerators, [Accelerator::Tcg]);
         let xen = target.machine.hypervisor.unwrap();
         assert!(xen.cmdline.contains("dom0=pvh") && xen.cmdline.contains("{memory_mib}"));
+        assert!(matches!(xen.handoff, Handoff::Module { .. }));
         assert_eq!(target.xl_type.as_deref(), Some("pvh"));
+    }
+
+    #[test]
+    fn arm64_targets_boot_position_independent_images() {
+        for name in ["kvm-arm64", "xen-arm64"] {
+            let target = find(name).unwrap();
+            assert_eq!(target.arch, Arch::Aarch64);
+            assert!(target.image_format.is_position_independent(), "{name}");
+            assert!(target.rustflags.iter().any(|f| f == "-Crelocation-model=pie"), "{name}");
+        }
+        assert_eq!(find("kvm-arm64").unwrap().machine.exit, ExitProtocol::Semihosting);
+        let xen = find("xen-arm64").unwrap().machine.hypervisor.unwrap();
+        assert!(matches!(xen.handoff, Handoff::DeviceTree { role: Role::DomU, .. }));
     }
 
     #[test]

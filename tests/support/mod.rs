@@ -19,7 +19,7 @@ pub fn data(path: &str) -> PathBuf {
 }
 
 /// The targets every example boots on.
-pub const TARGETS: &[&str] = &["kvm-x86_64", "xen-x86_64"];
+pub const TARGETS: &[&str] = &["kvm-x86_64", "xen-x86_64", "kvm-arm64", "xen-arm64"];
 
 /// The accelerator direct boots use: TCG unless `UNIK_TEST_ACCEL` asks for another.
 pub fn accel() -> String {

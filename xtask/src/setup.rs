@@ -7,9 +7,12 @@ use std::path::Path;
 use unik_ui::Shell;
 
 /// Rust targets images build for.
-const RUST_TARGETS: &[&str] = &["x86_64-unknown-none"];
+const RUST_TARGETS: &[&str] = &["x86_64-unknown-none", "aarch64-unknown-none"];
 /// QEMU binaries the targets boot with, and their Debian packages.
-const QEMU: &[(&str, &str)] = &[("qemu-system-x86_64", "qemu-system-x86")];
+const QEMU: &[(&str, &str)] = &[
+    ("qemu-system-x86_64", "qemu-system-x86"),
+    ("qemu-system-aarch64", "qemu-system-arm"),
+];
 const BACKPORTS_SOURCE: &str = "/etc/apt/sources.list.d/unik-bookworm-backports.sources";
 
 fn on_path(binary: &str) -> bool {
@@ -40,7 +43,9 @@ pub fn hypervisor_cache() -> std::path::PathBuf {
 }
 
 /// Downloads every target's hypervisor into the shared cache (`apt-get download`, no
-/// install), refreshing the apt package lists first if they lack the package.
+/// install), refreshing the apt package lists first if they lack the package. For another
+/// architecture's package (`name:arm64`) apt must know that architecture: it is added
+/// with `dpkg --add-architecture`, which installs nothing.
 fn hypervisors(shell: &Shell) -> Result<(), String> {
     let cache = hypervisor_cache();
     for target in unik_targets::all() {
@@ -61,13 +66,25 @@ fn hypervisors(shell: &Shell) -> Result<(), String> {
                 unik_runner::hypervisor::cached_path(hypervisor, &cache).display()
             ));
         };
-        let mut update = shell.command(prefix.first().map_or("apt-get", String::as_str));
-        update.args(prefix.iter().skip(1));
-        if !prefix.is_empty() {
-            update.arg("apt-get");
+        let privileged = |program: &str| {
+            let mut command = shell.command(prefix.first().map_or(program, String::as_str));
+            command.args(prefix.iter().skip(1));
+            if !prefix.is_empty() {
+                command.arg(program);
+            }
+            command
+        };
+        if let Some((_, arch)) = hypervisor.debian_package.split_once(':') {
+            let known = output(shell, "dpkg", &["--print-foreign-architectures"]).unwrap_or_default();
+            if !known.lines().any(|line| line.trim() == arch) {
+                shell.status(
+                    "Adding",
+                    format!("the {arch} architecture to apt (for {})", hypervisor.name),
+                );
+                run(shell, privileged("dpkg").args(["--add-architecture", arch]))?;
+            }
         }
-        update.args(["update", "-q"]);
-        run(shell, &mut update)?;
+        run(shell, privileged("apt-get").args(["update", "-q"]))?;
         unik_runner::hypervisor::ensure(shell, hypervisor, &cache).map_err(|e| e.to_string())?;
     }
     Ok(())

@@ -6,4 +6,5 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+pub mod arm64_image;
 pub mod pvh;

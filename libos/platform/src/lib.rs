@@ -14,6 +14,14 @@ pub use unik_platform_kvm_x86_64::KvmX86_64 as Current;
 #[cfg(unik_platform = "xen-x86_64")]
 pub use unik_platform_xen_x86_64::XenX86_64 as Current;
 
+/// The platform this image is built for.
+#[cfg(unik_platform = "kvm-arm64")]
+pub use unik_platform_kvm_arm64::KvmArm64 as Current;
+
+/// The platform this image is built for.
+#[cfg(unik_platform = "xen-arm64")]
+pub use unik_platform_xen_arm64::XenArm64 as Current;
+
 /// The platform this image is built for (the host, in unit tests).
 #[cfg(not(unik_platform))]
 pub use unik_platform_host::Host as Current;

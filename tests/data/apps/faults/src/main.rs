@@ -5,7 +5,11 @@
 use core::hint::black_box;
 use unik::println;
 
-static RETURN_INSTRUCTION: [u8; 1] = [0xc3];
+/// A return instruction of the image's architecture, in read-only data.
+#[cfg(target_arch = "x86_64")]
+static RETURN_INSTRUCTION: [u8; 4] = [0xc3, 0, 0, 0];
+#[cfg(target_arch = "aarch64")]
+static RETURN_INSTRUCTION: [u8; 4] = 0xd65f_03c0u32.to_le_bytes();
 
 #[allow(unconditional_recursion)]
 fn recurse(depth: u64) -> u64 {
@@ -31,6 +35,7 @@ fn main() -> i32 {
             0
         }
         "stack-overflow" => recurse(black_box(0)) as i32,
+        #[cfg(target_arch = "x86_64")]
         "triple-fault" => {
             // An empty IDT: the next exception cannot be delivered, and neither can the
             // double fault that follows. The VM dies without reporting a status.

@@ -1,0 +1,37 @@
+//! The Rust side of the boot path, and the symbols that link arch, platform and application.
+//!
+//! The entry roots exactly one thing beyond the CPU set-up: the platform's
+//! `__unik_platform_start`, which calls the application's entry.
+
+use crate::{devicetree, mmu};
+
+unsafe extern "Rust" {
+    /// Defined by the platform crate: runs the application and exits. Never returns.
+    safe fn __unik_platform_start() -> !;
+}
+
+/// Called by `entry.S` at EL1 on the main stack (SP_EL0), MMU off, interrupts masked,
+/// relocations applied; `dtb` is the device tree's physical address.
+#[unsafe(no_mangle)]
+extern "C" fn unik_aarch64_entry(dtb: u64) -> ! {
+    devicetree::record(dtb);
+    mmu::enable();
+    __unik_platform_start()
+}
+
+/// Generic-timer ticks from the image's first instruction to now (bench builds only).
+#[cfg(unik_bench)]
+pub fn cycles_since_entry() -> u64 {
+    unsafe extern "C" {
+        static unik_aarch64_entry_counter: u64;
+    }
+    // SAFETY: written once by the entry code, before any Rust ran.
+    crate::cpu::counter().wrapping_sub(unsafe { core::ptr::addr_of!(unik_aarch64_entry_counter).read_volatile() })
+}
+
+/// RAM free for the heap: the device tree's memory, mapped in whole 2 MiB blocks, minus the
+/// image and the device tree itself.
+pub fn free_memory() -> impl Iterator<Item = unik_platform_api::memory::Region> {
+    let ram = devicetree::ram().map(mmu::map_ram);
+    unik_platform_api::memory::carve(ram, [mmu::image(), devicetree::blob()])
+}

@@ -1,0 +1,134 @@
+/*
+ * arm64 entry. A loader (QEMU's, Xen's) puts the image anywhere in RAM, 2 MiB-aligned,
+ * and jumps to its first byte at EL1 with the MMU and caches off and x0 = the physical
+ * address of the device tree. Before any Rust runs this code:
+ *   - enables FP/SIMD (the Rust target uses NEON registers freely),
+ *   - zeroes .bss (loaders copy only the file's bytes),
+ *   - applies the image's R_AARCH64_RELATIVE relocations for the address it runs at,
+ *   - gives exceptions their own stack (SP_EL1) and the program the main stack (SP_EL0),
+ *   - installs the exception vectors,
+ * then calls unik_aarch64_entry(dtb). All addresses here are PC-relative (adrp/add).
+ *
+ * Symbols required from the linker script: __image_start, __bss_start, __bss_end,
+ * __rela_start, __rela_end, __stack_top, __unik_image_size, __unik_link_base.
+ * `unik_bench_entry_counter` is an assembler macro from lib.rs: empty except in bench builds.
+ */
+
+    .pushsection .text.unik_aarch64_head, "ax"
+    .global unik_aarch64_head
+unik_aarch64_head:
+    /* The Linux arm64 Image header (Documentation/arch/arm64/booting.rst). */
+    b       .Lunik_aarch64_start      /* code0: the entry */
+    .long   0                       /* code1 */
+    .quad   0                       /* text_offset: at the 2 MiB-aligned base */
+    .quad   __unik_image_size       /* image_size: file bytes, bss and stack */
+    .quad   0xa                     /* flags: little endian, 4 KiB pages, anywhere in RAM */
+    .quad   0, 0, 0                 /* reserved */
+    .ascii  "ARM\x64"               /* magic */
+    .long   0                       /* reserved (PE header offset) */
+
+.Lunik_aarch64_start:
+    unik_bench_entry_counter
+    mov     x19, x0
+
+    /* FP/SIMD: CPACR_EL1.FPEN = 0b11, no trapping at EL1 or EL0. */
+    mov     x1, #(3 << 20)
+    msr     cpacr_el1, x1
+    isb
+
+    /* Zero .bss, 16 bytes at a time (the script aligns both ends to 16). */
+    adrp    x1, __bss_start
+    add     x1, x1, :lo12:__bss_start
+    adrp    x2, __bss_end
+    add     x2, x2, :lo12:__bss_end
+1:  cmp     x1, x2
+    b.hs    2f
+    stp     xzr, xzr, [x1], #16
+    b       1b
+2:
+    /* Self-relocation: x1 = where the image runs minus where it was linked. */
+    adrp    x1, __image_start
+    add     x1, x1, :lo12:__image_start
+    movz    x2, #:abs_g3:__unik_link_base
+    movk    x2, #:abs_g2_nc:__unik_link_base
+    movk    x2, #:abs_g1_nc:__unik_link_base
+    movk    x2, #:abs_g0_nc:__unik_link_base
+    sub     x1, x1, x2
+    adrp    x2, __rela_start
+    add     x2, x2, :lo12:__rela_start
+    adrp    x3, __rela_end
+    add     x3, x3, :lo12:__rela_end
+3:  cmp     x2, x3
+    b.hs    4f
+    ldp     x4, x5, [x2], #16       /* r_offset, r_info */
+    ldr     x6, [x2], #8            /* r_addend */
+    cmp     w5, #1027               /* R_AARCH64_RELATIVE: the only kind the verifier admits */
+    b.ne    3b
+    add     x6, x6, x1
+    str     x6, [x4, x1]
+    b       3b
+4:
+    /* Exceptions run on their own stack: SP_EL1 while the program uses SP_EL0. */
+    adrp    x1, unik_aarch64_fault_stack_top
+    add     x1, x1, :lo12:unik_aarch64_fault_stack_top
+    mov     sp, x1
+    adrp    x1, __stack_top
+    add     x1, x1, :lo12:__stack_top
+    msr     spsel, #0
+    mov     sp, x1
+
+    adrp    x1, unik_aarch64_vectors
+    add     x1, x1, :lo12:unik_aarch64_vectors
+    msr     vbar_el1, x1
+    isb
+
+    mov     x0, x19
+    bl      unik_aarch64_entry
+5:  wfe
+    b       5b
+    .popsection
+
+/*
+ * Exception vectors: 16 entries of 128 bytes. Every exception is fatal (interrupts stay
+ * masked; sleeping collects its timer interrupt from the GIC without taking it), so each
+ * entry passes its index, ESR, ELR and FAR to unik_aarch64_exception on SP_EL1.
+ */
+    .pushsection .text.unik_aarch64_vectors, "ax"
+    .balign 2048
+    .global unik_aarch64_vectors
+unik_aarch64_vectors:
+    .irp index, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+    .balign 128
+    mov     x0, #\index
+    b       .Lunik_aarch64_exception_common
+    .endr
+
+.Lunik_aarch64_exception_common:
+    mrs     x1, esr_el1
+    mrs     x2, elr_el1
+    mrs     x3, far_el1
+    bl      unik_aarch64_exception
+6:  wfe
+    b       6b
+    .popsection
+
+/*
+ * Semihosting call: w0 = operation, x1 = parameter block. When the host does not listen
+ * (QEMU without -semihosting), `hlt` is an undefined instruction; the exception handler
+ * recognises this address and lets semihosting::exit fall back to PSCI.
+ */
+    .pushsection .text.unik_aarch64_semihosting, "ax"
+    .global unik_aarch64_semihosting
+unik_aarch64_semihosting:
+    hlt     #0xf000
+    ret
+    .popsection
+
+/* The stack exceptions run on (SP_EL1): a stack overflow still gets its report. */
+    .pushsection .bss.unik_aarch64_fault_stack, "aw", %nobits
+    .balign 16
+unik_aarch64_fault_stack:
+    .space  8192
+    .global unik_aarch64_fault_stack_top
+unik_aarch64_fault_stack_top:
+    .popsection

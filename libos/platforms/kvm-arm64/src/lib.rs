@@ -1,0 +1,103 @@
+//! The `kvm-arm64` platform: an arm64 Image under QEMU's `virt` machine (TCG, or KVM on an
+//! arm64 host).
+//!
+//! Console: the PL011 UART the device tree names. Exit: semihosting `SYS_EXIT`, which makes
+//! QEMU exit with the status (`unik run` starts QEMU with `-semihosting`); without a
+//! semihosting host, the status line and PSCI `SYSTEM_OFF`. Time: the generic timer, its
+//! interrupt through the GICv3. Memory and command line: the device tree.
+#![no_std]
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+use unik_arch_aarch64::mmio::Mmio32;
+use unik_arch_aarch64::{boot, devicetree, mmu, psci, semihosting, timer};
+use unik_driver_pl011::{Pl011, Registers};
+use unik_platform_api::{BootInfo, Clock, Console, Platform, Shutdown, memory, status};
+
+/// The kvm-arm64 platform.
+pub struct KvmArm64;
+
+impl Platform for KvmArm64 {
+    const NAME: &'static str = "kvm-arm64";
+}
+
+unik_platform_api::export_platform!(KvmArm64, unik_arch_aarch64::boot::cycles_since_entry);
+
+/// The PL011's registers.
+struct Uart(Mmio32);
+
+impl Registers for Uart {
+    fn read(&self, offset: usize) -> u32 {
+        self.0.read(offset)
+    }
+    fn write(&self, offset: usize, value: u32) {
+        self.0.write(offset, value)
+    }
+}
+
+/// The UART's base address once found and mapped; [`NO_UART`] if there is none.
+static UART_BASE: AtomicUsize = AtomicUsize::new(0);
+const NO_UART: usize = usize::MAX;
+
+fn uart() -> Option<Pl011<Uart>> {
+    let mut base = UART_BASE.load(Ordering::Relaxed);
+    if base == 0 {
+        base = match devicetree::device(&["arm,pl011"]) {
+            Some(registers) if mmu::map_device(registers.clone()) => registers.start as usize,
+            _ => NO_UART,
+        };
+        UART_BASE.store(base, Ordering::Relaxed);
+        if base != NO_UART {
+            // SAFETY: the device tree's PL011, mapped as a device just above.
+            let uart = Pl011::new(Uart(unsafe { Mmio32::new(base) }));
+            uart.init();
+        }
+    }
+    // SAFETY: as above: a mapped PL011 that only this platform drives.
+    (base != NO_UART).then(|| Pl011::new(Uart(unsafe { Mmio32::new(base) })))
+}
+
+impl Console for KvmArm64 {
+    fn write(bytes: &[u8]) {
+        if let Some(uart) = uart() {
+            uart.write(bytes);
+        }
+    }
+}
+
+/// Without a semihosting host: say the status on the console and power off.
+fn power_off(status: i32) -> ! {
+    status::report_line(status, KvmArm64::write);
+    if let Some(uart) = uart() {
+        uart.flush();
+    }
+    psci::system_off()
+}
+
+impl Shutdown for KvmArm64 {
+    fn exit(status: i32) -> ! {
+        if let Some(uart) = uart() {
+            uart.flush();
+        }
+        semihosting::exit(status, power_off)
+    }
+}
+
+impl Clock for KvmArm64 {
+    fn now_nanos() -> u64 {
+        timer::now_nanos()
+    }
+
+    fn wait_until(deadline: u64) {
+        timer::wait_until(deadline)
+    }
+}
+
+impl BootInfo for KvmArm64 {
+    fn command_line() -> &'static str {
+        devicetree::command_line()
+    }
+
+    fn free_memory() -> impl Iterator<Item = memory::Region> {
+        boot::free_memory()
+    }
+}

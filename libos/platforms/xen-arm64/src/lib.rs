@@ -1,0 +1,178 @@
+//! The `xen-arm64` platform: an arm64 guest of Xen, as a dom0less domU or as dom0.
+//!
+//! Console, the first that exists: the PV console ring (HVM parameters `CONSOLE_PFN` and
+//! `CONSOLE_EVTCHN`, what an `xl`-created domU gets), the SBSA UART Xen emulates for a
+//! dom0less domU (`vpl011`, named in the device tree), else the `console_io` hypercall
+//! (dom0). Time: the generic timer, which Xen virtualises, its interrupt through the
+//! virtual GICv3. Exit: the status printed as the console's last line, the console
+//! flushed, then `SCHEDOP_shutdown` (poweroff for 0, crash otherwise).
+#![no_std]
+
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicU32, AtomicUsize, Ordering};
+use unik_arch_aarch64::mmio::Mmio32;
+use unik_arch_aarch64::{boot, cpu, devicetree, mmu, timer, xen as arch};
+use unik_driver_pl011::{Pl011, Registers};
+use unik_platform_api::{BootInfo, Clock, Console, Platform, Shutdown, memory, status};
+use unik_xen::Hypercall;
+use unik_xen::abi::{self, XenconsInterface};
+use unik_xen::console::Ring;
+
+/// The xen-arm64 platform.
+pub struct XenArm64;
+
+impl Platform for XenArm64 {
+    const NAME: &'static str = "xen-arm64";
+}
+
+unik_platform_api::export_platform!(XenArm64, unik_arch_aarch64::boot::cycles_since_entry);
+
+/// Hypercalls through `hvc #0xea1`.
+struct HvcHypercall;
+
+impl Hypercall for HvcHypercall {
+    unsafe fn call(op: u32, args: [u64; 5]) -> i64 {
+        // SAFETY: the caller guarantees the arguments; this platform only runs on Xen.
+        unsafe { arch::hypercall(op, args) }
+    }
+}
+
+type H = HvcHypercall;
+
+// ---- console ----
+
+/// Which console this domain has, decided on first use.
+const UNDECIDED: u8 = 0;
+const RING: u8 = 1;
+const VPL011: u8 = 2;
+const CONSOLE_IO: u8 = 3;
+static CONSOLE: AtomicU8 = AtomicU8::new(UNDECIDED);
+static CONSOLE_RING: AtomicPtr<XenconsInterface> = AtomicPtr::new(null_mut());
+static CONSOLE_PORT: AtomicU32 = AtomicU32::new(0);
+static VPL011_BASE: AtomicUsize = AtomicUsize::new(0);
+
+/// The SBSA UART's registers.
+struct Uart(Mmio32);
+
+impl Registers for Uart {
+    fn read(&self, offset: usize) -> u32 {
+        self.0.read(offset)
+    }
+    fn write(&self, offset: usize, value: u32) {
+        self.0.write(offset, value)
+    }
+}
+
+fn decide_console() -> u8 {
+    let decided = CONSOLE.load(Ordering::Relaxed);
+    if decided != UNDECIDED {
+        return decided;
+    }
+    let pfn = unik_xen::hvm_get_param::<H>(abi::HVM_PARAM_CONSOLE_PFN).unwrap_or(0);
+    let port = unik_xen::hvm_get_param::<H>(abi::HVM_PARAM_CONSOLE_EVTCHN).unwrap_or(0);
+    let page = pfn << 12;
+    let console = if pfn != 0 && mmu::map_memory(page..page + 4096) {
+        CONSOLE_PORT.store(port as u32, Ordering::Relaxed);
+        CONSOLE_RING.store(page as *mut XenconsInterface, Ordering::Relaxed);
+        RING
+    } else {
+        match devicetree::device(&["arm,sbsa-uart"]) {
+            Some(registers) if mmu::map_device(registers.clone()) => {
+                VPL011_BASE.store(registers.start as usize, Ordering::Relaxed);
+                VPL011
+            }
+            _ => CONSOLE_IO,
+        }
+    };
+    CONSOLE.store(console, Ordering::Relaxed);
+    console
+}
+
+fn ring() -> Option<Ring> {
+    let interface = CONSOLE_RING.load(Ordering::Relaxed);
+    // SAFETY: a non-null pointer is the console page Xen named, mapped in `decide_console`.
+    (!interface.is_null()).then(|| unsafe { Ring::new(interface) })
+}
+
+fn vpl011() -> Pl011<Uart> {
+    // SAFETY: the device tree's SBSA UART, mapped as a device in `decide_console`.
+    Pl011::new(Uart(unsafe { Mmio32::new(VPL011_BASE.load(Ordering::Relaxed)) }))
+}
+
+fn write_ring(ring: &Ring, bytes: &[u8]) {
+    let port = CONSOLE_PORT.load(Ordering::Relaxed);
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let written = ring.write_some(rest);
+        unik_xen::evtchn_send::<H>(port);
+        if written == 0 {
+            unik_xen::sched_yield::<H>();
+        }
+        // `get`: no panic path (and no formatting code) in the console.
+        rest = rest.get(written..).unwrap_or_default();
+    }
+}
+
+impl Console for XenArm64 {
+    fn write(bytes: &[u8]) {
+        match (decide_console(), ring()) {
+            (RING, Some(ring)) => write_ring(&ring, bytes),
+            (VPL011, _) => vpl011().write(bytes),
+            _ => unik_xen::console_io_write::<H>(bytes),
+        }
+    }
+}
+
+/// How many times exit yields to the console backend before giving up on a full drain.
+const DRAIN_ATTEMPTS: u32 = 100_000;
+
+fn flush_console() {
+    match (decide_console(), ring()) {
+        (RING, Some(ring)) => {
+            let port = CONSOLE_PORT.load(Ordering::Relaxed);
+            for _ in 0..DRAIN_ATTEMPTS {
+                if ring.is_drained() {
+                    break;
+                }
+                unik_xen::evtchn_send::<H>(port);
+                unik_xen::sched_yield::<H>();
+            }
+        }
+        (VPL011, _) => vpl011().flush(),
+        _ => {}
+    }
+}
+
+impl Shutdown for XenArm64 {
+    fn exit(status: i32) -> ! {
+        status::report_line(status, Self::write);
+        flush_console();
+        let reason = if status == 0 {
+            abi::SHUTDOWN_POWEROFF
+        } else {
+            abi::SHUTDOWN_CRASH
+        };
+        let _ = unik_xen::sched_shutdown::<H>(reason);
+        cpu::halt_forever()
+    }
+}
+
+impl Clock for XenArm64 {
+    fn now_nanos() -> u64 {
+        timer::now_nanos()
+    }
+
+    fn wait_until(deadline: u64) {
+        timer::wait_until(deadline)
+    }
+}
+
+impl BootInfo for XenArm64 {
+    fn command_line() -> &'static str {
+        devicetree::command_line()
+    }
+
+    fn free_memory() -> impl Iterator<Item = memory::Region> {
+        boot::free_memory()
+    }
+}
