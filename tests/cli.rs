@@ -49,7 +49,10 @@ fn an_app_without_unik_main_is_told_to_add_it() {
 #[test]
 fn an_unknown_target_lists_the_known_ones() {
     let output = run(unik_for_app("unknown-key").args(["build", "--target", "riscv-nope"]));
-    assert_clean_error(&output, "unknown target `riscv-nope`; known targets: kvm-x86_64");
+    assert_clean_error(
+        &output,
+        "unknown target `riscv-nope`; known targets: kvm-arm64, kvm-x86_64, xen-arm64, xen-x86_64",
+    );
 }
 
 #[test]
@@ -182,12 +185,12 @@ fn verbose_mode_echoes_every_subprocess() {
     }
 }
 
-/// Builds `examples/<example>` for xen-x86_64 and returns its `.xl` with the image path
+/// Builds `examples/<example>` for `target` and returns its `.xl` with the image path
 /// replaced by `[IMAGE]`.
-fn generated_xl(example: &str) -> String {
+fn generated_xl(example: &str, target: &str) -> String {
     let message = build_message(
         unik().current_dir(root().join("examples").join(example)),
-        &["--release", "--target", "xen-x86_64"],
+        &["--release", "--target", target],
     );
     let image = message["image"].as_str().unwrap();
     let xl = std::fs::read_to_string(std::path::Path::new(image).with_extension("xl")).unwrap();
@@ -196,9 +199,13 @@ fn generated_xl(example: &str) -> String {
 
 #[test]
 fn xl_configurations_match_the_golden_files() {
-    for example in ["hello", "args"] {
-        let expected = std::fs::read_to_string(data(&format!("golden/{example}.xl"))).unwrap();
-        assert_eq!(generated_xl(example), expected, "{example}.xl");
+    for (example, target, golden) in [
+        ("hello", "xen-x86_64", "hello.xl"),
+        ("args", "xen-x86_64", "args.xl"),
+        ("hello", "xen-arm64", "hello-arm64.xl"),
+    ] {
+        let expected = std::fs::read_to_string(data(&format!("golden/{golden}"))).unwrap();
+        assert_eq!(generated_xl(example, target), expected, "{golden}");
     }
 }
 

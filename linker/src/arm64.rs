@@ -294,7 +294,10 @@ mod tests {
         let small = elf(&text(0x1000, abi::UNIK_FLAGS));
         assert!(matches!(
             check(&small, &write(&small).unwrap()),
-            Err(Arm64Error::Field { field: "image_size", .. })
+            Err(Arm64Error::Field {
+                field: "image_size",
+                ..
+            })
         ));
         let big_endian = elf(&text(0x2000 + BSS, abi::UNIK_FLAGS | abi::FLAG_BIG_ENDIAN));
         assert!(matches!(
