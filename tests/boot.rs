@@ -472,3 +472,31 @@ impl std::io::Write for Captured {
         Ok(())
     }
 }
+
+#[test]
+fn kvm_arm64_without_semihosting_prints_the_status_and_powers_off() {
+    // QEMU without -semihosting: the exit's `hlt` is undefined, and the image falls back to
+    // the status line and PSCI SYSTEM_OFF, after which QEMU exits by itself.
+    let message = build_message(
+        unik().current_dir(support::root().join("examples/panic")),
+        &["--release", "--target", "kvm-arm64"],
+    );
+    let target = unik_targets::find("kvm-arm64").unwrap();
+    let machine = &target.machine;
+    let args: Vec<&String> = machine.args.iter().filter(|a| *a != "-semihosting").collect();
+    assert_eq!(args.len() + 1, machine.args.len(), "the target passes -semihosting");
+    let output = run(std::process::Command::new(&machine.qemu)
+        .args(["-M", &machine.machine, "-accel", "tcg", "-m", "16M"])
+        .args(["-cpu", machine.tcg_cpu.as_deref().unwrap()])
+        .args(args)
+        .arg("-kernel")
+        .arg(message["image"].as_str().unwrap()));
+    assert_eq!(output.status, 0, "QEMU ends at the power-off: {}", output.stderr);
+    assert!(
+        output
+            .stdout
+            .ends_with("deliberate panic after 0 arguments\nunik: exit status 101\n"),
+        "{}",
+        output.stdout
+    );
+}
