@@ -62,7 +62,38 @@ impl Ring {
         let (consumer, producer) = self.indices();
         consumer == producer
     }
+
+    /// Writes all of `bytes`, notifying the backend on event channel `port` after each
+    /// piece and yielding the CPU to it while the ring is full.
+    pub fn write_all<H: crate::Hypercall>(&self, port: u32, bytes: &[u8]) {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let written = self.write_some(rest);
+            crate::evtchn_send::<H>(port);
+            if written == 0 {
+                crate::sched_yield::<H>();
+            }
+            // `get`: no panic path (and no formatting code) in the console.
+            rest = rest.get(written..).unwrap_or_default();
+        }
+    }
+
+    /// Waits (yielding to the backend on `port`) until the backend has read everything,
+    /// giving up after [`DRAIN_ATTEMPTS`] yields: output is never lost at exit unless the
+    /// backend is gone.
+    pub fn drain<H: crate::Hypercall>(&self, port: u32) {
+        for _ in 0..DRAIN_ATTEMPTS {
+            if self.is_drained() {
+                break;
+            }
+            crate::evtchn_send::<H>(port);
+            crate::sched_yield::<H>();
+        }
+    }
 }
+
+/// How many times [`Ring::drain`] yields to the console backend before giving up.
+pub const DRAIN_ATTEMPTS: u32 = 100_000;
 
 #[cfg(test)]
 mod tests {

@@ -99,45 +99,19 @@ fn vpl011() -> Pl011<Uart> {
     Pl011::new(Uart(unsafe { Mmio32::new(VPL011_BASE.load(Ordering::Relaxed)) }))
 }
 
-fn write_ring(ring: &Ring, bytes: &[u8]) {
-    let port = CONSOLE_PORT.load(Ordering::Relaxed);
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let written = ring.write_some(rest);
-        unik_xen::evtchn_send::<H>(port);
-        if written == 0 {
-            unik_xen::sched_yield::<H>();
-        }
-        // `get`: no panic path (and no formatting code) in the console.
-        rest = rest.get(written..).unwrap_or_default();
-    }
-}
-
 impl Console for XenArm64 {
     fn write(bytes: &[u8]) {
         match (decide_console(), ring()) {
-            (RING, Some(ring)) => write_ring(&ring, bytes),
+            (RING, Some(ring)) => ring.write_all::<H>(CONSOLE_PORT.load(Ordering::Relaxed), bytes),
             (VPL011, _) => vpl011().write(bytes),
             _ => unik_xen::console_io_write::<H>(bytes),
         }
     }
 }
 
-/// How many times exit yields to the console backend before giving up on a full drain.
-const DRAIN_ATTEMPTS: u32 = 100_000;
-
 fn flush_console() {
     match (decide_console(), ring()) {
-        (RING, Some(ring)) => {
-            let port = CONSOLE_PORT.load(Ordering::Relaxed);
-            for _ in 0..DRAIN_ATTEMPTS {
-                if ring.is_drained() {
-                    break;
-                }
-                unik_xen::evtchn_send::<H>(port);
-                unik_xen::sched_yield::<H>();
-            }
-        }
+        (RING, Some(ring)) => ring.drain::<H>(CONSOLE_PORT.load(Ordering::Relaxed)),
         (VPL011, _) => vpl011().flush(),
         _ => {}
     }

@@ -73,33 +73,13 @@ impl Console for XenX86_64 {
             unik_xen::console_io_write::<H>(bytes);
             return;
         };
-        let port = CONSOLE_PORT.load(Ordering::Relaxed);
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            let written = ring.write_some(rest);
-            unik_xen::evtchn_send::<H>(port);
-            if written == 0 {
-                unik_xen::sched_yield::<H>();
-            }
-            // `get`: no panic path (and no formatting code) in the console.
-            rest = rest.get(written..).unwrap_or_default();
-        }
+        ring.write_all::<H>(CONSOLE_PORT.load(Ordering::Relaxed), bytes);
     }
 }
 
-/// How many times exit yields to the console backend before giving up on a full drain.
-const DRAIN_ATTEMPTS: u32 = 100_000;
-
 fn flush_console() {
     if let Some(ring) = console_ring() {
-        let port = CONSOLE_PORT.load(Ordering::Relaxed);
-        for _ in 0..DRAIN_ATTEMPTS {
-            if ring.is_drained() {
-                break;
-            }
-            unik_xen::evtchn_send::<H>(port);
-            unik_xen::sched_yield::<H>();
-        }
+        ring.drain::<H>(CONSOLE_PORT.load(Ordering::Relaxed));
     }
 }
 
