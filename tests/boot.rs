@@ -406,6 +406,7 @@ fn a_xen_panic_ends_the_run_at_once_with_xens_last_lines() {
         timeout: Some(std::time::Duration::from_secs(60)),
         hypervisor: Some(binary),
         role: None,
+        network: None,
     };
     let result = unik_runner::run(&shell, &request, Box::new(std::io::sink())).unwrap();
     assert_eq!(result.outcome, unik_runner::Outcome::NoStatus);
@@ -439,6 +440,7 @@ fn hello_also_boots_as_a_xen_arm64_dom0() {
         timeout: Some(std::time::Duration::from_secs(60)),
         hypervisor: Some(binary),
         role: Some(unik_targets::Role::Dom0),
+        network: None,
     };
     let result = unik_runner::run(&shell, &request, Box::new(console.clone())).unwrap();
     assert_eq!(

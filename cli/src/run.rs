@@ -4,6 +4,7 @@ use crate::build::{self, MessageFormat, Selection};
 use anyhow::{Result, bail};
 use clap::ValueEnum;
 use std::time::Duration;
+use unik_runner::network::{Network, PortForward};
 use unik_runner::{Accel, Outcome, RunRequest};
 use unik_targets::ByteSize;
 use unik_ui::Shell;
@@ -13,6 +14,8 @@ use unik_ui::Shell;
 pub const STATUS_NO_REPORT: i32 = 134;
 /// Exit status of `unik run` when the timeout stopped the VM.
 pub const STATUS_TIMEOUT: i32 = 142;
+/// The catalog component that needs a NIC.
+const NET_COMPONENT: &str = "net";
 /// Hypervisor log lines a failure message shows.
 const HYPERVISOR_LINES_SHOWN: usize = 6;
 
@@ -41,6 +44,10 @@ pub struct Args {
     /// Guest memory, e.g. 64M (default: the manifest's `memory`, else the target's default).
     #[arg(long, value_name = "SIZE")]
     memory: Option<ByteSize>,
+    /// Forward a host port to a guest port, as `[ADDRESS:]HOST:GUEST[/udp]` (repeatable;
+    /// the address defaults to 127.0.0.1). Only for images with the net component.
+    #[arg(long, short = 'p', value_name = "HOST:GUEST")]
+    publish: Vec<PortForward>,
     /// Stop the VM after this many seconds (default: no limit).
     #[arg(long, value_name = "SECONDS")]
     timeout: Option<f64>,
@@ -87,6 +94,16 @@ pub fn exec(shell: &Shell, args: Args) -> Result<i32> {
         }
         None => ByteSize::new(record.memory),
     };
+    let has_network = record.components.iter().any(|component| component == NET_COMPONENT);
+    if !has_network && !args.publish.is_empty() {
+        bail!(
+            "--publish: the image {} has no `{NET_COMPONENT}` component (the application never uses unik::net), so nothing in it could answer on a port; drop --publish",
+            record.image.display()
+        );
+    }
+    let network = has_network.then(|| Network {
+        publish: args.publish.clone(),
+    });
     let hypervisor = match &target.machine.hypervisor {
         Some(hypervisor) => {
             let cache = std::env::var_os("UNIK_CACHE_DIR")
@@ -120,7 +137,11 @@ pub fn exec(shell: &Shell, args: Args) -> Result<i32> {
         timeout,
         hypervisor,
         role: None,
+        network,
     };
+    for forward in &args.publish {
+        shell.status("Forwarding", forward.to_string());
+    }
     let result = unik_runner::run(shell, &request, Box::new(std::io::stdout()))?;
     let tail = || {
         let mut text = if result.last_lines.is_empty() {

@@ -20,6 +20,7 @@ pub mod accel;
 pub mod cmdline;
 pub mod devicetree;
 pub mod hypervisor;
+pub mod network;
 
 pub use accel::Accel;
 
@@ -43,6 +44,8 @@ pub struct RunRequest<'a> {
     /// The image's role under the hypervisor, where the target lets it choose (device-tree
     /// handoff); `None`: the target's default.
     pub role: Option<Role>,
+    /// A NIC and the ports forwarded to it (for images with the `net` component).
+    pub network: Option<network::Network>,
 }
 
 impl RunRequest<'_> {
@@ -110,6 +113,9 @@ pub enum RunError {
         "the image path `{0}` contains a space or a comma, which QEMU's module list cannot carry; build into a target directory without them"
     )]
     UnpassablePath(PathBuf),
+    /// A NIC was asked for on a target that has none.
+    #[error("target `{0}` has no NIC `unik run` can attach (see `unik targets`)")]
+    NoNic(String),
     /// The target needs a hypervisor binary and none was given.
     #[error("target `{0}` boots under a hypervisor, but no hypervisor binary was provided")]
     NoHypervisor(String),
@@ -180,6 +186,13 @@ fn machine_memory(request: &RunRequest<'_>) -> ByteSize {
 pub fn qemu_command(shell: &Shell, request: &RunRequest<'_>, device_tree: Option<&Path>) -> Result<Command, RunError> {
     let machine = &request.target.machine;
     let mut command = machine_command(shell, request, &machine.machine, machine_memory(request));
+    if let Some(network) = &request.network {
+        let nic = machine
+            .nic_device
+            .as_ref()
+            .ok_or_else(|| RunError::NoNic(request.target.name.clone()))?;
+        command.args(network.qemu_args(nic));
+    }
     let Some(hypervisor) = &machine.hypervisor else {
         command.arg(&machine.kernel_arg).arg(request.image);
         if !request.cmdline.is_empty() {
@@ -663,6 +676,7 @@ mod tests {
             timeout: None,
             hypervisor,
             role: None,
+            network: None,
         }
     }
 

@@ -193,6 +193,9 @@ pub struct Machine {
     pub exit: ExitProtocol,
     /// A hypervisor QEMU boots, which then boots the image.
     pub hypervisor: Option<Hypervisor>,
+    /// The QEMU device that gives images with the `net` component their NIC (none: `unik
+    /// run` cannot attach one on this target).
+    pub nic_device: Option<String>,
 }
 
 /// One target.

@@ -334,6 +334,7 @@ impl Booter<'_> {
             timeout: Some(Duration::from_secs(60)),
             hypervisor: self.hypervisor.clone(),
             role: None,
+            network: None,
         };
         let result = unik_runner::run(self.shell, &request, Box::new(captured.clone())).map_err(|e| e.to_string())?;
         Ok((result, captured.text()))

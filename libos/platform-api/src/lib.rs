@@ -14,11 +14,13 @@
 #![forbid(unsafe_code)]
 
 pub mod bench;
+pub mod devices;
 pub mod fault;
 mod hex;
 pub mod memory;
 pub mod status;
 
+pub use devices::MmioDevice;
 pub use fault::Fault;
 
 /// Byte-oriented console output.
@@ -61,8 +63,25 @@ pub trait BootInfo {
     fn free_memory() -> impl Iterator<Item = memory::Region>;
 }
 
+/// Devices for drivers, and their interrupts.
+///
+/// Interrupts only wake the CPU: a driver enables its device's interrupt, and
+/// [`Clock::wait_until`] then also returns when the device raises it. Drivers find out what
+/// happened from the device itself (and acknowledge it there), so platforms keep no
+/// per-device handlers.
+pub trait Devices {
+    /// The machine's virtio-mmio transports, their registers mapped as device memory.
+    ///
+    /// A transport may have no device behind it (device ID 0): drivers probe each one.
+    fn virtio_mmio() -> impl Iterator<Item = MmioDevice>;
+
+    /// Routes `interrupt` (as in [`MmioDevice::interrupt`]) to this CPU, so that it ends a
+    /// [`Clock::wait_until`]. Idempotent; `false` if the platform cannot route it.
+    fn enable_interrupt(interrupt: u32) -> bool;
+}
+
 /// Everything a platform provides; implemented by one zero-sized type per target.
-pub trait Platform: Console + Shutdown + Clock + BootInfo {
+pub trait Platform: Console + Shutdown + Clock + BootInfo + Devices {
     /// The target name, e.g. `"kvm-x86_64"`.
     const NAME: &'static str;
 }

@@ -17,7 +17,11 @@
 //! - [`args`]: the boot command line, split into words.
 //! - [`time`]: a monotonic [`time::Instant`] and [`time::sleep`], which halts the CPU.
 //! - `extern crate alloc;` works: the global allocator takes the VM's RAM from the boot
-//!   memory map the first time it is needed.
+//!   memory map the first time it is needed; [`heap::stats`] says how much is in use.
+//! - [`task`]: run `async` code: [`task::block_on`], [`task::spawn`], [`task::sleep`],
+//!   [`task::timeout`]; the CPU halts whenever no task can run.
+//! - [`net`]: TCP and UDP over the VM's NIC (`TcpListener`, `TcpStream`, `UdpSocket`),
+//!   their operations `async`, run by [`task`].
 //! - A panic prints `panicked at FILE:LINE:COLUMN:` and its message, and ends the VM with
 //!   status 101, as std does.
 //!
@@ -34,6 +38,32 @@ use unik_platform::{Current, Shutdown};
 /// Time: `Instant`, `Duration` and `sleep`.
 pub mod time {
     pub use unik_time::{Duration, Instant, sleep};
+}
+
+/// Tasks: a cooperative executor for `async` code, with timers.
+pub mod task {
+    pub use unik_task::{Elapsed, block_on, sleep, spawn, timeout, yield_now};
+}
+
+/// Networking: TCP and UDP over IPv4 (see `unik_net`).
+pub mod net {
+    pub use unik_net::{
+        Error, InterfaceAddress, IpAddr, Ipv4Addr, Result, Shutdown, SocketAddr, SocketAddrV4, TcpListener, TcpStream,
+        ToSocketAddr, UdpSocket, address,
+    };
+}
+
+/// The heap's bookkeeping.
+pub mod heap {
+    pub use unik_alloc::Stats;
+
+    /// How much of the heap is in use now (all zero in host builds, whose heap is std's).
+    pub fn stats() -> Stats {
+        #[cfg(unik_platform)]
+        return unik_alloc::stats(&crate::HEAP);
+        #[cfg(not(unik_platform))]
+        Stats::default()
+    }
 }
 
 /// Ends the VM with `status` (0 = success), after flushing the console.

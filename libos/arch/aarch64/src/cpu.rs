@@ -20,6 +20,15 @@ pub fn counter_frequency() -> u64 {
     value
 }
 
+/// This CPU's affinity fields (`MPIDR_EL1` Aff3..Aff0), laid out as GICv3's routing
+/// registers take them.
+pub fn affinity() -> u64 {
+    let value: u64;
+    // SAFETY: a read-only register.
+    unsafe { asm!("mrs {}, mpidr_el1", out(reg) value, options(nomem, nostack, preserves_flags)) };
+    value & 0xff_00ff_ffff
+}
+
 /// Waits for an interrupt. Interrupts stay masked (PSTATE.I): a pending interrupt wakes
 /// the CPU without being taken, and the caller collects it from the GIC.
 #[inline]

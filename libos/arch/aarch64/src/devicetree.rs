@@ -4,6 +4,7 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 use flat_device_tree::Fdt;
+use unik_platform_api::MmioDevice;
 use unik_platform_api::memory::Region;
 
 static DTB: AtomicU64 = AtomicU64::new(0);
@@ -156,4 +157,69 @@ pub fn psci_uses_smc() -> bool {
                 .map(|m| m == "smc")
         })
         .unwrap_or(false)
+}
+
+/// Virtio-mmio transports beyond this many are ignored (QEMU's `virt` has 32).
+pub const MAX_VIRTIO_MMIO: usize = 64;
+
+/// A device interrupt from the tree: GIC interrupt ID, and whether it is edge-triggered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Interrupt {
+    /// The GIC interrupt ID (shared interrupts from 32, private ones from 16).
+    pub id: u32,
+    /// Edge-triggered (rather than level-sensitive).
+    pub edge: bool,
+}
+
+/// The first `interrupts` entry of a node whose interrupt parent is a GIC: three cells,
+/// type (0 = shared, 1 = private), number, and flags (1 and 2 = edge).
+fn gic_interrupt(node: flat_device_tree::node::FdtNode<'_, '_>) -> Option<Interrupt> {
+    let cells = node.property("interrupts")?.value;
+    let cell = |index: usize| -> Option<u32> {
+        Some(u32::from_be_bytes(
+            cells.get(index * 4..index * 4 + 4)?.try_into().ok()?,
+        ))
+    };
+    let base = match cell(0)? {
+        0 => 32,
+        1 => 16,
+        _ => return None,
+    };
+    Some(Interrupt {
+        id: base + cell(1)?,
+        edge: cell(2)? & 0b11 != 0,
+    })
+}
+
+/// Every `virtio,mmio` node: its registers and interrupt (at most [`MAX_VIRTIO_MMIO`]).
+pub fn virtio_mmio() -> impl Iterator<Item = (MmioDevice, Interrupt)> {
+    let mut found: [Option<(MmioDevice, Interrupt)>; MAX_VIRTIO_MMIO] = [const { None }; MAX_VIRTIO_MMIO];
+    if let Some(tree) = tree() {
+        let is_virtio_mmio = |node: &flat_device_tree::node::FdtNode<'_, '_>| {
+            node.compatible()
+                .is_some_and(|names| names.all().any(|name| name == "virtio,mmio"))
+        };
+        let devices = tree.all_nodes().filter(is_virtio_mmio).filter_map(|node| {
+            let region = node.reg().next()?;
+            let start = region.starting_address as u64;
+            let interrupt = gic_interrupt(node)?;
+            let device = MmioDevice {
+                registers: start..start.checked_add(region.size? as u64)?,
+                interrupt: interrupt.id,
+            };
+            Some((device, interrupt))
+        });
+        for (slot, device) in found.iter_mut().zip(devices) {
+            *slot = Some(device);
+        }
+    }
+    found.into_iter().flatten()
+}
+
+/// The trigger of shared interrupt `id` as the device tree's virtio-mmio nodes give it
+/// (edge when no node names it: QEMU's `virt` wires virtio-mmio edge-triggered).
+pub fn virtio_mmio_interrupt_is_edge(id: u32) -> bool {
+    virtio_mmio()
+        .find(|(device, _)| device.interrupt == id)
+        .is_none_or(|(_, interrupt)| interrupt.edge)
 }

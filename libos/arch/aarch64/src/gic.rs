@@ -1,5 +1,6 @@
-//! The GICv3 interrupt controller, as far as sleeping needs it: one private interrupt
-//! (the timer's) enabled for this CPU, and acknowledging it without taking it.
+//! The GICv3 interrupt controller, as far as waiting needs it: private interrupts (the
+//! timer's) and shared ones (devices') enabled for this CPU, and acknowledged without
+//! being taken.
 //!
 //! Interrupts stay masked at the CPU (PSTATE.I): `wfi` wakes when the GIC signals a pending
 //! interrupt, and the sleeper then acknowledges (`ICC_IAR1_EL1`) and ends it
@@ -14,6 +15,13 @@ const GICD_CTLR: usize = 0x0;
 const GICD_CTLR_ENABLE_GROUP1: u32 = 1 << 1;
 const GICD_CTLR_AFFINITY_ROUTING: u32 = 1 << 4;
 const GICD_CTLR_WRITE_PENDING: u32 = 1 << 31;
+const GICD_IGROUPR: usize = 0x80;
+const GICD_ISENABLER: usize = 0x100;
+const GICD_IPRIORITYR: usize = 0x400;
+const GICD_ICFGR: usize = 0xc00;
+const GICD_IROUTER: usize = 0x6000;
+/// Shared (device) interrupts start here; 16..32 are private.
+const FIRST_SHARED_ID: u32 = 32;
 const GICR_WAKER: usize = 0x14;
 const GICR_WAKER_PROCESSOR_SLEEP: u32 = 1 << 1;
 const GICR_WAKER_CHILDREN_ASLEEP: u32 = 1 << 2;
@@ -43,25 +51,25 @@ fn wait_while(condition: impl Fn() -> bool) {
     }
 }
 
-/// Enables private interrupt `id` (16..32) for this CPU, setting the GIC up on first use;
-/// `false` if the device tree names no GICv3 (or it cannot be mapped).
-pub fn enable_private_interrupt(id: u32) -> bool {
-    match STATE.load(Ordering::Relaxed) {
-        READY => return true,
-        ABSENT => return false,
-        _ => {}
-    }
+/// The distributor and this CPU's redistributor, once the GIC is set up.
+fn controller() -> Option<(Mmio32, Mmio32)> {
     let compatible = ["arm,gic-v3"];
     let (Some(distributor), Some(redistributor)) = (
         crate::devicetree::nth_register_block(&compatible, 0),
         crate::devicetree::nth_register_block(&compatible, 1),
     ) else {
         STATE.store(ABSENT, Ordering::Relaxed);
-        return false;
+        return None;
     };
-    if !crate::mmu::map_device(distributor.clone()) || !crate::mmu::map_device(redistributor.clone()) {
-        STATE.store(ABSENT, Ordering::Relaxed);
-        return false;
+    match STATE.load(Ordering::Relaxed) {
+        ABSENT => return None,
+        READY => {}
+        _ => {
+            if !crate::mmu::map_device(distributor.clone()) || !crate::mmu::map_device(redistributor.clone()) {
+                STATE.store(ABSENT, Ordering::Relaxed);
+                return None;
+            }
+        }
     }
     // SAFETY: both blocks come from the device tree's GIC node and are mapped as devices;
     // the library OS is the only driver of the GIC. This CPU's redistributor is the first
@@ -72,6 +80,16 @@ pub fn enable_private_interrupt(id: u32) -> bool {
             Mmio32::new(redistributor.start as usize),
         )
     };
+    if STATE.load(Ordering::Relaxed) == UNTRIED {
+        set_up(&gicd, &gicr);
+        STATE.store(READY, Ordering::Relaxed);
+    }
+    Some((gicd, gicr))
+}
+
+/// Turns on affinity routing and group 1, wakes the redistributor and opens the CPU
+/// interface.
+fn set_up(gicd: &Mmio32, gicr: &Mmio32) {
     gicd.write(
         GICD_CTLR,
         gicd.read(GICD_CTLR) | GICD_CTLR_AFFINITY_ROUTING | GICD_CTLR_ENABLE_GROUP1,
@@ -79,15 +97,6 @@ pub fn enable_private_interrupt(id: u32) -> bool {
     wait_while(|| gicd.read(GICD_CTLR) & GICD_CTLR_WRITE_PENDING != 0);
     gicr.write(GICR_WAKER, gicr.read(GICR_WAKER) & !GICR_WAKER_PROCESSOR_SLEEP);
     wait_while(|| gicr.read(GICR_WAKER) & GICR_WAKER_CHILDREN_ASLEEP != 0);
-
-    let bit = 1u32 << (id % 32);
-    gicr.write(GICR_IGROUPR0, gicr.read(GICR_IGROUPR0) | bit);
-    let priority_word = GICR_IPRIORITYR + (id as usize & !3);
-    let shift = (id % 4) * 8;
-    let priorities = gicr.read(priority_word) & !(0xff << shift);
-    gicr.write(priority_word, priorities | (PRIORITY << shift));
-    gicr.write(GICR_ISENABLER0, bit);
-
     // SAFETY: the CPU interface's system registers: system-register access on, every
     // priority let through, group 1 interrupts on.
     unsafe {
@@ -105,7 +114,53 @@ pub fn enable_private_interrupt(id: u32) -> bool {
             options(nostack),
         );
     }
-    STATE.store(READY, Ordering::Relaxed);
+}
+
+/// Sets the bit of `id` in the bank of 32-bit registers at `bank`.
+fn set_bit(block: &Mmio32, bank: usize, id: u32) {
+    let word = bank + 4 * (id / 32) as usize;
+    block.write(word, block.read(word) | 1 << (id % 32));
+}
+
+/// Gives `id` a priority the mask lets through, in the byte registers at `bank`.
+fn set_priority(block: &Mmio32, bank: usize, id: u32) {
+    let word = bank + (id as usize & !3);
+    let shift = (id % 4) * 8;
+    block.write(word, (block.read(word) & !(0xff << shift)) | (PRIORITY << shift));
+}
+
+/// Enables private interrupt `id` (16..32) for this CPU, setting the GIC up on first use;
+/// `false` if the device tree names no GICv3 (or it cannot be mapped).
+pub fn enable_private_interrupt(id: u32) -> bool {
+    let Some((_, gicr)) = controller() else {
+        return false;
+    };
+    set_bit(&gicr, GICR_IGROUPR0, id);
+    set_priority(&gicr, GICR_IPRIORITYR, id);
+    gicr.write(GICR_ISENABLER0, 1 << (id % 32));
+    true
+}
+
+/// Enables shared interrupt `id` (32..1020), edge- or level-triggered, routed to this CPU;
+/// `false` if there is no GICv3 or `id` is not a shared interrupt.
+pub fn enable_shared_interrupt(id: u32, edge: bool) -> bool {
+    if !(FIRST_SHARED_ID..FIRST_SPECIAL_ID).contains(&id) {
+        return false;
+    }
+    let Some((gicd, _)) = controller() else {
+        return false;
+    };
+    set_bit(&gicd, GICD_IGROUPR, id);
+    set_priority(&gicd, GICD_IPRIORITYR, id);
+    let config = GICD_ICFGR + 4 * (id / 16) as usize;
+    let shift = (id % 16) * 2 + 1;
+    let edges = gicd.read(config) & !(1 << shift);
+    gicd.write(config, edges | u32::from(edge) << shift);
+    let affinity = crate::cpu::affinity();
+    let router = GICD_IROUTER + 8 * id as usize;
+    gicd.write(router, affinity as u32);
+    gicd.write(router + 4, (affinity >> 32) as u32);
+    gicd.write(GICD_ISENABLER + 4 * (id / 32) as usize, 1 << (id % 32));
     true
 }
 

@@ -74,7 +74,7 @@ pub fn current_count() -> u32 {
     read(CURRENT_COUNT)
 }
 
-/// Signals the end of the interrupt being handled (the timer's handler).
-fn end_of_interrupt() {
+/// Signals the end of the interrupt being handled (the timer's and devices' handler).
+pub(crate) fn end_of_interrupt() {
     write(EOI, 0);
 }

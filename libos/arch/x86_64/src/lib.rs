@@ -11,6 +11,7 @@
 
 pub mod boot;
 pub mod cpu;
+pub mod ioapic;
 pub mod lapic;
 pub mod mmu;
 pub mod pit;

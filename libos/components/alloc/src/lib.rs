@@ -64,6 +64,29 @@ unsafe impl<M: BootInfo> Source for PlatformMemory<M> {
 /// The global heap type the `unik` crate installs with `#[global_allocator]`.
 pub type Heap = talc::TalcLock<spinning_top::RawSpinlock, PlatformMemory>;
 
+/// What the heap holds, for programs that watch their memory.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Bytes in live allocations (as requested, without the allocator's overhead).
+    pub in_use: usize,
+    /// Live allocations.
+    pub allocations: usize,
+    /// Bytes of RAM the heap has claimed from the platform so far.
+    pub claimed: usize,
+}
+
+/// The current [`Stats`] of `heap`.
+#[inline(never)] // A component boundary: see unik-catalog's analysis.
+pub fn stats(heap: &Heap) -> Stats {
+    let talc = heap.lock();
+    let counters = talc.counters();
+    Stats {
+        in_use: counters.allocated_bytes,
+        allocations: counters.allocation_count,
+        claimed: counters.claimed_bytes,
+    }
+}
+
 /// An empty heap that fills itself from the platform on demand.
 pub const fn heap() -> Heap {
     talc::TalcLock::new(PlatformMemory::new())

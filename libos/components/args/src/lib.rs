@@ -3,6 +3,9 @@
 //! Words are separated by ASCII whitespace. A word wrapped in double quotes keeps its
 //! inner whitespace and loses the quotes (`"hello world"` is one word, `hello world`);
 //! quotes elsewhere are kept as they are. No allocation: words borrow the command line.
+//!
+//! Words starting with `unik.` (such as `unik.ip=10.0.2.15/24`) configure the library OS
+//! and are not the application's: [`Args`] skips them.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -25,13 +28,8 @@ impl Args {
     pub fn new(line: &'static str) -> Args {
         Args { rest: line }
     }
-}
 
-impl Iterator for Args {
-    type Item = &'static str;
-
-    #[inline(never)] // A component boundary: see unik-catalog's analysis.
-    fn next(&mut self) -> Option<&'static str> {
+    fn next_word(&mut self) -> Option<&'static str> {
         let line = self.rest.trim_start_matches(|c: char| c.is_ascii_whitespace());
         if line.is_empty() {
             self.rest = line;
@@ -51,6 +49,23 @@ impl Iterator for Args {
         Some(&line[..end])
     }
 }
+
+impl Iterator for Args {
+    type Item = &'static str;
+
+    #[inline(never)] // A component boundary: see unik-catalog's analysis.
+    fn next(&mut self) -> Option<&'static str> {
+        loop {
+            let word = self.next_word()?;
+            if !word.starts_with(LIBRARY_OS_PREFIX) {
+                return Some(word);
+            }
+        }
+    }
+}
+
+/// Words starting with this are the library OS's parameters.
+const LIBRARY_OS_PREFIX: &str = "unik.";
 
 #[cfg(test)]
 mod tests {
@@ -73,6 +88,12 @@ mod tests {
     fn quoted_words_keep_spaces() {
         assert_eq!(words(r#"a "b c" d"#), ["a", "b c", "d"]);
         assert_eq!(words(r#""""#), [""]);
+    }
+
+    #[test]
+    fn library_os_parameters_are_not_the_applications() {
+        assert_eq!(words("a unik.ip=10.0.2.15/24 b unik.gateway=10.0.2.2"), ["a", "b"]);
+        assert_eq!(words("unik"), ["unik"]);
     }
 
     #[test]

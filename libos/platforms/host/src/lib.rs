@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-use unik_platform_api::{BootInfo, Clock, Console, Platform, Shutdown, memory};
+use unik_platform_api::{BootInfo, Clock, Console, Devices, MmioDevice, Platform, Shutdown, memory};
 
 /// The host platform.
 pub struct Host;
@@ -55,5 +55,16 @@ impl BootInfo for Host {
     /// The host heap belongs to std: nothing to hand out.
     fn free_memory() -> impl Iterator<Item = memory::Region> {
         std::iter::empty()
+    }
+}
+
+/// The host has no devices for the library OS's drivers.
+impl Devices for Host {
+    fn virtio_mmio() -> impl Iterator<Item = MmioDevice> {
+        std::iter::empty()
+    }
+
+    fn enable_interrupt(_interrupt: u32) -> bool {
+        false
     }
 }

@@ -4,14 +4,15 @@
 //! Console: the PL011 UART the device tree names. Exit: semihosting `SYS_EXIT`, which makes
 //! QEMU exit with the status (`unik run` starts QEMU with `-semihosting`); without a
 //! semihosting host, the status line and PSCI `SYSTEM_OFF`. Time: the generic timer, its
-//! interrupt through the GICv3. Memory and command line: the device tree.
+//! interrupt through the GICv3. Memory, command line and virtio-mmio devices: the device
+//! tree; device interrupts through the GICv3.
 #![no_std]
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 use unik_arch_aarch64::mmio::Mmio32;
-use unik_arch_aarch64::{boot, devicetree, mmu, psci, semihosting, timer};
+use unik_arch_aarch64::{boot, devicetree, gic, mmu, psci, semihosting, timer};
 use unik_driver_pl011::{Pl011, Registers};
-use unik_platform_api::{BootInfo, Clock, Console, Platform, Shutdown, memory, status};
+use unik_platform_api::{BootInfo, Clock, Console, Devices, MmioDevice, Platform, Shutdown, memory, status};
 
 /// The kvm-arm64 platform.
 pub struct KvmArm64;
@@ -99,5 +100,17 @@ impl BootInfo for KvmArm64 {
 
     fn free_memory() -> impl Iterator<Item = memory::Region> {
         boot::free_memory()
+    }
+}
+
+impl Devices for KvmArm64 {
+    fn virtio_mmio() -> impl Iterator<Item = MmioDevice> {
+        devicetree::virtio_mmio()
+            .map(|(device, _)| device)
+            .filter(|device| mmu::map_device(device.registers.clone()))
+    }
+
+    fn enable_interrupt(interrupt: u32) -> bool {
+        gic::enable_shared_interrupt(interrupt, devicetree::virtio_mmio_interrupt_is_edge(interrupt))
     }
 }

@@ -6,9 +6,9 @@
 #![no_std]
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use unik_arch_x86_64::{cpu, lapic, pit, pvh};
+use unik_arch_x86_64::{cpu, ioapic, lapic, mmu, pit, pvh};
 use unik_driver_uart16550::{Registers, Uart16550};
-use unik_platform_api::{BootInfo, Clock, Console, Platform, Shutdown, memory};
+use unik_platform_api::{BootInfo, Clock, Console, Devices, MmioDevice, Platform, Shutdown, devices, memory};
 
 /// The kvm-x86_64 platform.
 pub struct KvmX86_64;
@@ -106,10 +106,21 @@ impl Clock for KvmX86_64 {
 
 impl BootInfo for KvmX86_64 {
     fn command_line() -> &'static str {
-        pvh::command_line()
+        devices::split_virtio_mmio_parameters(pvh::command_line()).0
     }
 
     fn free_memory() -> impl Iterator<Item = memory::Region> {
         pvh::free_memory()
+    }
+}
+
+impl Devices for KvmX86_64 {
+    fn virtio_mmio() -> impl Iterator<Item = MmioDevice> {
+        let parameters = devices::split_virtio_mmio_parameters(pvh::command_line()).1;
+        devices::virtio_mmio_parameters(parameters).filter(|device| mmu::map_device(device.registers.start))
+    }
+
+    fn enable_interrupt(interrupt: u32) -> bool {
+        ioapic::route(interrupt)
     }
 }

@@ -13,7 +13,7 @@ use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicU32, AtomicUsize, Ordering};
 use unik_arch_aarch64::mmio::Mmio32;
 use unik_arch_aarch64::{boot, cpu, devicetree, mmu, timer, xen as arch};
 use unik_driver_pl011::{Pl011, Registers};
-use unik_platform_api::{BootInfo, Clock, Console, Platform, Shutdown, memory, status};
+use unik_platform_api::{BootInfo, Clock, Console, Devices, MmioDevice, Platform, Shutdown, memory, status};
 use unik_xen::Hypercall;
 use unik_xen::abi::{self, XenconsInterface};
 use unik_xen::console::Ring;
@@ -148,5 +148,16 @@ impl BootInfo for XenArm64 {
 
     fn free_memory() -> impl Iterator<Item = memory::Region> {
         boot::free_memory()
+    }
+}
+
+/// Xen guests get devices through xenstore and split drivers, not virtio-mmio.
+impl Devices for XenArm64 {
+    fn virtio_mmio() -> impl Iterator<Item = MmioDevice> {
+        core::iter::empty()
+    }
+
+    fn enable_interrupt(_interrupt: u32) -> bool {
+        false
     }
 }

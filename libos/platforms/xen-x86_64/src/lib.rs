@@ -10,7 +10,7 @@
 use core::ptr::{addr_of_mut, null_mut};
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 use unik_arch_x86_64::{cpu, mmu, pvh, trap, xen as arch};
-use unik_platform_api::{BootInfo, Clock, Console, Platform, Shutdown, memory, status};
+use unik_platform_api::{BootInfo, Clock, Console, Devices, MmioDevice, Platform, Shutdown, memory, status};
 use unik_xen::abi::{self, SharedInfo, XenconsInterface};
 use unik_xen::console::Ring;
 use unik_xen::{Hypercall, events, pvclock};
@@ -219,5 +219,16 @@ impl BootInfo for XenX86_64 {
         // A domU's start info has the memory map; a dom0 asks Xen.
         let from_xen = (!pvh::has_memory_map()).then(xen_ram).into_iter().flatten();
         pvh::free_memory_in(pvh::ram().chain(from_xen))
+    }
+}
+
+/// Xen guests get devices through xenstore and split drivers, not virtio-mmio.
+impl Devices for XenX86_64 {
+    fn virtio_mmio() -> impl Iterator<Item = MmioDevice> {
+        core::iter::empty()
+    }
+
+    fn enable_interrupt(_interrupt: u32) -> bool {
+        false
     }
 }

@@ -1,0 +1,198 @@
+//! The net component: TCP and UDP over IPv4 on the machine's NIC, with an API shaped like
+//! std's (`TcpListener`, `TcpStream`, `UdpSocket`) whose operations are `async`.
+//!
+//! ```ignore
+//! let listener = TcpListener::bind(8080)?;
+//! unik::task::block_on(async {
+//!     loop {
+//!         let (mut stream, _peer) = listener.accept().await?;
+//!         unik::task::spawn(async move { let _ = stream.write_all(b"hello\n").await; });
+//!     }
+//! })
+//! ```
+//!
+//! - The protocol stack is [smoltcp](https://crates.io/crates/smoltcp): ARP, IPv4, ICMP
+//!   echo replies, TCP, UDP and the DHCP client. The NIC is virtio-net over virtio-mmio.
+//! - Addressing: `unik.ip=A.B.C.D/N` (and `unik.gateway=`) on the boot command line, else
+//!   the address the manifest's `[package.metadata.unik.net]` gave at build time, else
+//!   DHCP. Operations that need an address wait for it.
+//! - Concurrency: any number of sockets, each operation a future; `unik_task::block_on`
+//!   runs them (it is the blocking form of every operation) and `unik_task::spawn` runs
+//!   several at once. The stack is the executor's event source: when no task can run the
+//!   CPU halts until the NIC interrupts or a protocol timer is due.
+//! - Everything starts on first use: the NIC is found and started by the first socket.
+#![no_std]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+mod address;
+pub mod config;
+pub mod stack;
+mod tcp;
+mod udp;
+
+pub use address::ToSocketAddr;
+pub use core::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+pub use stack::InterfaceAddress;
+pub use tcp::{Shutdown, TcpListener, TcpStream};
+pub use udp::UdpSocket;
+
+use config::Addressing;
+use core::sync::atomic::{AtomicU8, Ordering};
+use spinning_top::Spinlock;
+use stack::Stack;
+use unik_platform::{Clock, Console, Current};
+
+/// What can go wrong with a network operation (the kinds of `std::io::ErrorKind` that
+/// apply).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// The machine has no NIC this image can drive.
+    NoDevice,
+    /// The port is already bound or listened on.
+    AddressInUse,
+    /// An argument is not usable (port 0 for a listener, an IPv6 address, a bad string).
+    InvalidInput,
+    /// The peer refused the connection.
+    ConnectionRefused,
+    /// The peer reset the connection.
+    ConnectionReset,
+    /// The connection is closed for this direction.
+    NotConnected,
+    /// The operation's timeout passed.
+    TimedOut,
+    /// No route to the address (or the interface has no address).
+    Unreachable,
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Error::NoDevice => "no network device",
+            Error::AddressInUse => "address in use",
+            Error::InvalidInput => "invalid input",
+            Error::ConnectionRefused => "connection refused",
+            Error::ConnectionReset => "connection reset",
+            Error::NotConnected => "not connected",
+            Error::TimedOut => "timed out",
+            Error::Unreachable => "network unreachable",
+        })
+    }
+}
+
+/// The result of a network operation.
+pub type Result<T> = core::result::Result<T, Error>;
+
+/// The NIC of this image.
+#[cfg(not(test))]
+type Device = unik_driver_virtio_net::VirtioNet;
+/// Unit tests run the real stack over smoltcp's loopback device.
+#[cfg(test)]
+type Device = smoltcp::phy::Loopback;
+
+#[cfg(not(test))]
+impl stack::Nic for unik_driver_virtio_net::VirtioNet {
+    fn acknowledge_interrupt(&mut self) {
+        unik_driver_virtio_net::VirtioNet::acknowledge_interrupt(self)
+    }
+}
+
+#[cfg(test)]
+impl stack::Nic for smoltcp::phy::Loopback {}
+
+static STACK: Spinlock<Option<Stack<Device>>> = Spinlock::new(None);
+
+const UNTRIED: u8 = 0;
+const READY: u8 = 1;
+const ABSENT: u8 = 2;
+static STATE: AtomicU8 = AtomicU8::new(UNTRIED);
+
+fn now() -> smoltcp::time::Instant {
+    smoltcp::time::Instant::from_micros((Current::now_nanos() / 1000) as i64)
+}
+
+/// The NIC, its MAC address, its interrupt, and the command line its addressing comes from.
+#[cfg(not(test))]
+fn open_device() -> Option<(Device, [u8; 6], Option<u32>, &'static str)> {
+    use unik_platform::{BootInfo, Devices};
+    let (nic, interrupt) = unik_driver_virtio_net::VirtioNet::probe(Current::virtio_mmio())?;
+    let mac = nic.mac_address();
+    Some((nic, mac, Some(interrupt), Current::command_line()))
+}
+
+#[cfg(test)]
+fn open_device() -> Option<(Device, [u8; 6], Option<u32>, &'static str)> {
+    let loopback = smoltcp::phy::Loopback::new(smoltcp::phy::Medium::Ethernet);
+    Some((loopback, [2, 0, 0, 0, 0, 1], None, "unik.ip=10.0.0.1/24"))
+}
+
+/// Finds and starts the NIC the first time; `Err(NoDevice)` when there is none.
+fn start() -> Result<()> {
+    match STATE.load(Ordering::Acquire) {
+        READY => return Ok(()),
+        ABSENT => return Err(Error::NoDevice),
+        _ => {}
+    }
+    let Some((device, mac, interrupt, command_line)) = open_device() else {
+        STATE.store(ABSENT, Ordering::Release);
+        return Err(Error::NoDevice);
+    };
+    let built_in = (option_env!("UNIK_NET_IP"), option_env!("UNIK_NET_GATEWAY"));
+    let addressing = config::addressing(command_line, built_in).unwrap_or_else(|config::InvalidParameter(name)| {
+        for part in [
+            b"unik: net: ignoring an invalid ".as_slice(),
+            name.as_bytes(),
+            b"; asking DHCP instead\n",
+        ] {
+            Current::write(part);
+        }
+        Addressing::Dhcp
+    });
+    let seed = Current::now_nanos() ^ u64::from_le_bytes([mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], 0, 0]);
+    *STACK.lock() = Some(Stack::new(device, mac, addressing, seed, now()));
+    if let Some(interrupt) = interrupt {
+        use unik_platform::Devices;
+        Current::enable_interrupt(interrupt);
+    }
+    unik_task::add_event_source(run_stack);
+    STATE.store(READY, Ordering::Release);
+    Ok(())
+}
+
+/// The executor's event source: the stack's work, and when it next wants to run.
+fn run_stack() -> Option<u64> {
+    let mut stack = STACK.lock();
+    let next = stack.as_mut()?.poll(now())?;
+    Some(u64::try_from(next.total_micros()).unwrap_or(0).saturating_mul(1000))
+}
+
+/// Runs `f` on the stack, starting it first if need be.
+fn with_stack<R>(f: impl FnOnce(&mut Stack<Device>) -> R) -> Result<R> {
+    start()?;
+    let mut stack = STACK.lock();
+    Ok(f(stack.as_mut().ok_or(Error::NoDevice)?))
+}
+
+/// Waits until the interface has an address (at once with a static one; after DHCP's
+/// exchange otherwise) and returns it.
+#[inline(never)] // A component boundary: see unik-catalog's analysis.
+pub async fn address() -> Result<InterfaceAddress> {
+    core::future::poll_fn(|context| match with_stack(|stack| stack.address(context.waker())) {
+        Ok(Some(address)) => core::task::Poll::Ready(Ok(address)),
+        Ok(None) => core::task::Poll::Pending,
+        Err(error) => core::task::Poll::Ready(Err(error)),
+    })
+    .await
+}
+
+/// Runs `future`, turning a timeout into [`Error::TimedOut`].
+async fn limited<T>(limit: Option<core::time::Duration>, future: impl Future<Output = Result<T>>) -> Result<T> {
+    match limit {
+        None => future.await,
+        Some(limit) => unik_task::timeout(limit, future).await.unwrap_or(Err(Error::TimedOut)),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,277 @@
+//! A virtio-net NIC on a virtio-mmio transport, as a [`smoltcp::phy::Device`].
+//!
+//! The [`virtio-drivers`](https://crates.io/crates/virtio-drivers) crate does the virtio
+//! part (feature negotiation, virtqueues, legacy and modern transports); this crate owns
+//! the packet buffers, which never move and are never allocated per packet:
+//! [`QUEUE_SIZE`] receive buffers stay queued at the device, and up to [`QUEUE_SIZE`]
+//! transmit buffers are in flight. Transmission does not wait for the device: a sent
+//! buffer is reclaimed when the device reports it used.
+//!
+//! The library OS maps RAM and devices 1:1 and QEMU's devices are cache-coherent, so a
+//! buffer's physical address is its address ([`IdentityHal`]).
+#![no_std]
+
+extern crate alloc;
+
+use alloc::alloc::{Layout, alloc_zeroed, dealloc};
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicBool, Ordering};
+use smoltcp::phy::{self, DeviceCapabilities, Medium};
+use smoltcp::time::Instant;
+use unik_platform_api::MmioDevice;
+use virtio_drivers::device::net::VirtIONetRaw;
+use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
+use virtio_drivers::transport::{DeviceType, Transport};
+use virtio_drivers::{BufferDirection, Hal, PAGE_SIZE, PhysAddr};
+
+/// Descriptors per virtqueue, and so buffers per direction.
+pub const QUEUE_SIZE: usize = 64;
+/// Bytes per buffer: the virtio-net header, an Ethernet header and a 1500-byte payload fit.
+const BUFFER_SIZE: usize = 2048;
+/// The largest Ethernet frame (without FCS) sent or received.
+const MAX_FRAME: usize = 1514;
+
+/// DMA for virtio-drivers: page-aligned heap memory, addressed 1:1.
+pub struct IdentityHal;
+
+fn pages_layout(pages: usize) -> Layout {
+    Layout::from_size_align(pages.max(1) * PAGE_SIZE, PAGE_SIZE).expect("a page-aligned layout")
+}
+
+// SAFETY: `dma_alloc` returns zeroed, page-aligned memory from the global allocator that
+// nothing else aliases until `dma_dealloc`; addresses are physical because the library OS
+// identity-maps RAM and device registers, and QEMU's DMA is coherent, so sharing needs no
+// copy or mapping.
+unsafe impl Hal for IdentityHal {
+    fn dma_alloc(pages: usize, _direction: BufferDirection) -> (PhysAddr, NonNull<u8>) {
+        // SAFETY: the layout has a non-zero size.
+        let memory = unsafe { alloc_zeroed(pages_layout(pages)) };
+        let memory = NonNull::new(memory).unwrap_or_else(|| alloc::alloc::handle_alloc_error(pages_layout(pages)));
+        (memory.as_ptr() as PhysAddr, memory)
+    }
+
+    unsafe fn dma_dealloc(_paddr: PhysAddr, vaddr: NonNull<u8>, pages: usize) -> i32 {
+        // SAFETY: the caller passes back what `dma_alloc` returned for `pages`.
+        unsafe { dealloc(vaddr.as_ptr(), pages_layout(pages)) };
+        0
+    }
+
+    unsafe fn mmio_phys_to_virt(paddr: PhysAddr, _size: usize) -> NonNull<u8> {
+        NonNull::new(paddr as *mut u8).expect("device registers are not at address 0")
+    }
+
+    unsafe fn share(buffer: NonNull<[u8]>, _direction: BufferDirection) -> PhysAddr {
+        buffer.as_ptr().cast::<u8>() as PhysAddr
+    }
+
+    unsafe fn unshare(_paddr: PhysAddr, _buffer: NonNull<[u8]>, _direction: BufferDirection) {}
+}
+
+type Raw = VirtIONetRaw<IdentityHal, MmioTransport<'static>, QUEUE_SIZE>;
+type Buffer = Box<[u8; BUFFER_SIZE]>;
+
+fn new_buffer() -> Buffer {
+    Box::new([0; BUFFER_SIZE])
+}
+
+/// The driver's state, shared by the receive and transmit tokens smoltcp holds together.
+struct Queues {
+    raw: Raw,
+    /// Receive buffers at the device, by the token `receive_begin` gave for them.
+    receiving: [Option<Buffer>; QUEUE_SIZE],
+    /// Transmit buffers at the device, by token.
+    sending: [Option<(Buffer, usize)>; QUEUE_SIZE],
+    /// Transmit buffers not in use.
+    idle: Vec<Buffer>,
+}
+
+impl Queues {
+    /// Hands `buffer` to the device for a packet to arrive in.
+    fn queue_receive(&mut self, mut buffer: Buffer) {
+        // SAFETY: the buffer is kept in `receiving` and not touched until the device
+        // returns its token.
+        if let Ok(token) = unsafe { self.raw.receive_begin(&mut buffer[..]) }
+            && let Some(slot) = self.receiving.get_mut(usize::from(token))
+        {
+            *slot = Some(buffer);
+        }
+    }
+
+    /// Takes back the transmit buffers the device is done with.
+    fn reclaim_sent(&mut self) {
+        while let Some(token) = self.raw.poll_transmit() {
+            let Some((buffer, length)) = self.sending.get_mut(usize::from(token)).and_then(Option::take) else {
+                break;
+            };
+            // SAFETY: the same buffer (and length) `transmit_begin` was given with `token`.
+            let _ = unsafe { self.raw.transmit_complete(token, &buffer[..length]) };
+            self.idle.push(buffer);
+        }
+    }
+}
+
+/// A virtio-net NIC.
+pub struct VirtioNet {
+    queues: RefCell<Queues>,
+    mac: [u8; 6],
+}
+
+impl VirtioNet {
+    /// The first network device among `transports` (as `Devices::virtio_mmio` gives them:
+    /// mapped), initialised with its receive queue filled, and the interrupt it raises;
+    /// `None` if there is none, it fails to start, or a NIC was already claimed (an image
+    /// drives one NIC, and a device must never have two drivers).
+    pub fn probe(transports: impl Iterator<Item = MmioDevice>) -> Option<(VirtioNet, u32)> {
+        static CLAIMED: AtomicBool = AtomicBool::new(false);
+        if CLAIMED.load(Ordering::Acquire) {
+            return None;
+        }
+        let found = Self::probe_unclaimed(transports);
+        CLAIMED.store(found.is_some(), Ordering::Release);
+        found
+    }
+
+    fn probe_unclaimed(transports: impl Iterator<Item = MmioDevice>) -> Option<(VirtioNet, u32)> {
+        for device in transports {
+            let (Some(header), Ok(size)) = (
+                NonNull::new(device.registers.start as usize as *mut VirtIOHeader),
+                usize::try_from(device.registers.end - device.registers.start),
+            ) else {
+                continue;
+            };
+            // SAFETY: the platform maps every transport it reports (`Devices::virtio_mmio`),
+            // and `CLAIMED` keeps a second driver off the device.
+            let Ok(transport) = (unsafe { MmioTransport::new(header, size) }) else {
+                continue;
+            };
+            if transport.device_type() != DeviceType::Network {
+                continue;
+            }
+            let Ok(raw) = Raw::new(transport) else {
+                continue;
+            };
+            let mac = raw.mac_address();
+            let mut queues = Queues {
+                raw,
+                receiving: [const { None }; QUEUE_SIZE],
+                sending: [const { None }; QUEUE_SIZE],
+                idle: (0..QUEUE_SIZE).map(|_| new_buffer()).collect(),
+            };
+            for _ in 0..QUEUE_SIZE {
+                queues.queue_receive(new_buffer());
+            }
+            queues.raw.enable_interrupts();
+            return Some((
+                VirtioNet {
+                    queues: RefCell::new(queues),
+                    mac,
+                },
+                device.interrupt,
+            ));
+        }
+        None
+    }
+
+    /// The NIC's MAC address.
+    pub fn mac_address(&self) -> [u8; 6] {
+        self.mac
+    }
+
+    /// Acknowledges the device's interrupt, so it can raise the next one. Call before
+    /// looking for work, so that work arriving after the look raises a new interrupt.
+    pub fn acknowledge_interrupt(&self) {
+        self.queues.borrow_mut().raw.ack_interrupt();
+    }
+}
+
+/// A received frame, lent to smoltcp; its buffer goes back to the device afterwards.
+pub struct RxToken<'a> {
+    queues: &'a RefCell<Queues>,
+    buffer: Option<Buffer>,
+    frame: core::ops::Range<usize>,
+}
+
+impl phy::RxToken for RxToken<'_> {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        let buffer = self.buffer.as_ref().expect("a token holds its buffer until dropped");
+        f(&buffer[self.frame.clone()])
+    }
+}
+
+impl Drop for RxToken<'_> {
+    fn drop(&mut self) {
+        if let Some(buffer) = self.buffer.take() {
+            self.queues.borrow_mut().queue_receive(buffer);
+        }
+    }
+}
+
+/// Room for one frame to send.
+pub struct TxToken<'a> {
+    queues: &'a RefCell<Queues>,
+}
+
+impl phy::TxToken for TxToken<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, length: usize, f: F) -> R {
+        let mut queues = self.queues.borrow_mut();
+        queues.reclaim_sent();
+        let mut buffer = queues.idle.pop().unwrap_or_else(new_buffer);
+        let header = queues.raw.fill_buffer_header(&mut buffer[..]).unwrap_or(0);
+        let length = length.min(BUFFER_SIZE - header);
+        let result = f(&mut buffer[header..header + length]);
+        let total = header + length;
+        // SAFETY: the buffer is kept in `sending` until the device returns its token.
+        match unsafe { queues.raw.transmit_begin(&buffer[..total]) } {
+            Ok(token) => match queues.sending.get_mut(usize::from(token)) {
+                Some(slot) => *slot = Some((buffer, total)),
+                None => core::mem::forget(buffer), // the device holds it; never reused
+            },
+            // The queue is full (smoltcp asked without a free slot): the frame is dropped,
+            // as a NIC drops what it cannot hold; TCP retransmits.
+            Err(_) => queues.idle.push(buffer),
+        }
+        result
+    }
+}
+
+impl phy::Device for VirtioNet {
+    type RxToken<'a> = RxToken<'a>;
+    type TxToken<'a> = TxToken<'a>;
+
+    fn receive(&mut self, _timestamp: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
+        let mut queues = self.queues.borrow_mut();
+        let token = queues.raw.poll_receive()?;
+        let mut buffer = queues.receiving.get_mut(usize::from(token))?.take()?;
+        // SAFETY: the same buffer `receive_begin` was given with `token`.
+        let frame = match unsafe { queues.raw.receive_complete(token, &mut buffer[..]) } {
+            Ok((header, length)) => header..header + length.min(MAX_FRAME),
+            Err(_) => 0..0,
+        };
+        drop(queues);
+        Some((
+            RxToken {
+                queues: &self.queues,
+                buffer: Some(buffer),
+                frame,
+            },
+            TxToken { queues: &self.queues },
+        ))
+    }
+
+    fn transmit(&mut self, _timestamp: Instant) -> Option<TxToken<'_>> {
+        let mut queues = self.queues.borrow_mut();
+        queues.reclaim_sent();
+        (!queues.idle.is_empty() && queues.raw.can_send()).then_some(TxToken { queues: &self.queues })
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut capabilities = DeviceCapabilities::default();
+        capabilities.medium = Medium::Ethernet;
+        capabilities.max_transmission_unit = MAX_FRAME;
+        capabilities.max_burst_size = Some(QUEUE_SIZE / 2);
+        capabilities
+    }
+}
