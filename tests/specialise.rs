@@ -81,6 +81,29 @@ fn sleeping_brings_time_and_not_alloc_and_allocating_brings_alloc() {
 }
 
 #[test]
+fn networking_is_only_in_images_that_use_it() {
+    for target in TARGETS {
+        let (_, symbols) = build_json(unik().current_dir(root().join("examples/hello")), target);
+        for component in ["net", "virtio-net", "task"] {
+            assert!(!holds(&symbols, component), "{target}: hello holds {component}");
+        }
+    }
+    for target in ["kvm-x86_64", "kvm-arm64"] {
+        let (http, symbols) = build_json(unik().current_dir(root().join("examples/http")), target);
+        for component in ["net", "virtio-net", "task", "alloc"] {
+            assert!(holds(&symbols, component), "{target}: http lacks {component}");
+        }
+        assert_eq!(names(&http["stripped"]), ["args", "time"], "{target}");
+    }
+    // Xen guests get their NIC from netfront, which does not exist yet: a clear refusal.
+    let output =
+        run(unik()
+            .current_dir(root().join("examples/http"))
+            .args(["build", "--release", "--target", "xen-x86_64"]));
+    assert_clean_error(&output, "holds component `net`, which xen-x86_64 does not provide");
+}
+
+#[test]
 fn why_time_matches_the_golden_file() {
     let output = run(unik()
         .current_dir(root().join("examples/clock"))
@@ -103,9 +126,9 @@ fn the_build_prints_its_components() {
         .args(["build", "--release"]));
     assert_eq!(output.status, 0, "{}", output.stderr);
     assert!(
-        output
-            .stderr
-            .contains("Specialised components: console, serial-16550 (2 of 5; stripped: alloc, args, time)"),
+        output.stderr.contains(
+            "Specialised components: console, serial-16550 (2 of 8; stripped: alloc, args, net, task, time, virtio-net)"
+        ),
         "{}",
         output.stderr
     );

@@ -470,6 +470,28 @@ fn run_cargo(shell: &Shell, request: &BuildRequest<'_>, app_dir: &Path, script: 
     if profile.build_std {
         command.env("RUSTC_BOOTSTRAP", "1");
     }
+    // The manifest's static address reaches the net component at compile time
+    // (`option_env!`); without one, nothing from the caller's environment may stand in.
+    for (variable, value) in [
+        (
+            "UNIK_NET_IP",
+            project.settings.net.as_ref().map(|net| net.address.clone()),
+        ),
+        (
+            "UNIK_NET_GATEWAY",
+            project
+                .settings
+                .net
+                .as_ref()
+                .and_then(|net| net.gateway)
+                .map(|gateway| gateway.to_string()),
+        ),
+    ] {
+        match value {
+            Some(value) => command.env(variable, value),
+            None => command.env_remove(variable),
+        };
+    }
     command
         .arg("--")
         .args(link::rustc_args(script))

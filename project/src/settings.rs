@@ -7,6 +7,10 @@
 //! cmdline = "--verbose 3"    # boot command line when `unik run` is given no arguments
 //! stack-size = "64K"         # main stack
 //! bin = "server"             # which binary, when the package has several
+//!
+//! [package.metadata.unik.net]  # a static IPv4 address instead of DHCP
+//! address = "10.0.2.15/24"
+//! gateway = "10.0.2.2"
 //! ```
 //!
 //! Unknown keys are warned about, as cargo does for its own manifest, never rejected.
@@ -17,7 +21,9 @@ use std::path::Path;
 use unik_targets::ByteSize;
 
 /// The keys unik understands, for the unknown-key warning.
-const KNOWN_KEYS: &[&str] = &["targets", "memory", "cmdline", "stack-size", "bin"];
+const KNOWN_KEYS: &[&str] = &["targets", "memory", "cmdline", "stack-size", "bin", "net"];
+/// The keys of the `net` table.
+const NET_KEYS: &[&str] = &["address", "gateway"];
 
 /// The application's settings; every field is optional in the manifest.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -32,6 +38,24 @@ pub struct Settings {
     pub stack_size: Option<ByteSize>,
     /// Binary to build, when there are several.
     pub bin: Option<String>,
+    /// A static network address, built into the image (DHCP when absent).
+    pub net: Option<NetSettings>,
+}
+
+/// `[package.metadata.unik.net]`: a static IPv4 address for the image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetSettings {
+    /// Address and prefix length, `A.B.C.D/N`.
+    pub address: String,
+    /// Default gateway.
+    pub gateway: Option<std::net::Ipv4Addr>,
+}
+
+/// Whether `text` is `A.B.C.D/N` with N at most 32.
+fn is_ipv4_cidr(text: &str) -> bool {
+    text.split_once('/').is_some_and(|(address, prefix)| {
+        address.parse::<std::net::Ipv4Addr>().is_ok() && prefix.parse::<u8>().is_ok_and(|prefix| prefix <= 32)
+    })
 }
 
 /// Reads the settings from a package's `metadata` value; returns them with warnings.
@@ -74,6 +98,44 @@ pub fn read(metadata: &Value, manifest: &Path) -> Result<(Settings, Vec<String>)
             "stack-size" => settings.stack_size = Some(size(key, value)?),
             "cmdline" => settings.cmdline = Some(string(key, value)?),
             "bin" => settings.bin = Some(string(key, value)?),
+            "net" => {
+                let net = value.as_object().ok_or_else(|| {
+                    error(
+                        key,
+                        format!("expected a table with `address` and `gateway`, found {value}"),
+                    )
+                })?;
+                let address = net
+                    .get("address")
+                    .ok_or_else(|| error("net.address", "missing: give the address as \"A.B.C.D/N\"".into()))?;
+                let address = string("net.address", address)?;
+                if !is_ipv4_cidr(&address) {
+                    return Err(error(
+                        "net.address",
+                        format!("`{address}` is not an IPv4 address with a prefix length, such as \"10.0.2.15/24\""),
+                    ));
+                }
+                let gateway = match net.get("gateway") {
+                    None => None,
+                    Some(gateway) => {
+                        let gateway = string("net.gateway", gateway)?;
+                        Some(gateway.parse().map_err(|_| {
+                            error(
+                                "net.gateway",
+                                format!("`{gateway}` is not an IPv4 address, such as \"10.0.2.2\""),
+                            )
+                        })?)
+                    }
+                };
+                for unknown in net.keys().filter(|k| !NET_KEYS.contains(&k.as_str())) {
+                    warnings.push(format!(
+                        "unused manifest key: package.metadata.unik.net.{unknown} (in `{}`; known keys: {})",
+                        manifest.display(),
+                        NET_KEYS.join(", ")
+                    ));
+                }
+                settings.net = Some(NetSettings { address, gateway });
+            }
             _ => warnings.push(format!(
                 "unused manifest key: package.metadata.unik.{key} (in `{}`; known keys: {})",
                 manifest.display(),
@@ -110,6 +172,50 @@ mod tests {
         assert_eq!(settings.cmdline.as_deref(), Some("a b"));
         assert_eq!(settings.stack_size, Some(ByteSize::new(65536)));
         assert_eq!(settings.bin.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn a_static_address_is_checked_where_it_is_written() {
+        let (settings, warnings) =
+            read_json(json!({"unik": {"net": {"address": "10.0.2.15/24", "gateway": "10.0.2.2"}}})).unwrap();
+        assert!(warnings.is_empty());
+        assert_eq!(
+            settings.net,
+            Some(NetSettings {
+                address: "10.0.2.15/24".into(),
+                gateway: Some(std::net::Ipv4Addr::new(10, 0, 2, 2))
+            })
+        );
+        for (net, key, problem) in [
+            (
+                json!({"address": "10.0.2.15"}),
+                "net.address",
+                "not an IPv4 address with a prefix length",
+            ),
+            (
+                json!({"address": "10.0.2.15/40"}),
+                "net.address",
+                "not an IPv4 address with a prefix length",
+            ),
+            (json!({"gateway": "10.0.2.2"}), "net.address", "missing"),
+            (
+                json!({"address": "10.0.2.15/24", "gateway": "router"}),
+                "net.gateway",
+                "`router` is not an IPv4 address",
+            ),
+            (json!("10.0.2.15/24"), "net", "expected a table"),
+        ] {
+            let message = read_json(json!({"unik": {"net": net}})).unwrap_err().to_string();
+            assert!(
+                message.contains(&format!("package.metadata.unik.{key}")) && message.contains(problem),
+                "{message}"
+            );
+        }
+        let (_, warnings) = read_json(json!({"unik": {"net": {"address": "10.0.0.2/8", "dns": "x"}}})).unwrap();
+        assert!(
+            warnings[0].starts_with("unused manifest key: package.metadata.unik.net.dns"),
+            "{warnings:?}"
+        );
     }
 
     #[test]

@@ -17,7 +17,8 @@
 //! - [`args`]: the boot command line, split into words.
 //! - [`time`]: a monotonic [`time::Instant`] and [`time::sleep`], which halts the CPU.
 //! - `extern crate alloc;` works: the global allocator takes the VM's RAM from the boot
-//!   memory map the first time it is needed; [`heap::stats`] says how much is in use.
+//!   memory map the first time it is needed; with the `heap-stats` feature, `heap::stats`
+//!   says how much is in use.
 //! - [`task`]: run `async` code: [`task::block_on`], [`task::spawn`], [`task::sleep`],
 //!   [`task::timeout`]; the CPU halts whenever no task can run.
 //! - [`net`]: TCP and UDP over the VM's NIC (`TcpListener`, `TcpStream`, `UdpSocket`),
@@ -53,7 +54,8 @@ pub mod net {
     };
 }
 
-/// The heap's bookkeeping.
+/// The heap's bookkeeping (feature `heap-stats`).
+#[cfg(feature = "heap-stats")]
 pub mod heap {
     pub use unik_alloc::Stats;
 

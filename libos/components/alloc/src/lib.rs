@@ -64,7 +64,8 @@ unsafe impl<M: BootInfo> Source for PlatformMemory<M> {
 /// The global heap type the `unik` crate installs with `#[global_allocator]`.
 pub type Heap = talc::TalcLock<spinning_top::RawSpinlock, PlatformMemory>;
 
-/// What the heap holds, for programs that watch their memory.
+/// What the heap holds, for programs that watch their memory (feature `stats`).
+#[cfg(feature = "stats")]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Bytes in live allocations (as requested, without the allocator's overhead).
@@ -76,6 +77,7 @@ pub struct Stats {
 }
 
 /// The current [`Stats`] of `heap`.
+#[cfg(feature = "stats")]
 #[inline(never)] // A component boundary: see unik-catalog's analysis.
 pub fn stats(heap: &Heap) -> Stats {
     let talc = heap.lock();

@@ -38,6 +38,7 @@ pub use stack::InterfaceAddress;
 pub use tcp::{Shutdown, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 
+use alloc::boxed::Box;
 use config::Addressing;
 use core::sync::atomic::{AtomicU8, Ordering};
 use spinning_top::Spinlock;
@@ -101,7 +102,9 @@ impl stack::Nic for unik_driver_virtio_net::VirtioNet {
 #[cfg(test)]
 impl stack::Nic for smoltcp::phy::Loopback {}
 
-static STACK: Spinlock<Option<Stack<Device>>> = Spinlock::new(None);
+/// The stack, once started; boxed so that the static is a zero-filled pointer in `.bss`
+/// rather than kilobytes of initialised `.data` in the image file.
+static STACK: Spinlock<Option<Box<Stack<Device>>>> = Spinlock::new(None);
 
 const UNTRIED: u8 = 0;
 const READY: u8 = 1;
@@ -150,7 +153,7 @@ fn start() -> Result<()> {
         Addressing::Dhcp
     });
     let seed = Current::now_nanos() ^ u64::from_le_bytes([mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], 0, 0]);
-    *STACK.lock() = Some(Stack::new(device, mac, addressing, seed, now()));
+    *STACK.lock() = Some(Box::new(Stack::new(device, mac, addressing, seed, now())));
     if let Some(interrupt) = interrupt {
         use unik_platform::Devices;
         Current::enable_interrupt(interrupt);

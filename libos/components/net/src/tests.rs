@@ -284,3 +284,30 @@ fn udp_round_trip() {
         assert_eq!(peer, "10.0.0.1:7002".parse().unwrap());
     });
 }
+
+#[test]
+fn a_burst_of_connections_is_all_accepted() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let listener = TcpListener::bind(7003).unwrap();
+    static ACCEPTED: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+    block_on(async {
+        spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                ACCEPTED.fetch_add(1, core::sync::atomic::Ordering::SeqCst);
+                core::mem::forget(stream);
+            }
+        });
+        static CONNECTED: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+        for _ in 0..50 {
+            spawn(async {
+                let stream = TcpStream::connect("10.0.0.1:7003").await.unwrap();
+                CONNECTED.fetch_add(1, core::sync::atomic::Ordering::SeqCst);
+                core::mem::forget(stream);
+            });
+        }
+        while CONNECTED.load(core::sync::atomic::Ordering::SeqCst) < 50 {
+            unik_task::sleep(core::time::Duration::from_millis(5)).await;
+        }
+    });
+    assert_eq!(ACCEPTED.load(core::sync::atomic::Ordering::SeqCst), 50);
+}

@@ -1,0 +1,346 @@
+//! Networking, end to end: `examples/http` and `examples/udp-echo` booted with `unik run
+//! --publish` on the kvm targets, reached from this host through QEMU's port forwards by
+//! the real `curl`, a host UDP socket, a keep-alive load of 10,000 requests, and clients
+//! that misbehave on purpose.
+
+mod support;
+
+#[path = "support/http_client.rs"]
+mod http_client;
+
+use http_client::Connection;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use support::{accel, root, unik};
+
+/// The port examples/http listens on, and examples/udp-echo's.
+const HTTP_PORT: u16 = 8080;
+const ECHO_PORT: u16 = 7;
+/// How long building and booting may take before the server must be listening.
+const START_TIMEOUT: Duration = Duration::from_secs(240);
+
+/// A free port on the host's loopback (for the forward's host side).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// An example running under `unik run --publish`, stopped (QEMU with it) when dropped.
+struct Server {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    console: Vec<String>,
+    address: SocketAddr,
+}
+
+impl Server {
+    /// Builds and boots `examples/<example>` on `target`, forwarding a free host port to
+    /// `guest_port` over `protocol`, and waits for its `listening` line.
+    fn start(example: &str, target: &str, guest_port: u16, protocol: &str) -> Server {
+        let host_port = free_port();
+        let mut command = unik();
+        command
+            .current_dir(root().join("examples").join(example))
+            .args(["-q", "run", "--release", "--target", target, "--accel", &accel()])
+            .args([
+                "--timeout",
+                "600",
+                "--publish",
+                &format!("{host_port}:{guest_port}/{protocol}"),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            // Its own process group: stopping it stops QEMU too.
+            .process_group(0);
+        let mut child = command.spawn().expect("unik runs");
+        let (sender, lines) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut server = Server {
+            child,
+            lines,
+            console: Vec::new(),
+            address: SocketAddr::from(([127, 0, 0, 1], host_port)),
+        };
+        let deadline = Instant::now() + START_TIMEOUT;
+        while !server
+            .console
+            .iter()
+            .any(|line| line.contains(": listening on 10.0.2.15:"))
+        {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match server.lines.recv_timeout(left) {
+                Ok(line) => server.console.push(line),
+                Err(_) => panic!(
+                    "{example} on {target} did not start listening; console:\n{:?}",
+                    server.console
+                ),
+            }
+        }
+        server
+    }
+
+    /// The console lines printed so far.
+    fn console(&mut self) -> &[String] {
+        self.console.extend(self.lines.try_iter());
+        &self.console
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", "--", &group])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn curl(args: &[&str]) -> String {
+    let output = std::process::Command::new("curl")
+        .args(["--silent", "--show-error", "--max-time", "30"])
+        .args(args)
+        .output()
+        .expect("curl is installed (cargo xtask setup)");
+    assert!(
+        output.status.success(),
+        "curl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// `GET /`, `/echo`, a 404 and keep-alive, all with the real curl.
+fn serves_curl(server: &Server) {
+    let url = |path: &str| format!("http://{}{path}", server.address);
+    let page = curl(&[&url("/")]);
+    assert!(page.contains("<h1>Hello from a unik unikernel!</h1>"), "{page}");
+    assert_eq!(curl(&[&url("/echo?hello-from-curl")]), "hello-from-curl\n");
+    let missing = curl(&[
+        "--write-out",
+        "%{http_code}",
+        "--output",
+        "/dev/null",
+        &url("/nothing-here"),
+    ]);
+    assert_eq!(missing, "404");
+    // Two URLs in one curl: the second reuses the first's connection.
+    let output = std::process::Command::new("curl")
+        .args([
+            "--silent",
+            "--verbose",
+            "--max-time",
+            "30",
+            &url("/echo?one"),
+            &url("/echo?two"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "one\ntwo\n");
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(log.contains("Re-using existing connection"), "keep-alive:\n{log}");
+}
+
+fn heap_in_use(connection: &mut Connection) -> usize {
+    let stats = connection.get("/stats").unwrap().body;
+    let value = stats
+        .split_whitespace()
+        .find_map(|field| field.strip_prefix("heap_in_use="));
+    value
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("stats: {stats}"))
+}
+
+/// Clients that hold connections open without a request, send 1 MiB of headers, or
+/// hang up mid-request: each is dealt with, and everyone else is still served.
+fn survives_hostile_clients(server: &mut Server) {
+    let timeout = Duration::from_secs(30);
+    // Half-open: connected, a partial request or nothing at all, then silence.
+    let idle: Vec<TcpStream> = (0..16)
+        .map(|i| {
+            let mut stream = TcpStream::connect_timeout(&server.address, timeout).unwrap();
+            if i % 2 == 0 {
+                stream
+                    .write_all(b"GET /echo?never-finished HTTP/1.1\r\nHost: u")
+                    .unwrap();
+            }
+            stream
+        })
+        .collect();
+    let mut polite = Connection::open(server.address, timeout).unwrap();
+    assert_eq!(
+        polite.get("/echo?while-others-idle").unwrap().body,
+        "while-others-idle\n"
+    );
+
+    // A request head of 1 MiB: refused with 431 and the connection closed, whatever the
+    // client still had to send.
+    let mut flood = Connection::open(server.address, timeout).unwrap();
+    let junk = format!("X-Junk: {}\r\n", "a".repeat(1000));
+    let mut head = String::from("GET / HTTP/1.1\r\nHost: unik\r\n");
+    while head.len() < 1 << 20 {
+        head += &junk;
+    }
+    let _ = flood.stream().write_all(head.as_bytes());
+    match flood.read_response() {
+        Ok(response) => {
+            assert_eq!(response.status, 431);
+            assert!(response.close);
+        }
+        // The server may reset the connection before the client reads its answer.
+        Err(error) => assert!(
+            matches!(
+                error.kind(),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof
+            ),
+            "{error}"
+        ),
+    }
+
+    // Hanging up in the middle of a request.
+    for _ in 0..8 {
+        let mut stream = TcpStream::connect_timeout(&server.address, timeout).unwrap();
+        stream.write_all(b"GET /echo?gone HTTP/1.1\r\nHo").unwrap();
+    }
+    // Garbage instead of HTTP gets 400.
+    let mut garbage = Connection::open(server.address, timeout).unwrap();
+    garbage.stream().write_all(b"\x00\x01 not http at all\r\n\r\n").unwrap();
+    assert_eq!(garbage.read_response().unwrap().status, 400);
+
+    assert_eq!(polite.get("/echo?still-here").unwrap().body, "still-here\n");
+    drop(idle);
+    let mut fresh = Connection::open(server.address, timeout).unwrap();
+    assert_eq!(fresh.get("/echo?after-all-that").unwrap().body, "after-all-that\n");
+    let console = server.console().join("\n");
+    assert!(!console.contains("panicked"), "{console}");
+}
+
+#[test]
+fn http_serves_curl_and_hostile_clients_on_kvm_x86_64() {
+    let mut server = Server::start("http", "kvm-x86_64", HTTP_PORT, "tcp");
+    serves_curl(&server);
+    survives_hostile_clients(&mut server);
+}
+
+#[test]
+fn http_serves_curl_and_hostile_clients_on_kvm_arm64() {
+    let mut server = Server::start("http", "kvm-arm64", HTTP_PORT, "tcp");
+    serves_curl(&server);
+    survives_hostile_clients(&mut server);
+}
+
+/// 10,000 requests over 50 keep-alive connections at once, without an error, and the
+/// heap in use after them is what it was after the first 100.
+#[test]
+fn http_load_of_10000_keep_alive_requests_leaks_nothing() {
+    let server = Server::start("http", "kvm-x86_64", HTTP_PORT, "tcp");
+    let mut stats = Connection::open(server.address, Duration::from_secs(30)).unwrap();
+    let mut heap = Vec::new();
+    let report = http_client::load(server.address, 50, 200, &[2, 200], |_| {
+        heap.push(heap_in_use(&mut stats))
+    });
+    assert_eq!(
+        (report.ok, report.errors),
+        (10_000, 0),
+        "first errors: {:#?}",
+        report.first_errors
+    );
+    let [after_first_100, after_all] = heap[..] else {
+        panic!("{heap:?}")
+    };
+    assert_eq!(
+        after_all, after_first_100,
+        "heap in use after 100 and after 10,000 requests"
+    );
+    eprintln!(
+        "load: {:.0} requests/s, p50 {:?}, p99 {:?}, heap in use {after_all} bytes",
+        report.rate(),
+        report.percentile(50.0),
+        report.percentile(99.0)
+    );
+}
+
+fn udp_round_trip(target: &str) {
+    let server = Server::start("udp-echo", target, ECHO_PORT, "udp");
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    for message in [&b"ping"[..], &[0xa5; 1400][..], b""] {
+        // UDP may drop a datagram: a few tries each.
+        let echoed = (0..5).find_map(|_| {
+            socket.send_to(message, server.address).unwrap();
+            let mut buffer = [0; 2048];
+            let (length, from) = socket.recv_from(&mut buffer).ok()?;
+            assert_eq!(from, server.address);
+            Some(buffer[..length].to_vec())
+        });
+        assert_eq!(echoed.as_deref(), Some(message), "{target}");
+    }
+}
+
+#[test]
+fn udp_echo_answers_a_host_socket_on_kvm_x86_64() {
+    udp_round_trip("kvm-x86_64");
+}
+
+#[test]
+fn udp_echo_answers_a_host_socket_on_kvm_arm64() {
+    udp_round_trip("kvm-arm64");
+}
+
+#[test]
+fn publish_needs_the_net_component() {
+    let output = support::run(unik().current_dir(root().join("examples/hello")).args([
+        "-q",
+        "run",
+        "--release",
+        "--target",
+        "kvm-x86_64",
+        "--publish",
+        "8080:80",
+    ]));
+    support::assert_clean_error(&output, "has no `net` component");
+    let output = support::run(unik().current_dir(root().join("examples/http")).args([
+        "-q",
+        "run",
+        "--target",
+        "kvm-x86_64",
+        "--publish",
+        "8080",
+    ]));
+    support::assert_clean_error(&output, "--publish \"8080\": expected two ports separated by a colon");
+}
+
+/// The manifest's static address is built in; `unik.ip=` on the command line overrides it
+/// (and, like every `unik.` word, is not the application's argument).
+#[test]
+fn a_static_address_comes_from_the_manifest_or_the_command_line() {
+    let boot = |args: &[&str]| {
+        let mut command = support::unik_for_app("static-address");
+        command.args(support::run_args("kvm-x86_64", 120));
+        if !args.is_empty() {
+            command.arg("--").args(args);
+        }
+        support::run(&mut command)
+    };
+    let output = boot(&[]);
+    assert_eq!(output.status, 0, "{}", output.stderr);
+    assert_eq!(output.stdout, "address 10.0.2.17/24 gateway Some(10.0.2.2)\n");
+    let output = boot(&["unik.ip=10.0.2.30/16", "kept"]);
+    assert_eq!(output.status, 0, "{}", output.stderr);
+    assert_eq!(output.stdout, "address 10.0.2.30/16 gateway None\nargument kept\n");
+}
