@@ -30,6 +30,12 @@ pub fn exec(_shell: &Shell) -> Result<()> {
                 hypervisor.debian_package
             );
         }
+        match &machine.nic_device {
+            Some(nic) => unik_ui::outln!(
+                "    network      {nic} on QEMU's user network for images with the net component (`unik run --publish`)"
+            ),
+            None => unik_ui::outln!("    network      none yet (images with the net component are refused)"),
+        }
         if let Some(guest_type) = &target.xl_type {
             unik_ui::outln!("    writes       <package>.xl ({guest_type} guest) for `xl create` on a Xen host");
         }

@@ -6,6 +6,7 @@
 //! where the machine has one; by crashing its domain under Xen, which ends the run at Xen's
 //! "Hardware Dom0 crashed" line).
 
+use crate::bench_http::{CONNECTIONS, REQUESTS_PER_CONNECTION};
 use crate::{root, run};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -18,7 +19,7 @@ use unik_targets::{Accelerator, ByteSize, Target};
 use unik_ui::Shell;
 
 /// Version of the report layout.
-pub const SCHEMA: u32 = 1;
+pub const SCHEMA: u32 = 2;
 /// The examples measured: every package in `examples/`, in name order.
 pub fn examples() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(root().join("examples"))
@@ -33,6 +34,17 @@ pub fn examples() -> Vec<String> {
     names.sort();
     names
 }
+/// Whether `example` is a server (it never exits, so it has no expected output in
+/// `tests/data/boot/`): measured for size on the targets with a NIC, and under load.
+pub fn is_server(example: &str) -> bool {
+    !root().join(format!("tests/data/boot/{example}.toml")).is_file()
+}
+
+/// Whether the bench builds `example` for `target`.
+fn builds_for(example: &str, target: &Target) -> bool {
+    !is_server(example) || target.machine.nic_device.is_some()
+}
+
 /// Boots per measurement (and as many floor boots, interleaved).
 pub const BOOT_RUNS: usize = 20;
 
@@ -52,6 +64,8 @@ pub struct Report {
     pub memory_floors: Vec<MemoryFloor>,
     /// Build times of hello.
     pub build: BuildTimes,
+    /// examples/http under load: on each target with a NIC, and as a Linux process.
+    pub http: Vec<crate::bench_http::HttpLoad>,
 }
 
 /// The measuring machine and software.
@@ -156,12 +170,13 @@ pub struct BuildTimes {
 
 impl Report {
     /// Checks that every figure the report promises is there.
-    pub fn validate(&self, targets: &[String]) -> Result<(), String> {
+    pub fn validate(&self, targets: &[Target]) -> Result<(), String> {
         if self.schema != SCHEMA {
             return Err(format!("schema {} is not {SCHEMA}", self.schema));
         }
         for example in &examples() {
-            for target in targets {
+            for target in targets.iter().filter(|t| builds_for(example, t)) {
+                let target = &target.name;
                 if !self
                     .sizes
                     .iter()
@@ -169,7 +184,8 @@ impl Report {
                 {
                     return Err(format!("no size for {example} on {target}"));
                 }
-                let needs_floor = !self.machine.quick || example == "hello" || !target.starts_with("xen-");
+                let needs_floor =
+                    !is_server(example) && (!self.machine.quick || example == "hello" || !target.starts_with("xen-"));
                 if needs_floor
                     && !self
                         .memory_floors
@@ -180,7 +196,7 @@ impl Report {
                 }
             }
         }
-        for target in targets {
+        for target in targets.iter().map(|t| &t.name) {
             let boot = self
                 .boots
                 .iter()
@@ -191,6 +207,16 @@ impl Report {
             }
             if target.starts_with("xen-") && boot.domain_build_to_first_line_ms.is_none() {
                 return Err(format!("{target}: no domain-build-to-first-line time"));
+            }
+        }
+        let loads = http_load_targets().into_iter().map(|t| Some(t.name)).chain([None]);
+        for target in loads {
+            let load = self.http.iter().find(|l| l.target == target).ok_or(format!(
+                "no HTTP load for {}",
+                target.as_deref().unwrap_or("the Linux server")
+            ))?;
+            if load.requests != CONNECTIONS * REQUESTS_PER_CONNECTION || load.requests_per_s <= 0.0 {
+                return Err(format!("{}: incomplete HTTP load", load.server));
             }
         }
         if self.build.clean_s <= 0.0 || self.machine.commit.is_empty() || self.machine.qemu.is_empty() {
@@ -470,7 +496,7 @@ pub fn bench(shell: &Shell, quick: bool) -> Result<(), String> {
     let mut sizes = Vec::new();
     let examples = examples();
     for example in &examples {
-        for target in &targets {
+        for target in targets.iter().filter(|t| builds_for(example, t)) {
             let record = build(shell, &unik, example, &target.name, "release")?;
             let loaded = &record["loaded"];
             sizes.push(Size {
@@ -567,7 +593,7 @@ pub fn bench(shell: &Shell, quick: bool) -> Result<(), String> {
         };
         let under_hypervisor = target.machine.hypervisor.is_some();
         for example in &examples {
-            if quick && under_hypervisor && example != "hello" {
+            if (quick && under_hypervisor && example != "hello") || is_server(example) {
                 continue;
             }
             shell.status("Measuring", format!("memory floor of {example} on {}", target.name));
@@ -608,6 +634,20 @@ pub fn bench(shell: &Shell, quick: bool) -> Result<(), String> {
     std::fs::write(app.join("src/main.rs"), source + "\n").map_err(|e| e.to_string())?;
     let touched_s = timed_build()?;
 
+    let mut http = Vec::new();
+    for target in http_load_targets() {
+        shell.status(
+            "Measuring",
+            format!(
+                "examples/http on {} under {CONNECTIONS} x {REQUESTS_PER_CONNECTION} keep-alive requests",
+                target.name
+            ),
+        );
+        http.push(crate::bench_http::measure_unik(shell, &unik, &target)?);
+    }
+    shell.status("Measuring", "the same request handling as a Linux process on loopback");
+    http.push(crate::bench_http::measure_linux()?);
+
     let report = Report {
         schema: SCHEMA,
         machine,
@@ -619,9 +659,9 @@ pub fn bench(shell: &Shell, quick: bool) -> Result<(), String> {
             noop_s,
             touched_s,
         },
+        http,
     };
-    let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
-    report.validate(&names)?;
+    report.validate(&targets)?;
     let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
     std::fs::write(out.join("report.json"), json + "\n").map_err(|e| e.to_string())?;
     let table = markdown(&report);
@@ -629,6 +669,14 @@ pub fn bench(shell: &Shell, quick: bool) -> Result<(), String> {
     println!("{table}");
     shell.status("Wrote", format!("{} and report.md", out.join("report.json").display()));
     Ok(())
+}
+
+/// The targets examples/http is measured on: every target with a NIC.
+fn http_load_targets() -> Vec<Target> {
+    unik_targets::all()
+        .into_iter()
+        .filter(|target| target.machine.nic_device.is_some())
+        .collect()
 }
 
 /// The targets the bench measures: those its floor image (a PVH ELF that only exits)
@@ -695,6 +743,22 @@ pub fn markdown(report: &Report) -> String {
         "\n### Build time of hello (release, dependencies downloaded)\n\n| clean | no-op | after touching main.rs |\n| ---: | ---: | ---: |\n| {:.1} s | {:.2} s | {:.2} s |\n",
         b.clean_s, b.noop_s, b.touched_s
     );
+    out += &format!(
+        "\n### examples/http under load ({CONNECTIONS} keep-alive connections x {REQUESTS_PER_CONNECTION} requests)\n\n| server | requests | errors | requests/s | p50 | p90 | p99 | idle host CPU |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+    );
+    for l in &report.http {
+        out += &format!(
+            "| {} | {} | {} | {:.0} | {:.2} ms | {:.2} ms | {:.2} ms | {} |\n",
+            l.server,
+            l.requests,
+            l.errors,
+            l.requests_per_s,
+            l.p50_ms,
+            l.p90_ms,
+            l.p99_ms,
+            l.idle_cpu_percent.map_or("–".to_string(), |p| format!("{p:.1}%"))
+        );
+    }
     out
 }
 
@@ -707,8 +771,7 @@ mod tests {
     fn the_committed_report_has_every_figure() {
         let text = std::fs::read_to_string(root().join("benchmarks/report.json")).unwrap();
         let report: Report = serde_json::from_str(&text).unwrap();
-        let targets: Vec<String> = bench_targets().into_iter().map(|t| t.name).collect();
-        report.validate(&targets).unwrap();
+        report.validate(&bench_targets()).unwrap();
         assert!(markdown(&report).contains("| hello | kvm-x86_64 |"));
     }
 
@@ -717,7 +780,7 @@ mod tests {
         let text = std::fs::read_to_string(root().join("benchmarks/report.json")).unwrap();
         let mut report: Report = serde_json::from_str(&text).unwrap();
         report.sizes.retain(|s| s.example != "clock");
-        let targets: Vec<String> = bench_targets().into_iter().map(|t| t.name).collect();
+        let targets = bench_targets();
         assert!(report.validate(&targets).unwrap_err().contains("no size for clock"));
     }
 }

@@ -9,7 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use unik_ui::Shell;
 
+// examples/http's request handling, built into the bench's Linux server, names `alloc::`.
+extern crate alloc;
+
 mod bench;
+mod bench_http;
 mod setup;
 
 fn root() -> PathBuf {

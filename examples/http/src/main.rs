@@ -38,7 +38,10 @@ async fn serve(mut stream: TcpStream) {
     stream.set_read_timeout(Some(http::IDLE_TIMEOUT));
     stream.set_write_timeout(Some(http::IDLE_TIMEOUT));
     let _ = stream.set_nodelay(true);
-    let mut connection = http::Connection::new();
+    let mut connection = http::Connection::new(|| {
+        let heap = unik::heap::stats();
+        (heap.in_use, heap.allocations)
+    });
     loop {
         let Ok(read) = stream.read(connection.free_space()).await else {
             return;

@@ -49,16 +49,36 @@ fn parse_number(text: &str) -> Option<u64> {
 /// Only a trailing run of such words is split off, so an application argument that merely
 /// looks like one, followed by ordinary words, stays the application's.
 pub fn split_virtio_mmio_parameters(line: &str) -> (&str, &str) {
-    let mut end = line.trim_end().len();
+    // Bytes only, and no indexing that can panic: Unicode whitespace tables and the
+    // slicing panic's formatting would cost every image that reads its command line a
+    // few kilobytes. Every split is at ASCII whitespace, so always a char boundary.
+    let bytes = line.as_bytes();
+    let trimmed_end = |end: usize| {
+        bytes[..end]
+            .iter()
+            .rposition(|b| !b.is_ascii_whitespace())
+            .map_or(0, |i| i + 1)
+    };
+    let mut end = trimmed_end(bytes.len());
     loop {
-        let head = &line[..end];
-        let start = head.rfind(|c: char| c.is_ascii_whitespace()).map_or(0, |i| i + 1);
-        if start == end || !head[start..].starts_with(VIRTIO_MMIO_PARAMETER) {
+        let start = bytes[..end]
+            .iter()
+            .rposition(u8::is_ascii_whitespace)
+            .map_or(0, |i| i + 1);
+        if start == end || !has_prefix(&bytes[start..end], VIRTIO_MMIO_PARAMETER.as_bytes()) {
             break;
         }
-        end = head[..start].trim_end().len();
+        end = trimmed_end(start);
     }
-    (&line[..end], &line[end..])
+    match (line.get(..end), line.get(end..)) {
+        (Some(application), Some(parameters)) => (application, parameters),
+        _ => (line, ""),
+    }
+}
+
+/// `word.starts_with(prefix)`, byte by byte (without `memcmp`).
+fn has_prefix(word: &[u8], prefix: &[u8]) -> bool {
+    word.len() >= prefix.len() && prefix.iter().zip(word).all(|(a, b)| a == b)
 }
 
 /// The devices named by the `virtio_mmio.device=` words of `parameters`.

@@ -57,7 +57,7 @@ impl Iterator for Args {
     fn next(&mut self) -> Option<&'static str> {
         loop {
             let word = self.next_word()?;
-            if !word.starts_with(LIBRARY_OS_PREFIX) {
+            if !is_library_os_parameter(word) {
                 return Some(word);
             }
         }
@@ -65,7 +65,14 @@ impl Iterator for Args {
 }
 
 /// Words starting with this are the library OS's parameters.
-const LIBRARY_OS_PREFIX: &str = "unik.";
+const LIBRARY_OS_PREFIX: &[u8; 5] = b"unik.";
+
+/// Whether `word` starts with [`LIBRARY_OS_PREFIX`]; compared byte by byte, because
+/// `starts_with` would bring `memcmp` (half a kilobyte) into every image that reads args.
+fn is_library_os_parameter(word: &str) -> bool {
+    let word = word.as_bytes();
+    word.len() >= LIBRARY_OS_PREFIX.len() && LIBRARY_OS_PREFIX.iter().zip(word).all(|(a, b)| a == b)
+}
 
 #[cfg(test)]
 mod tests {
