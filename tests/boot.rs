@@ -407,6 +407,7 @@ fn a_xen_panic_ends_the_run_at_once_with_xens_last_lines() {
         hypervisor: Some(binary),
         role: None,
         network: None,
+        xl_domu: None,
     };
     let result = unik_runner::run(&shell, &request, Box::new(std::io::sink())).unwrap();
     assert_eq!(result.outcome, unik_runner::Outcome::NoStatus);
@@ -441,6 +442,7 @@ fn hello_also_boots_as_a_xen_arm64_dom0() {
         hypervisor: Some(binary),
         role: Some(unik_targets::Role::Dom0),
         network: None,
+        xl_domu: None,
     };
     let result = unik_runner::run(&shell, &request, Box::new(console.clone())).unwrap();
     assert_eq!(
@@ -501,4 +503,40 @@ fn kvm_arm64_without_semihosting_prints_the_status_and_powers_off() {
         "{}",
         output.stdout
     );
+}
+
+/// Every example as a real domU: Xen boots a Linux dom0 (Debian's kernel, `xl`,
+/// `xenstored`, `xenconsoled`), which creates the domain from the `.xl` `unik build`
+/// wrote (its kernel path aside) with `xl create -c`; the console comes through the PV
+/// ring and xenconsole, and must be exactly what every other target prints, to the last
+/// line; a hang ends at the timeout.
+#[test]
+fn every_example_runs_as_a_domu_under_xl() {
+    let domu = |command: &mut std::process::Command, seconds: u32, args: &[String]| {
+        command.args(run_args("xen-x86_64", seconds)).arg("--domu");
+        if !args.is_empty() {
+            command.arg("--").args(args);
+        }
+        run(command)
+    };
+    for case in ["hello", "alloc", "panic", "args", "args-given"] {
+        let spec = load(case);
+        let example = spec.example.clone().unwrap_or_else(|| case.to_string());
+        let mut command = unik();
+        command.current_dir(support::root().join("examples").join(&example));
+        let output = domu(&mut command, 120, &spec.args);
+        let context = format!("{case} as a domU\nstdout:\n{}\nstderr:\n{}", output.stdout, output.stderr);
+        assert_eq!(output.status, spec.status, "{context}");
+        if let Some(expected) = &spec.stdout {
+            assert_eq!(&output.stdout, expected, "{context}");
+        }
+    }
+    let mut command = unik();
+    let output = domu(command.current_dir(support::root().join("examples/clock")), 120, &[]);
+    assert_eq!(output.status, 0, "{}", output.stderr);
+    assert!(output.stdout.starts_with("slept for "), "{}", output.stdout);
+
+    let output = domu(&mut unik_for_app("hang"), 40, &[]);
+    assert_eq!(output.status, 142, "{}", output.stderr);
+    assert!(output.stdout.starts_with("tick 0\ntick 1\n"), "{}", output.stdout);
 }

@@ -48,6 +48,10 @@ pub struct Args {
     /// the address defaults to 127.0.0.1). Only for images with the net component.
     #[arg(long, short = 'p', value_name = "HOST:GUEST")]
     publish: Vec<PortForward>,
+    /// Boot a xen-x86_64 image as a real domU: Xen runs a Linux dom0 (assembled once from
+    /// Debian's packages), which creates the domain from the image's `.xl` with `xl`.
+    #[arg(long)]
+    domu: bool,
     /// Stop the VM after this many seconds (default: no limit).
     #[arg(long, value_name = "SECONDS")]
     timeout: Option<f64>,
@@ -101,15 +105,35 @@ pub fn exec(shell: &Shell, args: Args) -> Result<i32> {
             record.image.display()
         );
     }
+    let xl_domu = if args.domu {
+        let xen = target.machine.hypervisor.as_ref();
+        let module = xen.is_some_and(|xen| matches!(xen.handoff, unik_targets::Handoff::Module { .. }));
+        let (true, Some(guest_type)) = (module, target.xl_type.as_deref()) else {
+            bail!(
+                "--domu: target {} does not boot under a dom0 with xl (xen-x86_64 does; xen-arm64 always boots as a domU)",
+                target.name
+            );
+        };
+        let cache = hypervisor_cache(&project);
+        let dom0 = unik_runner::dom0::ensure(shell, &cache)?;
+        let config = unik_builder::xl::render(&unik_builder::xl::XlConfig {
+            name: &project.package,
+            guest_type,
+            kernel: std::path::Path::new("/domu/image"),
+            memory_mib: memory.bytes().div_ceil(1 << 20),
+            cmdline: &cmdline,
+            target: &target.name,
+        });
+        Some(unik_runner::XlDomU { dom0, config })
+    } else {
+        None
+    };
     let network = has_network.then(|| Network {
         publish: args.publish.clone(),
     });
     let hypervisor = match &target.machine.hypervisor {
         Some(hypervisor) => {
-            let cache = std::env::var_os("UNIK_CACHE_DIR")
-                .map(std::path::PathBuf::from)
-                .unwrap_or_else(|| project.target_directory.join("unik").join("cache"));
-            Some(unik_runner::hypervisor::ensure(shell, hypervisor, &cache)?)
+            Some(unik_runner::hypervisor::ensure(shell, hypervisor, &hypervisor_cache(&project))?)
         }
         None => None,
     };
@@ -117,7 +141,7 @@ pub fn exec(shell: &Shell, args: Args) -> Result<i32> {
         .machine
         .hypervisor
         .as_ref()
-        .map(|h| format!(" under {}", h.name))
+        .map(|h| format!(" under {}{}", h.name, if xl_domu.is_some() { " as a domU of a Linux dom0 (xl)" } else { "" }))
         .unwrap_or_default();
     shell.status(
         "Running",
@@ -138,6 +162,7 @@ pub fn exec(shell: &Shell, args: Args) -> Result<i32> {
         hypervisor,
         role: None,
         network,
+        xl_domu,
     };
     for forward in &args.publish {
         shell.status("Forwarding", forward.to_string());
@@ -188,6 +213,13 @@ pub fn exec(shell: &Shell, args: Args) -> Result<i32> {
             Ok(STATUS_TIMEOUT)
         }
     }
+}
+
+/// Where downloaded hypervisors and the dom0 kit are kept.
+fn hypervisor_cache(project: &unik_project::Project) -> std::path::PathBuf {
+    std::env::var_os("UNIK_CACHE_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| project.target_directory.join("unik").join("cache"))
 }
 
 fn unik_linker_image(path: &std::path::Path) -> Result<unik_linker::Image> {

@@ -19,6 +19,7 @@ use unik_ui::Shell;
 pub mod accel;
 pub mod cmdline;
 pub mod devicetree;
+pub mod dom0;
 pub mod hypervisor;
 pub mod network;
 
@@ -46,12 +47,34 @@ pub struct RunRequest<'a> {
     pub role: Option<Role>,
     /// A NIC and the ports forwarded to it (for images with the `net` component).
     pub network: Option<network::Network>,
+    /// Boot the image as a domU of a Linux dom0 that creates it with `xl` (targets whose
+    /// hypervisor takes the image as a module, i.e. xen-x86_64).
+    pub xl_domu: Option<XlDomU>,
 }
+
+/// What a run as a domU under `xl` needs: the dom0 kit and the `xl` configuration to
+/// create the domain from, whose kernel is `/domu/image` (see [`dom0`]).
+#[derive(Clone, Debug)]
+pub struct XlDomU {
+    /// The dom0 kernel and initramfs.
+    pub dom0: dom0::Dom0,
+    /// The `xl` configuration.
+    pub config: String,
+}
+
+/// Xen's command line under a Linux dom0 (PV; `noreboot` would keep QEMU running after
+/// the dom0 ends the machine).
+const XL_HOST_XEN_CMDLINE: &str = "dom0_mem=256M,max:256M dom0_max_vcpus=1 dom0-iommu=none console=com1 loglvl=all guest_loglvl=all console_timestamps=boot";
+/// The dom0 kernel's command line.
+const XL_HOST_DOM0_CMDLINE: &str = "console=hvc0 earlyprintk=xen rdinit=/init panic=1 loglevel=4 rodata=off";
+/// Memory of that dom0.
+const XL_HOST_DOM0_MEMORY: u64 = 256 << 20;
 
 impl RunRequest<'_> {
     /// The role the image boots in under the target's hypervisor (`None`: no hypervisor).
     pub fn role(&self) -> Option<Role> {
         match &self.target.machine.hypervisor.as_ref()?.handoff {
+            Handoff::Module { .. } if self.xl_domu.is_some() => Some(Role::DomU),
             Handoff::Module { .. } => Some(Role::Dom0),
             Handoff::DeviceTree { role, .. } => Some(self.role.unwrap_or(*role)),
         }
@@ -113,6 +136,9 @@ pub enum RunError {
         "the image path `{0}` contains a space or a comma, which QEMU's module list cannot carry; build into a target directory without them"
     )]
     UnpassablePath(PathBuf),
+    /// The dom0 for an `xl` run could not be made.
+    #[error(transparent)]
+    Dom0(#[from] dom0::Dom0Error),
     /// A NIC was asked for on a target that has none.
     #[error("target `{0}` has no NIC `unik run` can attach (see `unik targets`)")]
     NoNic(String),
@@ -176,14 +202,16 @@ fn machine_memory(request: &RunRequest<'_>) -> ByteSize {
         None => request.memory,
         Some(hypervisor) => {
             let memory_mib = request.memory.bytes().div_ceil(1 << 20);
-            ByteSize::new((memory_mib << 20) + hypervisor.overhead.bytes())
+            let dom0 = if request.xl_domu.is_some() { XL_HOST_DOM0_MEMORY } else { 0 };
+            ByteSize::new((memory_mib << 20) + hypervisor.overhead.bytes() + dom0)
         }
     }
 }
 
-/// The QEMU command booting `request`; `device_tree` is the tree a device-tree handoff
-/// passes (see [`prepare_device_tree`]).
-pub fn qemu_command(shell: &Shell, request: &RunRequest<'_>, device_tree: Option<&Path>) -> Result<Command, RunError> {
+/// The QEMU command booting `request`; `prepared` is the device tree a device-tree handoff
+/// passes (see [`prepare_device_tree`]), or the dom0's initramfs of an `xl` run (see
+/// [`dom0::initramfs_with`]).
+pub fn qemu_command(shell: &Shell, request: &RunRequest<'_>, prepared: Option<&Path>) -> Result<Command, RunError> {
     let machine = &request.target.machine;
     let mut command = machine_command(shell, request, &machine.machine, machine_memory(request));
     if let Some(network) = &request.network {
@@ -210,6 +238,23 @@ pub fn qemu_command(shell: &Shell, request: &RunRequest<'_>, device_tree: Option
     }
     command.arg(&machine.kernel_arg).arg(binary);
     match &hypervisor.handoff {
+        Handoff::Module { image_arg } if request.xl_domu.is_some() => {
+            let (Some(dom0), Some(initramfs)) = (&request.xl_domu, prepared) else {
+                return Err(RunError::NoHypervisor(request.target.name.clone()));
+            };
+            let paths = [dom0.dom0.kernel.as_path(), initramfs];
+            if let Some(path) = paths.iter().find(|p| p.to_string_lossy().contains([' ', ','])) {
+                return Err(RunError::UnpassablePath(path.to_path_buf()));
+            }
+            command.arg(&machine.cmdline_arg).arg(XL_HOST_XEN_CMDLINE);
+            command.arg(image_arg).arg(format!(
+                "{} {XL_HOST_DOM0_CMDLINE},{}",
+                paths[0].display(),
+                paths[1].display()
+            ));
+            // The dom0 ends the machine through this device once the domU is gone.
+            command.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
+        }
         Handoff::Module { image_arg } => {
             command.arg(&machine.cmdline_arg).arg(hypervisor_cmdline(request));
             // QEMU separates modules with commas; a comma inside one is written twice.
@@ -221,7 +266,7 @@ pub fn qemu_command(shell: &Shell, request: &RunRequest<'_>, device_tree: Option
             command.arg(image_arg).arg(module);
         }
         Handoff::DeviceTree { module_address, .. } => {
-            let tree = device_tree.ok_or_else(|| RunError::DeviceTree {
+            let tree = prepared.ok_or_else(|| RunError::DeviceTree {
                 target: request.target.name.clone(),
                 message: "no device tree was prepared".into(),
             })?;
@@ -332,6 +377,9 @@ struct Session<'a> {
     /// after the log prefix (and timestamp). Its status line also ends the run, as the
     /// hypervisor says nothing when a domU shuts down.
     domu_marker: Option<String>,
+    /// For a domU under `xl`: the prefix with which the dom0 relays the domU's console;
+    /// the dom0's other lines are log.
+    relay_prefix: Option<&'static str>,
 }
 
 /// The status a `unik: exit status N` line reports.
@@ -352,6 +400,7 @@ impl<'a> Session<'a> {
             started,
             first_output: None,
             domu_marker: None,
+            relay_prefix: None,
         }
     }
 
@@ -390,9 +439,10 @@ impl<'a> Session<'a> {
             let raw: Vec<u8> = self.partial.drain(..=end).collect();
             let line = String::from_utf8_lossy(&raw).trim_end_matches(['\r', '\n']).to_string();
             let message = line.strip_prefix(&hypervisor.log_prefix);
-            let guest_line = match message {
-                None => Some(line.as_str()),
-                Some(message) => self.domu_text(message),
+            let guest_line = match (message, self.relay_prefix) {
+                (None, None) => Some(line.as_str()),
+                (None, Some(prefix)) => line.strip_prefix(prefix),
+                (Some(message), _) => self.domu_text(message),
             };
             match guest_line {
                 Some(text) => {
@@ -420,7 +470,7 @@ impl<'a> Session<'a> {
     fn guest_line(&mut self, line: &str) {
         if let (ExitProtocol::StatusLine, Some(status)) = (self.target.machine.exit, parse_status_line(line)) {
             self.status = Some(status);
-            if self.domu_marker.is_some() {
+            if self.domu_marker.is_some() || self.relay_prefix.is_some() {
                 self.ended = true;
             }
             return;
@@ -463,8 +513,15 @@ pub fn run(shell: &Shell, request: &RunRequest<'_>, console: Box<dyn Write + Sen
         target: request.target.name.clone(),
         message: format!("cannot create a temporary folder: {e}"),
     })?;
-    let device_tree = prepare_device_tree(shell, request, scratch.path())?;
-    let mut command = qemu_command(shell, request, device_tree.as_deref())?;
+    let prepared = match &request.xl_domu {
+        Some(xl) => {
+            let initramfs = scratch.path().join("dom0-initramfs.cpio.gz");
+            dom0::initramfs_with(&xl.dom0, request.image, &xl.config, &initramfs)?;
+            Some(initramfs)
+        }
+        None => prepare_device_tree(shell, request, scratch.path())?,
+    };
+    let mut command = qemu_command(shell, request, prepared.as_deref())?;
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -495,6 +552,7 @@ pub fn run(shell: &Shell, request: &RunRequest<'_>, console: Box<dyn Write + Sen
     });
 
     let mut session = Session::new(request.target, console, started);
+    session.relay_prefix = request.xl_domu.as_ref().map(|_| dom0::DOMU_PREFIX);
     session.domu_marker = match (&machine.hypervisor, request.role()) {
         (Some(hypervisor), Some(Role::DomU)) => match &hypervisor.handoff {
             Handoff::DeviceTree { domu_marker, .. } => Some(domu_marker.clone()),
@@ -677,6 +735,7 @@ mod tests {
             hypervisor,
             role: None,
             network: None,
+            xl_domu: None,
         }
     }
 

@@ -361,6 +361,7 @@ impl Booter<'_> {
             hypervisor: self.hypervisor.clone(),
             role: None,
             network: None,
+            xl_domu: None,
         };
         let result = unik_runner::run(self.shell, &request, Box::new(captured.clone())).map_err(|e| e.to_string())?;
         Ok((result, captured.text()))

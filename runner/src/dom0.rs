@@ -1,0 +1,457 @@
+//! A Linux dom0 with the `xl` toolstack, assembled from Debian's packages, so that a
+//! Xen x86_64 image can run as a real domU: created by `xl create` from its `.xl`
+//! configuration, its PV console ring read by `xenconsoled`, with xenstore behind it.
+//!
+//! The kit (the dom0 kernel and an initramfs with busybox, `xl`, `xenstored`,
+//! `xenconsoled`, their libraries and the Xen kernel modules) is built once into the
+//! cache. Each run appends a small uncompressed cpio holding the image and its `xl`
+//! configuration to the cached initramfs, so a new image never rebuilds the kit. The
+//! dom0's `/init` relays the domU's console with a prefix and ends the machine through
+//! `isa-debug-exit` when the domain is gone.
+//!
+//! The recipe (package list, module order, `xen-init-dom0`, `xl create -c`, a PV dom0
+//! with an uncompressed kernel) is the one `shared/docs/PLATFORMS.md` verified.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use unik_ui::Shell;
+
+/// Debian packages of the dom0 userland (the kernel comes from `linux-image-amd64`).
+pub const PACKAGES: &[&str] = &[
+    "xen-utils-4.17",
+    "xen-utils-common",
+    "xenstore-utils",
+    "libxenmisc4.17",
+    "libxencall1",
+    "libxenevtchn1",
+    "libxenforeignmemory1",
+    "libxengnttab1",
+    "libxenstore4",
+    "libxentoollog1",
+    "libxenhypfs1",
+    "libxendevicemodel1",
+    "libxentoolcore1",
+    "libyajl2",
+    "libext2fs2",
+    "libcom-err2",
+    "liblzma5",
+    "libuuid1",
+    "libzstd1",
+    "zlib1g",
+    "libc6",
+    "libtinfo6",
+    "libgcc-s1",
+    "busybox-static",
+    "bash",
+];
+/// The package whose dependency names the current kernel package.
+const KERNEL_METAPACKAGE: &str = "linux-image-amd64";
+/// Programs the dom0 runs: (path in the unpacked packages, path in the initramfs).
+const PROGRAMS: &[(&str, &str)] = &[
+    ("bin/busybox", "bin/busybox"),
+    ("bin/bash", "bin/bash"),
+    ("usr/lib/xen-4.17/bin/xl", "usr/sbin/xl"),
+    ("usr/lib/xen-4.17/bin/xenstored", "usr/sbin/xenstored"),
+    ("usr/lib/xen-4.17/bin/xenconsoled", "usr/sbin/xenconsoled"),
+    ("usr/lib/xen-4.17/bin/xenconsole", "usr/lib/xen-4.17/bin/xenconsole"),
+    ("usr/lib/xen-4.17/bin/xen-init-dom0", "usr/sbin/xen-init-dom0"),
+    ("usr/bin/xenstore-ls", "usr/bin/xenstore-ls"),
+    ("usr/bin/xenstore-read", "usr/bin/xenstore-read"),
+];
+/// Kernel modules, in load order (the package has no `modules.dep`).
+const MODULES: &[&str] = &["xen-evtchn", "xen-privcmd", "xenfs", "xen-gntdev", "xen-gntalloc"];
+/// Where the unpacked packages keep shared libraries.
+const LIBRARY_DIRECTORIES: &[&str] = &["lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu", "usr/lib/xen-4.17/lib"];
+
+/// Lines of the domU's console, as the dom0 relays them.
+pub const DOMU_PREFIX: &str = "unik-domu: ";
+/// The dom0 has started the domU.
+pub const READY_LINE: &str = "unik-dom0: creating the domU";
+
+/// The dom0's `/init`.
+const INIT: &str = r#"#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin:/usr/lib/xen-4.17/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mkdir -p /dev/pts /run /tmp /var/lock /var/log/xen/console /var/lib/xen /var/lib/xenstored
+mount -t devpts devpts /dev/pts
+mount -t tmpfs run /run
+mkdir -p /run/xen /run/xenstored
+for module in MODULES; do insmod /lib/modules/$module.ko; done
+mount -t xenfs xenfs /proc/xen
+xenstored --pid-file /run/xenstored.pid
+xen-init-dom0 > /dev/null
+xenconsoled --log=guest --log-dir=/var/log/xen/console
+echo "READY"
+# The domU's console, prefixed; xl's own messages (stderr) are the dom0's.
+xl create -c /domu/domu.xl | while IFS= read -r line; do echo "PREFIX$line"; done
+echo "unik-dom0: the domU's console closed"
+# Wait until the domain is gone, then end the machine: 0x10 to isa-debug-exit.
+while [ "$(xl list 2>/dev/null | wc -l)" -gt 2 ]; do sleep 0.2; done
+printf '\020' | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null
+poweroff -f
+"#;
+
+/// What the dom0 boots with.
+#[derive(Clone, Debug)]
+pub struct Dom0 {
+    /// The dom0 kernel (uncompressed when `xz` could unpack it).
+    pub kernel: PathBuf,
+    /// The initramfs with everything but the domU (gzip-compressed cpio).
+    pub initramfs: PathBuf,
+}
+
+/// Why the dom0 kit could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum Dom0Error {
+    /// A command failed.
+    #[error("building the Linux dom0 for `xl` failed: `{command}`{detail}")]
+    Command {
+        /// The command line.
+        command: String,
+        /// What it printed.
+        detail: String,
+    },
+    /// A file could not be read or written.
+    #[error("building the Linux dom0 for `xl` failed: {action} `{path}`: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Something the recipe needs is not in the packages.
+    #[error("building the Linux dom0 for `xl` failed: {0}")]
+    Missing(String),
+}
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Dom0Error {
+    let path = path.to_path_buf();
+    move |source| Dom0Error::Io { action, path, source }
+}
+
+fn run(shell: &Shell, command: &mut Command) -> Result<Vec<u8>, Dom0Error> {
+    shell.echo(command);
+    let line = unik_ui::display_command(command);
+    let output = command.output().map_err(|e| Dom0Error::Command {
+        command: line.clone(),
+        detail: format!(": {e}"),
+    })?;
+    if !output.status.success() {
+        return Err(Dom0Error::Command {
+            command: line,
+            detail: format!(": {}", String::from_utf8_lossy(&output.stderr).trim()),
+        });
+    }
+    Ok(output.stdout)
+}
+
+/// The dom0 kit in `cache` (`<cache>/dom0-x86_64/`), made there first if need be:
+/// `apt-get download` of the packages, `dpkg -x` (nothing is installed), the kernel
+/// uncompressed, the initramfs assembled.
+pub fn ensure(shell: &Shell, cache: &Path) -> Result<Dom0, Dom0Error> {
+    let folder = cache.join("dom0-x86_64");
+    let kit = Dom0 {
+        kernel: folder.join("vmlinux"),
+        initramfs: folder.join("initramfs.cpio.gz"),
+    };
+    if kit.kernel.is_file() && kit.initramfs.is_file() {
+        return Ok(kit);
+    }
+    std::fs::create_dir_all(&folder).map_err(io("cannot create", &folder))?;
+    let work = tempfile::tempdir_in(&folder).map_err(io("cannot create a folder in", &folder))?;
+    shell.status(
+        "Assembling",
+        format!("a Linux dom0 with xl from Debian's packages (once; cached in {})", folder.display()),
+    );
+    let depends = run(shell, Command::new("apt-cache").args(["depends", KERNEL_METAPACKAGE]))?;
+    let kernel_package = String::from_utf8_lossy(&depends)
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Depends: ")?.strip_prefix("linux-image-").map(str::to_string))
+        .map(|version| format!("linux-image-{version}"))
+        .ok_or_else(|| Dom0Error::Missing(format!("`apt-cache depends {KERNEL_METAPACKAGE}` names no kernel")))?;
+    let debs = work.path().join("debs");
+    std::fs::create_dir_all(&debs).map_err(io("cannot create", &debs))?;
+    run(
+        shell,
+        Command::new("apt-get")
+            .current_dir(&debs)
+            .arg("download")
+            .args(PACKAGES)
+            .arg(&kernel_package),
+    )?;
+    let stage = work.path().join("stage");
+    let entries = std::fs::read_dir(&debs).map_err(io("cannot read", &debs))?;
+    for deb in entries.flatten() {
+        run(shell, Command::new("dpkg").arg("-x").arg(deb.path()).arg(&stage))?;
+    }
+
+    let kernel = unpacked_kernel(shell, &stage)?;
+    let mut archive = Cpio::default();
+    for directory in ["bin", "sbin", "usr", "usr/bin", "usr/sbin", "usr/lib", "usr/lib/xen-4.17", "usr/lib/xen-4.17/bin"]
+    {
+        archive.directory(directory);
+    }
+    for directory in ["proc", "sys", "dev", "run", "tmp", "var", "var/lib", "var/log", "etc", "etc/xen", "domu"] {
+        archive.directory(directory);
+    }
+    archive.symlink("var/run", "/run");
+    let init = INIT
+        .replace("MODULES", &MODULES.join(" "))
+        .replace("READY", READY_LINE)
+        .replace("PREFIX", DOMU_PREFIX);
+    archive.file("init", 0o755, init.as_bytes());
+    let mut libraries = std::collections::BTreeSet::new();
+    for (from, to) in PROGRAMS {
+        let data = std::fs::read(stage.join(from)).map_err(io("cannot read", &stage.join(from)))?;
+        needed_libraries(&data, &stage, &mut libraries)?;
+        archive.file(to, 0o755, &data);
+    }
+    archive.directory("lib");
+    archive.directory("lib64");
+    archive.directory("lib/x86_64-linux-gnu");
+    for (name, path) in &libraries {
+        archive.file(&format!("lib/x86_64-linux-gnu/{name}"), 0o755, &std::fs::read(path).map_err(io("cannot read", path))?);
+    }
+    archive.symlink("lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2");
+    let xl_conf = stage.join("etc/xen/xl.conf");
+    if let Ok(text) = std::fs::read(&xl_conf) {
+        archive.file("etc/xen/xl.conf", 0o644, &text);
+    }
+    archive.directory("lib/modules");
+    for module in MODULES {
+        let path = find_module(&stage, module)?;
+        archive.file(&format!("lib/modules/{module}.ko"), 0o644, &std::fs::read(&path).map_err(io("cannot read", &path))?);
+    }
+    let mut compressed = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    compressed.write_all(&archive.finish()).map_err(io("cannot compress", &kit.initramfs))?;
+    let compressed = compressed.finish().map_err(io("cannot compress", &kit.initramfs))?;
+    let written = |path: &Path, bytes: &[u8]| -> Result<(), Dom0Error> {
+        let temporary = work.path().join("out");
+        std::fs::write(&temporary, bytes).map_err(io("cannot write", &temporary))?;
+        std::fs::rename(&temporary, path).map_err(io("cannot move into place", path))
+    };
+    written(&kit.kernel, &kernel)?;
+    written(&kit.initramfs, &compressed)?;
+    Ok(kit)
+}
+
+/// The kernel of the unpacked packages, uncompressed (Xen unpacking xz under TCG costs
+/// seconds per boot); the bzImage itself when `xz` is not there to unpack it.
+fn unpacked_kernel(shell: &Shell, stage: &Path) -> Result<Vec<u8>, Dom0Error> {
+    let boot = stage.join("boot");
+    let image = std::fs::read_dir(&boot)
+        .map_err(io("cannot read", &boot))?
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|path| path.file_name().is_some_and(|name| name.to_string_lossy().starts_with("vmlinuz-")))
+        .ok_or_else(|| Dom0Error::Missing("the kernel package holds no boot/vmlinuz-*".into()))?;
+    let bz_image = std::fs::read(&image).map_err(io("cannot read", &image))?;
+    const XZ_MAGIC: &[u8] = b"\xfd7zXZ\x00";
+    let Some(start) = bz_image.windows(XZ_MAGIC.len()).position(|window| window == XZ_MAGIC) else {
+        return Ok(bz_image);
+    };
+    let payload = stage.join("payload.xz");
+    std::fs::write(&payload, &bz_image[start..]).map_err(io("cannot write", &payload))?;
+    let mut command = Command::new("xz");
+    command.args(["--decompress", "--stdout", "--single-stream"]).arg(&payload);
+    match run(shell, &mut command) {
+        Ok(vmlinux) if vmlinux.starts_with(b"\x7fELF") => Ok(vmlinux),
+        _ => Ok(bz_image),
+    }
+}
+
+fn find_module(stage: &Path, name: &str) -> Result<PathBuf, Dom0Error> {
+    fn search(dir: &Path, file: &str) -> Option<PathBuf> {
+        for entry in std::fs::read_dir(dir).ok()?.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                if let Some(found) = search(&path, file) {
+                    return Some(found);
+                }
+            } else if path.file_name().is_some_and(|n| n == file) {
+                return Some(path);
+            }
+        }
+        None
+    }
+    search(&stage.join("lib/modules"), &format!("{name}.ko"))
+        .ok_or_else(|| Dom0Error::Missing(format!("no kernel module {name}.ko in the kernel package")))
+}
+
+/// Adds the shared libraries `elf` needs (and theirs, and the dynamic loader) to `found`,
+/// by file name, from the unpacked packages.
+fn needed_libraries(
+    elf: &[u8],
+    stage: &Path,
+    found: &mut std::collections::BTreeSet<(String, PathBuf)>,
+) -> Result<(), Dom0Error> {
+    let mut pending: Vec<String> = dynamic_needs(elf);
+    if !pending.is_empty() {
+        pending.push("ld-linux-x86-64.so.2".into());
+    }
+    while let Some(name) = pending.pop() {
+        if found.iter().any(|(known, _)| *known == name) {
+            continue;
+        }
+        let path = LIBRARY_DIRECTORIES
+            .iter()
+            .map(|dir| stage.join(dir).join(&name))
+            .find(|path| path.exists())
+            .ok_or_else(|| Dom0Error::Missing(format!("no {name} in the packages (a program of the dom0 needs it)")))?;
+        let path = path.canonicalize().map_err(io("cannot resolve", &path))?;
+        let data = std::fs::read(&path).map_err(io("cannot read", &path))?;
+        pending.extend(dynamic_needs(&data));
+        found.insert((name, path));
+    }
+    Ok(())
+}
+
+/// The `DT_NEEDED` names of a 64-bit little-endian ELF file (none for a static one).
+fn dynamic_needs(elf: &[u8]) -> Vec<String> {
+    let word = |offset: usize, size: usize| -> Option<u64> {
+        let bytes = elf.get(offset..offset + size)?;
+        Some(bytes.iter().rev().fold(0, |value, &b| value << 8 | u64::from(b)))
+    };
+    let mut needs = Vec::new();
+    let (Some(section_table), Some(entry_size), Some(count)) = (word(0x28, 8), word(0x3a, 2), word(0x3c, 2)) else {
+        return needs;
+    };
+    let section = |index: u64| section_table as usize + (index * entry_size) as usize;
+    for index in 0..count {
+        let header = section(index);
+        // SHT_DYNAMIC; its sh_link is the string table.
+        if word(header + 4, 4) != Some(6) {
+            continue;
+        }
+        let (Some(offset), Some(size), Some(link)) = (word(header + 0x18, 8), word(header + 0x20, 8), word(header + 0x28, 4))
+        else {
+            continue;
+        };
+        let Some(strings) = word(section(link) + 0x18, 8) else { continue };
+        for entry in (offset..offset + size).step_by(16) {
+            // DT_NEEDED = 1.
+            if word(entry as usize, 8) == Some(1)
+                && let Some(name_offset) = word(entry as usize + 8, 8)
+            {
+                let start = (strings + name_offset) as usize;
+                if let Some(name) = elf.get(start..).and_then(|rest| rest.split(|&b| b == 0).next()) {
+                    needs.push(String::from_utf8_lossy(name).into_owned());
+                }
+            }
+        }
+    }
+    needs
+}
+
+/// A cpio archive in the `newc` format the Linux initramfs unpacker reads.
+#[derive(Default)]
+pub struct Cpio {
+    bytes: Vec<u8>,
+    inode: u32,
+}
+
+impl Cpio {
+    fn entry(&mut self, name: &str, mode: u32, data: &[u8]) {
+        self.inode += 1;
+        let name_size = name.len() + 1;
+        let header = format!(
+            "070701{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
+            self.inode,
+            mode,
+            0,
+            0,
+            1,
+            0,
+            data.len(),
+            0,
+            0,
+            0,
+            0,
+            name_size,
+            0
+        );
+        self.bytes.extend_from_slice(header.as_bytes());
+        self.bytes.extend_from_slice(name.as_bytes());
+        self.bytes.push(0);
+        self.pad();
+        self.bytes.extend_from_slice(data);
+        self.pad();
+    }
+
+    fn pad(&mut self) {
+        while !self.bytes.len().is_multiple_of(4) {
+            self.bytes.push(0);
+        }
+    }
+
+    /// A directory.
+    pub fn directory(&mut self, name: &str) {
+        self.entry(name, 0o040755, &[]);
+    }
+
+    /// A regular file with permissions `permissions`.
+    pub fn file(&mut self, name: &str, permissions: u32, data: &[u8]) {
+        self.entry(name, 0o100000 | permissions, data);
+    }
+
+    /// A symbolic link to `target`.
+    pub fn symlink(&mut self, name: &str, target: &str) {
+        self.entry(name, 0o120777, target.as_bytes());
+    }
+
+    /// The archive, with its trailer.
+    pub fn finish(mut self) -> Vec<u8> {
+        self.entry("TRAILER!!!", 0, &[]);
+        self.bytes
+    }
+}
+
+/// The initramfs for one run: the cached one, padded, then a cpio with the image and its
+/// `xl` configuration (which must name the kernel `/domu/image`).
+pub fn initramfs_with(dom0: &Dom0, image: &Path, xl_config: &str, into: &Path) -> Result<(), Dom0Error> {
+    let mut bytes = std::fs::read(&dom0.initramfs).map_err(io("cannot read", &dom0.initramfs))?;
+    bytes.resize(bytes.len().next_multiple_of(512), 0);
+    let mut overlay = Cpio::default();
+    overlay.file(
+        "domu/image",
+        0o644,
+        &std::fs::read(image).map_err(io("cannot read", image))?,
+    );
+    overlay.file("domu/domu.xl", 0o644, xl_config.as_bytes());
+    bytes.extend_from_slice(&overlay.finish());
+    std::fs::write(into, bytes).map_err(io("cannot write", into))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpio_entries_are_newc_and_aligned() {
+        let mut archive = Cpio::default();
+        archive.file("a", 0o644, b"xyz");
+        archive.symlink("l", "/t");
+        let bytes = archive.finish();
+        assert!(bytes.starts_with(b"070701"));
+        assert_eq!(&bytes[110..112], b"a\0");
+        // Header 110 + name 2 = 112 (aligned), then the data, padded to 116.
+        assert_eq!(&bytes[112..115], b"xyz");
+        assert_eq!(bytes[115], 0);
+        assert!(bytes.len().is_multiple_of(4));
+        assert!(bytes.windows(10).any(|w| w == b"TRAILER!!!"));
+    }
+
+    #[test]
+    fn dynamic_needs_of_a_host_program() {
+        // This test binary is a dynamically linked ELF of the host: it needs libc.
+        let me = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        assert!(dynamic_needs(&me).iter().any(|name| name.starts_with("libc.so")), "{:?}", dynamic_needs(&me));
+        assert!(dynamic_needs(b"not an elf").is_empty());
+    }
+}
