@@ -525,7 +525,10 @@ fn every_example_runs_as_a_domu_under_xl() {
         let mut command = unik();
         command.current_dir(support::root().join("examples").join(&example));
         let output = domu(&mut command, 120, &spec.args);
-        let context = format!("{case} as a domU\nstdout:\n{}\nstderr:\n{}", output.stdout, output.stderr);
+        let context = format!(
+            "{case} as a domU\nstdout:\n{}\nstderr:\n{}",
+            output.stdout, output.stderr
+        );
         assert_eq!(output.status, spec.status, "{context}");
         if let Some(expected) = &spec.stdout {
             assert_eq!(&output.stdout, expected, "{context}");

@@ -132,16 +132,28 @@ pub fn exec(shell: &Shell, args: Args) -> Result<i32> {
         publish: args.publish.clone(),
     });
     let hypervisor = match &target.machine.hypervisor {
-        Some(hypervisor) => {
-            Some(unik_runner::hypervisor::ensure(shell, hypervisor, &hypervisor_cache(&project))?)
-        }
+        Some(hypervisor) => Some(unik_runner::hypervisor::ensure(
+            shell,
+            hypervisor,
+            &hypervisor_cache(&project),
+        )?),
         None => None,
     };
     let under = target
         .machine
         .hypervisor
         .as_ref()
-        .map(|h| format!(" under {}{}", h.name, if xl_domu.is_some() { " as a domU of a Linux dom0 (xl)" } else { "" }))
+        .map(|h| {
+            format!(
+                " under {}{}",
+                h.name,
+                if xl_domu.is_some() {
+                    " as a domU of a Linux dom0 (xl)"
+                } else {
+                    ""
+                }
+            )
+        })
         .unwrap_or_default();
     shell.status(
         "Running",

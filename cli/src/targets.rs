@@ -39,6 +39,15 @@ pub fn exec(_shell: &Shell) -> Result<()> {
         if let Some(guest_type) = &target.xl_type {
             unik_ui::outln!("    writes       <package>.xl ({guest_type} guest) for `xl create` on a Xen host");
         }
+        if machine
+            .hypervisor
+            .as_ref()
+            .is_some_and(|xen| matches!(xen.handoff, unik_targets::Handoff::Module { .. }))
+        {
+            unik_ui::outln!(
+                "    as a domU    `unik run --domu`: a Linux dom0 from Debian's packages runs `xl create` (assembled once into the cache)"
+            );
+        }
     }
     Ok(())
 }

@@ -62,7 +62,11 @@ const PROGRAMS: &[(&str, &str)] = &[
 /// Kernel modules, in load order (the package has no `modules.dep`).
 const MODULES: &[&str] = &["xen-evtchn", "xen-privcmd", "xenfs", "xen-gntdev", "xen-gntalloc"];
 /// Where the unpacked packages keep shared libraries.
-const LIBRARY_DIRECTORIES: &[&str] = &["lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu", "usr/lib/xen-4.17/lib"];
+const LIBRARY_DIRECTORIES: &[&str] = &[
+    "lib/x86_64-linux-gnu",
+    "usr/lib/x86_64-linux-gnu",
+    "usr/lib/xen-4.17/lib",
+];
 
 /// Lines of the domU's console, as the dom0 relays them.
 pub const DOMU_PREFIX: &str = "unik-domu: ";
@@ -167,12 +171,20 @@ pub fn ensure(shell: &Shell, cache: &Path) -> Result<Dom0, Dom0Error> {
     let work = tempfile::tempdir_in(&folder).map_err(io("cannot create a folder in", &folder))?;
     shell.status(
         "Assembling",
-        format!("a Linux dom0 with xl from Debian's packages (once; cached in {})", folder.display()),
+        format!(
+            "a Linux dom0 with xl from Debian's packages (once; cached in {})",
+            folder.display()
+        ),
     );
     let depends = run(shell, Command::new("apt-cache").args(["depends", KERNEL_METAPACKAGE]))?;
     let kernel_package = String::from_utf8_lossy(&depends)
         .lines()
-        .find_map(|line| line.trim().strip_prefix("Depends: ")?.strip_prefix("linux-image-").map(str::to_string))
+        .find_map(|line| {
+            line.trim()
+                .strip_prefix("Depends: ")?
+                .strip_prefix("linux-image-")
+                .map(str::to_string)
+        })
         .map(|version| format!("linux-image-{version}"))
         .ok_or_else(|| Dom0Error::Missing(format!("`apt-cache depends {KERNEL_METAPACKAGE}` names no kernel")))?;
     let debs = work.path().join("debs");
@@ -193,11 +205,21 @@ pub fn ensure(shell: &Shell, cache: &Path) -> Result<Dom0, Dom0Error> {
 
     let kernel = unpacked_kernel(shell, &stage)?;
     let mut archive = Cpio::default();
-    for directory in ["bin", "sbin", "usr", "usr/bin", "usr/sbin", "usr/lib", "usr/lib/xen-4.17", "usr/lib/xen-4.17/bin"]
-    {
+    for directory in [
+        "bin",
+        "sbin",
+        "usr",
+        "usr/bin",
+        "usr/sbin",
+        "usr/lib",
+        "usr/lib/xen-4.17",
+        "usr/lib/xen-4.17/bin",
+    ] {
         archive.directory(directory);
     }
-    for directory in ["proc", "sys", "dev", "run", "tmp", "var", "var/lib", "var/log", "etc", "etc/xen", "domu"] {
+    for directory in [
+        "proc", "sys", "dev", "run", "tmp", "var", "var/lib", "var/log", "etc", "etc/xen", "domu",
+    ] {
         archive.directory(directory);
     }
     archive.symlink("var/run", "/run");
@@ -216,9 +238,16 @@ pub fn ensure(shell: &Shell, cache: &Path) -> Result<Dom0, Dom0Error> {
     archive.directory("lib64");
     archive.directory("lib/x86_64-linux-gnu");
     for (name, path) in &libraries {
-        archive.file(&format!("lib/x86_64-linux-gnu/{name}"), 0o755, &std::fs::read(path).map_err(io("cannot read", path))?);
+        archive.file(
+            &format!("lib/x86_64-linux-gnu/{name}"),
+            0o755,
+            &std::fs::read(path).map_err(io("cannot read", path))?,
+        );
     }
-    archive.symlink("lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2");
+    archive.symlink(
+        "lib64/ld-linux-x86-64.so.2",
+        "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+    );
     let xl_conf = stage.join("etc/xen/xl.conf");
     if let Ok(text) = std::fs::read(&xl_conf) {
         archive.file("etc/xen/xl.conf", 0o644, &text);
@@ -226,10 +255,16 @@ pub fn ensure(shell: &Shell, cache: &Path) -> Result<Dom0, Dom0Error> {
     archive.directory("lib/modules");
     for module in MODULES {
         let path = find_module(&stage, module)?;
-        archive.file(&format!("lib/modules/{module}.ko"), 0o644, &std::fs::read(&path).map_err(io("cannot read", &path))?);
+        archive.file(
+            &format!("lib/modules/{module}.ko"),
+            0o644,
+            &std::fs::read(&path).map_err(io("cannot read", &path))?,
+        );
     }
     let mut compressed = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    compressed.write_all(&archive.finish()).map_err(io("cannot compress", &kit.initramfs))?;
+    compressed
+        .write_all(&archive.finish())
+        .map_err(io("cannot compress", &kit.initramfs))?;
     let compressed = compressed.finish().map_err(io("cannot compress", &kit.initramfs))?;
     let written = |path: &Path, bytes: &[u8]| -> Result<(), Dom0Error> {
         let temporary = work.path().join("out");
@@ -249,7 +284,10 @@ fn unpacked_kernel(shell: &Shell, stage: &Path) -> Result<Vec<u8>, Dom0Error> {
         .map_err(io("cannot read", &boot))?
         .flatten()
         .map(|entry| entry.path())
-        .find(|path| path.file_name().is_some_and(|name| name.to_string_lossy().starts_with("vmlinuz-")))
+        .find(|path| {
+            path.file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with("vmlinuz-"))
+        })
         .ok_or_else(|| Dom0Error::Missing("the kernel package holds no boot/vmlinuz-*".into()))?;
     let bz_image = std::fs::read(&image).map_err(io("cannot read", &image))?;
     const XZ_MAGIC: &[u8] = b"\xfd7zXZ\x00";
@@ -259,7 +297,9 @@ fn unpacked_kernel(shell: &Shell, stage: &Path) -> Result<Vec<u8>, Dom0Error> {
     let payload = stage.join("payload.xz");
     std::fs::write(&payload, &bz_image[start..]).map_err(io("cannot write", &payload))?;
     let mut command = Command::new("xz");
-    command.args(["--decompress", "--stdout", "--single-stream"]).arg(&payload);
+    command
+        .args(["--decompress", "--stdout", "--single-stream"])
+        .arg(&payload);
     match run(shell, &mut command) {
         Ok(vmlinux) if vmlinux.starts_with(b"\x7fELF") => Ok(vmlinux),
         _ => Ok(bz_image),
@@ -312,44 +352,30 @@ fn needed_libraries(
     Ok(())
 }
 
-/// The `DT_NEEDED` names of a 64-bit little-endian ELF file (none for a static one).
+/// The `DT_NEEDED` names of an ELF file (none for a static one, or for no ELF at all).
 fn dynamic_needs(elf: &[u8]) -> Vec<String> {
-    let word = |offset: usize, size: usize| -> Option<u64> {
-        let bytes = elf.get(offset..offset + size)?;
-        Some(bytes.iter().rev().fold(0, |value, &b| value << 8 | u64::from(b)))
+    use object::read::elf::{Dyn, ElfFile64};
+    let Ok(file) = ElfFile64::<object::Endianness>::parse(elf) else {
+        return Vec::new();
     };
-    let mut needs = Vec::new();
-    let (Some(section_table), Some(entry_size), Some(count)) = (word(0x28, 8), word(0x3a, 2), word(0x3c, 2)) else {
-        return needs;
+    let endian = file.endian();
+    let sections = file.elf_section_table();
+    let Ok(Some((entries, strings_index))) = sections.dynamic(endian, elf) else {
+        return Vec::new();
     };
-    let section = |index: u64| section_table as usize + (index * entry_size) as usize;
-    for index in 0..count {
-        let header = section(index);
-        // SHT_DYNAMIC; its sh_link is the string table.
-        if word(header + 4, 4) != Some(6) {
-            continue;
-        }
-        let (Some(offset), Some(size), Some(link)) = (word(header + 0x18, 8), word(header + 0x20, 8), word(header + 0x28, 4))
-        else {
-            continue;
-        };
-        let Some(strings) = word(section(link) + 0x18, 8) else { continue };
-        for entry in (offset..offset + size).step_by(16) {
-            // DT_NEEDED = 1.
-            if word(entry as usize, 8) == Some(1)
-                && let Some(name_offset) = word(entry as usize + 8, 8)
-            {
-                let start = (strings + name_offset) as usize;
-                if let Some(name) = elf.get(start..).and_then(|rest| rest.split(|&b| b == 0).next()) {
-                    needs.push(String::from_utf8_lossy(name).into_owned());
-                }
-            }
-        }
-    }
-    needs
+    let Ok(strings) = sections.strings(endian, elf, strings_index) else {
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .filter(|entry| entry.d_tag(endian) == object::elf::DT_NEEDED)
+        .filter_map(|entry| entry.string(endian, strings).ok())
+        .map(|name| String::from_utf8_lossy(name).into_owned())
+        .collect()
 }
 
-/// A cpio archive in the `newc` format the Linux initramfs unpacker reads.
+/// A cpio archive in the `newc` format the Linux initramfs unpacker reads (written by the
+/// `cpio` crate).
 #[derive(Default)]
 pub struct Cpio {
     bytes: Vec<u8>,
@@ -357,57 +383,34 @@ pub struct Cpio {
 }
 
 impl Cpio {
-    fn entry(&mut self, name: &str, mode: u32, data: &[u8]) {
+    fn entry(&mut self, builder: cpio::NewcBuilder, data: &[u8]) {
         self.inode += 1;
-        let name_size = name.len() + 1;
-        let header = format!(
-            "070701{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
-            self.inode,
-            mode,
-            0,
-            0,
-            1,
-            0,
-            data.len(),
-            0,
-            0,
-            0,
-            0,
-            name_size,
-            0
-        );
-        self.bytes.extend_from_slice(header.as_bytes());
-        self.bytes.extend_from_slice(name.as_bytes());
-        self.bytes.push(0);
-        self.pad();
-        self.bytes.extend_from_slice(data);
-        self.pad();
-    }
-
-    fn pad(&mut self) {
-        while !self.bytes.len().is_multiple_of(4) {
-            self.bytes.push(0);
-        }
+        let mut writer = builder
+            .ino(self.inode)
+            .nlink(1)
+            .write(&mut self.bytes, data.len() as u32);
+        writer.write_all(data).expect("writing to memory cannot fail");
+        writer.finish().expect("writing to memory cannot fail");
     }
 
     /// A directory.
     pub fn directory(&mut self, name: &str) {
-        self.entry(name, 0o040755, &[]);
+        self.entry(cpio::NewcBuilder::new(name).mode(0o040755), &[]);
     }
 
     /// A regular file with permissions `permissions`.
     pub fn file(&mut self, name: &str, permissions: u32, data: &[u8]) {
-        self.entry(name, 0o100000 | permissions, data);
+        self.entry(cpio::NewcBuilder::new(name).mode(0o100000 | permissions), data);
     }
 
     /// A symbolic link to `target`.
     pub fn symlink(&mut self, name: &str, target: &str) {
-        self.entry(name, 0o120777, target.as_bytes());
+        self.entry(cpio::NewcBuilder::new(name).mode(0o120777), target.as_bytes());
     }
 
     /// The archive, with its trailer.
     pub fn finish(mut self) -> Vec<u8> {
-        self.entry("TRAILER!!!", 0, &[]);
+        cpio::newc::trailer(&mut self.bytes).expect("writing to memory cannot fail");
         self.bytes
     }
 }
@@ -451,7 +454,11 @@ mod tests {
     fn dynamic_needs_of_a_host_program() {
         // This test binary is a dynamically linked ELF of the host: it needs libc.
         let me = std::fs::read(std::env::current_exe().unwrap()).unwrap();
-        assert!(dynamic_needs(&me).iter().any(|name| name.starts_with("libc.so")), "{:?}", dynamic_needs(&me));
+        assert!(
+            dynamic_needs(&me).iter().any(|name| name.starts_with("libc.so")),
+            "{:?}",
+            dynamic_needs(&me)
+        );
         assert!(dynamic_needs(b"not an elf").is_empty());
     }
 }

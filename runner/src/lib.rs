@@ -202,7 +202,11 @@ fn machine_memory(request: &RunRequest<'_>) -> ByteSize {
         None => request.memory,
         Some(hypervisor) => {
             let memory_mib = request.memory.bytes().div_ceil(1 << 20);
-            let dom0 = if request.xl_domu.is_some() { XL_HOST_DOM0_MEMORY } else { 0 };
+            let dom0 = if request.xl_domu.is_some() {
+                XL_HOST_DOM0_MEMORY
+            } else {
+                0
+            };
             ByteSize::new((memory_mib << 20) + hypervisor.overhead.bytes() + dom0)
         }
     }
