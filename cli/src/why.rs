@@ -21,10 +21,12 @@ pub struct Args {
 }
 
 /// Explains `chain` in words: the chain itself, and a note when it passes through a data
-/// table (a vtable or function-pointer table keeps every function it holds).
+/// table on the way (a vtable or function-pointer table keeps every function it holds;
+/// data at the chain's end is what was asked for, not a way through).
 pub fn explain(graph: &Graph, what: &str, chain: &[usize]) -> String {
     let mut text = format!("{what}: {}\n", describe(graph, chain));
-    if let Some(&table) = chain.iter().skip(1).find(|&&n| graph.nodes[n].is_data()) {
+    let between = chain.get(1..chain.len().saturating_sub(1)).unwrap_or_default();
+    if let Some(&table) = between.iter().find(|&&n| graph.nodes[n].is_data()) {
         let node = &graph.nodes[table];
         text += &format!(
             "  note: reached through {} in {}, a table of pointers (a vtable or function table): dynamic dispatch keeps every function such a table holds\n",
