@@ -99,8 +99,16 @@ fn networking_is_only_in_images_that_use_it() {
         .current_dir(root().join("examples/http"))
         .args(["-q", "why", "virtio-net", "--release"]));
     assert!(why.stdout.starts_with("virtio-net: pvh_start32 → "), "{}", why.stdout);
-    assert!(why.stdout.contains("unik_net::start → unik_driver_virtio_net::"), "{}", why.stdout);
-    assert!(!why.stdout.contains("note:"), "data at the chain's end is no table: {}", why.stdout);
+    assert!(
+        why.stdout.contains("unik_net::start → unik_driver_virtio_net::"),
+        "{}",
+        why.stdout
+    );
+    assert!(
+        !why.stdout.contains("note:"),
+        "data at the chain's end is no table: {}",
+        why.stdout
+    );
     // Xen guests get their NIC from netfront, which does not exist yet: a clear refusal.
     let output =
         run(unik()
