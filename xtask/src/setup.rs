@@ -1,4 +1,4 @@
-//! Installing prerequisites: Rust targets with rustup, QEMU with apt-get (from
+//! Installing prerequisites: Rust targets with rustup, QEMU, curl and xz with apt-get (from
 //! bookworm-backports on Debian 12, where main has an older QEMU), or a precise account
 //! of what is missing when this machine does not allow installing.
 
@@ -8,10 +8,14 @@ use unik_ui::Shell;
 
 /// Rust targets images build for.
 const RUST_TARGETS: &[&str] = &["x86_64-unknown-none", "aarch64-unknown-none"];
-/// QEMU binaries the targets boot with, and their Debian packages.
-const QEMU: &[(&str, &str)] = &[
+/// Programs booting and testing need, and their Debian packages: the QEMU binaries the
+/// targets boot with, `curl` (the network tests' client) and `xz` (unpacks the Linux dom0
+/// kernel of `--domu` runs).
+const PROGRAMS: &[(&str, &str)] = &[
     ("qemu-system-x86_64", "qemu-system-x86"),
     ("qemu-system-aarch64", "qemu-system-arm"),
+    ("curl", "curl"),
+    ("xz", "xz-utils"),
 ];
 const BACKPORTS_SOURCE: &str = "/etc/apt/sources.list.d/unik-bookworm-backports.sources";
 
@@ -33,7 +37,7 @@ fn output(shell: &Shell, program: &str, args: &[&str]) -> Option<String> {
 /// Installs everything missing, or fails naming what is missing and how to get it.
 pub fn setup(shell: &Shell) -> Result<(), String> {
     rust_targets(shell)?;
-    qemu(shell)?;
+    programs(shell)?;
     hypervisors(shell)
 }
 
@@ -144,8 +148,12 @@ fn debian_mirror() -> String {
         .to_string()
 }
 
-fn qemu(shell: &Shell) -> Result<(), String> {
-    let missing: Vec<(&str, &str)> = QEMU.iter().copied().filter(|(binary, _)| !on_path(binary)).collect();
+fn programs(shell: &Shell) -> Result<(), String> {
+    let missing: Vec<(&str, &str)> = PROGRAMS
+        .iter()
+        .copied()
+        .filter(|(binary, _)| !on_path(binary))
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
