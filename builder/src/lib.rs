@@ -432,6 +432,7 @@ fn rustflags(target: &Target, profile: &Profile) -> String {
     for cfg in &profile.cfg {
         flags.extend(["--cfg".into(), cfg.clone()]);
     }
+    flags.extend(profile.rustflags.iter().cloned());
     flags.join("\x1f")
 }
 fn run_cargo(shell: &Shell, request: &BuildRequest<'_>, app_dir: &Path, script: &Path) -> Result<PathBuf, BuildError> {

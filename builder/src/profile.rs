@@ -22,6 +22,10 @@ pub struct Profile {
     /// `--cfg` names set for every crate of the image (e.g. `unik_bench`).
     #[serde(default)]
     pub cfg: Vec<String>,
+    /// Further `rustc` flags for every crate of the image; `-Z` flags only in `build-std`
+    /// profiles (the ones built with `RUSTC_BOOTSTRAP=1`).
+    #[serde(default)]
+    pub rustflags: Vec<String>,
     /// The profile's name (the table's key).
     #[serde(skip)]
     pub name: String,
@@ -114,6 +118,14 @@ mod tests {
         );
         assert!(release.unstable_args().is_empty(), "release stays on stable flags");
         assert!(find("min").unwrap().unstable_args()[0].starts_with("-Zbuild-std="));
+        for profile in all().values() {
+            let unstable = profile.rustflags.iter().any(|flag| flag.starts_with("-Z"));
+            assert!(
+                !unstable || profile.build_std,
+                "{}: -Z flags need build-std",
+                profile.name
+            );
+        }
         find("dev").unwrap();
     }
 
