@@ -539,6 +539,16 @@ fn every_example_runs_as_a_domu_under_xl() {
     assert_eq!(output.status, 0, "{}", output.stderr);
     assert!(output.stdout.starts_with("slept for "), "{}", output.stdout);
 
+    // xenstore, for real: the domain reads the nodes the toolstack wrote for it.
+    let output = domu(&mut unik_for_app("xenstore"), 120, &[]);
+    assert_eq!(output.status, 0, "{}", output.stderr);
+    let lines: Vec<&str> = output.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", output.stdout);
+    assert_eq!(lines[0], "name = xenstore");
+    let domid = lines[1].strip_prefix("domid = ").and_then(|id| id.parse::<u32>().ok());
+    assert!(domid.is_some_and(|id| id > 0), "{}", output.stdout);
+    assert_eq!(lines[2], "no-such-node: NotFound");
+
     let output = domu(&mut unik_for_app("hang"), 40, &[]);
     assert_eq!(output.status, 142, "{}", output.stderr);
     assert!(output.stdout.starts_with("tick 0\ntick 1\n"), "{}", output.stdout);

@@ -29,6 +29,8 @@ pub struct SchedShutdown {
 pub const HVMOP_SET_PARAM: u64 = 0;
 pub const HVMOP_GET_PARAM: u64 = 1;
 pub const HVM_PARAM_CALLBACK_IRQ: u32 = 0;
+pub const HVM_PARAM_STORE_PFN: u32 = 1;
+pub const HVM_PARAM_STORE_EVTCHN: u32 = 2;
 pub const HVM_PARAM_CONSOLE_PFN: u32 = 17;
 pub const HVM_PARAM_CONSOLE_EVTCHN: u32 = 18;
 /// `HVM_PARAM_CALLBACK_IRQ` value type "vector" (bits 63:56): upcalls arrive on a vector.
@@ -157,6 +159,40 @@ pub struct XenconsInterface {
     pub out_prod: u32,
 }
 
+// io/xs_wire.h
+pub const XENSTORE_RING_SIZE: usize = 1024;
+/// The largest payload of one message.
+pub const XENSTORE_PAYLOAD_MAX: usize = 4096;
+pub const XS_DIRECTORY: u32 = 1;
+pub const XS_READ: u32 = 2;
+pub const XS_WRITE: u32 = 11;
+pub const XS_WATCH_EVENT: u32 = 15;
+pub const XS_ERROR: u32 = 16;
+
+/// `xsd_sockmsg`: the header of every xenstore message, then `len` payload bytes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct XsdSockmsg {
+    pub kind: u32,
+    pub req_id: u32,
+    pub tx_id: u32,
+    pub len: u32,
+}
+
+/// `xenstore_domain_interface`: the request and response rings on the store page.
+#[repr(C)]
+pub struct XenstoreDomainInterface {
+    pub req: [u8; XENSTORE_RING_SIZE],
+    pub rsp: [u8; XENSTORE_RING_SIZE],
+    pub req_cons: u32,
+    pub req_prod: u32,
+    pub rsp_cons: u32,
+    pub rsp_prod: u32,
+    pub server_features: u32,
+    pub connection: u32,
+    pub error: u32,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +200,9 @@ mod tests {
 
     #[test]
     fn layouts_match_the_public_headers() {
+        assert_eq!(size_of::<XsdSockmsg>(), 16);
+        assert_eq!(offset_of!(XenstoreDomainInterface, req_cons), 2048);
+        assert_eq!(offset_of!(XenstoreDomainInterface, error), 2072);
         assert_eq!(size_of::<VcpuTimeInfo>(), 32);
         assert_eq!(size_of::<VcpuInfo>(), 64);
         assert_eq!(offset_of!(VcpuInfo, time), 32);

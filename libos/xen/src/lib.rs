@@ -3,7 +3,8 @@
 //! How a hypercall is made is architecture business (a hypercall page on x86, `hvc` on
 //! arm64); a platform supplies it as a [`Hypercall`] implementation and this crate builds
 //! everything else on top: console output ([`console`]), time ([`pvclock`]), event
-//! channels and the upcall ([`events`]), and shutdown ([`sched_shutdown`]).
+//! channels and the upcall ([`events`]), the xenstore client ([`xenstore`]), and shutdown
+//! ([`sched_shutdown`]).
 //!
 //! Layouts and numbers follow Xen's public headers (`xen/include/public/`).
 #![no_std]
@@ -12,6 +13,7 @@ pub mod abi;
 pub mod console;
 pub mod events;
 pub mod pvclock;
+pub mod xenstore;
 
 use abi::*;
 

@@ -13,6 +13,7 @@ use unik_arch_x86_64::{cpu, mmu, pvh, trap, xen as arch};
 use unik_platform_api::{BootInfo, Clock, Console, Devices, MmioDevice, Platform, Shutdown, memory, status};
 use unik_xen::abi::{self, SharedInfo, XenconsInterface};
 use unik_xen::console::Ring;
+use unik_xen::xenstore::{Store, StoreError};
 use unik_xen::{Hypercall, events, pvclock};
 
 /// The xen-x86_64 platform.
@@ -43,6 +44,36 @@ fn hypervisor() {
         // Not on Xen: there is no console to say so on.
         cpu::halt_forever();
     }
+}
+
+// ---- xenstore ----
+
+static STORE_READY: AtomicBool = AtomicBool::new(false);
+static STORE_PAGE: AtomicPtr<abi::XenstoreDomainInterface> = AtomicPtr::new(null_mut());
+static STORE_PORT: AtomicU32 = AtomicU32::new(0);
+
+/// This domain's xenstore connection, set up on first use; `None` without a store page.
+fn store() -> Option<Store> {
+    if !STORE_READY.swap(true, Ordering::Relaxed) {
+        hypervisor();
+        let pfn = unik_xen::hvm_get_param::<H>(abi::HVM_PARAM_STORE_PFN).unwrap_or(0);
+        let port = unik_xen::hvm_get_param::<H>(abi::HVM_PARAM_STORE_EVTCHN).unwrap_or(0);
+        if pfn != 0 && mmu::map_memory(pfn << 12) {
+            STORE_PORT.store(port as u32, Ordering::Relaxed);
+            STORE_PAGE.store((pfn << 12) as *mut abi::XenstoreDomainInterface, Ordering::Relaxed);
+        }
+    }
+    let page = STORE_PAGE.load(Ordering::Relaxed);
+    // SAFETY: a non-null pointer is the store page Xen named, mapped above; only this
+    // platform drives it.
+    (!page.is_null()).then(|| unsafe { Store::new(page, STORE_PORT.load(Ordering::Relaxed)) })
+}
+
+/// Reads xenstore node `path` (relative paths are under this domain's
+/// `/local/domain/<id>/`) into `out`; the value's length. For the front-end drivers to come
+/// (netfront), and for programs that read their domain's configuration.
+pub fn xenstore_read(path: &str, out: &mut [u8]) -> Result<usize, StoreError> {
+    store().ok_or(StoreError::NoStore)?.read::<H>(path, out)
 }
 
 // ---- console ----
