@@ -46,6 +46,15 @@ fn hypervisor() {
     }
 }
 
+/// A ring page and its event channel that Xen names in HVM parameters `pfn_param` and
+/// `port_param` (the console's, the store's), with the page mapped; `None` if there is none.
+fn shared_ring(pfn_param: u32, port_param: u32) -> Option<(u64, u32)> {
+    hypervisor();
+    let pfn = unik_xen::hvm_get_param::<H>(pfn_param).unwrap_or(0);
+    let port = unik_xen::hvm_get_param::<H>(port_param).unwrap_or(0);
+    (pfn != 0 && mmu::map_memory(pfn << 12)).then_some((pfn << 12, port as u32))
+}
+
 // ---- xenstore ----
 
 static STORE_READY: AtomicBool = AtomicBool::new(false);
@@ -54,14 +63,11 @@ static STORE_PORT: AtomicU32 = AtomicU32::new(0);
 
 /// This domain's xenstore connection, set up on first use; `None` without a store page.
 fn store() -> Option<Store> {
-    if !STORE_READY.swap(true, Ordering::Relaxed) {
-        hypervisor();
-        let pfn = unik_xen::hvm_get_param::<H>(abi::HVM_PARAM_STORE_PFN).unwrap_or(0);
-        let port = unik_xen::hvm_get_param::<H>(abi::HVM_PARAM_STORE_EVTCHN).unwrap_or(0);
-        if pfn != 0 && mmu::map_memory(pfn << 12) {
-            STORE_PORT.store(port as u32, Ordering::Relaxed);
-            STORE_PAGE.store((pfn << 12) as *mut abi::XenstoreDomainInterface, Ordering::Relaxed);
-        }
+    if !STORE_READY.swap(true, Ordering::Relaxed)
+        && let Some((page, port)) = shared_ring(abi::HVM_PARAM_STORE_PFN, abi::HVM_PARAM_STORE_EVTCHN)
+    {
+        STORE_PORT.store(port, Ordering::Relaxed);
+        STORE_PAGE.store(page as *mut abi::XenstoreDomainInterface, Ordering::Relaxed);
     }
     let page = STORE_PAGE.load(Ordering::Relaxed);
     // SAFETY: a non-null pointer is the store page Xen named, mapped above; only this
@@ -84,14 +90,11 @@ static CONSOLE_PORT: AtomicU32 = AtomicU32::new(0);
 
 /// The PV console ring, if this domain has one.
 fn console_ring() -> Option<Ring> {
-    if !CONSOLE_READY.swap(true, Ordering::Relaxed) {
-        hypervisor();
-        let pfn = unik_xen::hvm_get_param::<H>(abi::HVM_PARAM_CONSOLE_PFN).unwrap_or(0);
-        let port = unik_xen::hvm_get_param::<H>(abi::HVM_PARAM_CONSOLE_EVTCHN).unwrap_or(0);
-        if pfn != 0 && mmu::map_memory(pfn << 12) {
-            CONSOLE_PORT.store(port as u32, Ordering::Relaxed);
-            CONSOLE_RING.store((pfn << 12) as *mut XenconsInterface, Ordering::Relaxed);
-        }
+    if !CONSOLE_READY.swap(true, Ordering::Relaxed)
+        && let Some((page, port)) = shared_ring(abi::HVM_PARAM_CONSOLE_PFN, abi::HVM_PARAM_CONSOLE_EVTCHN)
+    {
+        CONSOLE_PORT.store(port, Ordering::Relaxed);
+        CONSOLE_RING.store(page as *mut XenconsInterface, Ordering::Relaxed);
     }
     let interface = CONSOLE_RING.load(Ordering::Relaxed);
     // SAFETY: a non-null pointer is the console page Xen named, mapped above.
