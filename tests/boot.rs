@@ -431,7 +431,7 @@ fn hello_also_boots_as_a_xen_arm64_dom0() {
     let shell = unik_ui::Shell::new(false, true);
     let xen = target.machine.hypervisor.as_ref().unwrap();
     let binary = unik_runner::hypervisor::ensure(&shell, xen, &support::hypervisor_cache()).unwrap();
-    let console = Captured::default();
+    let console = unik_runner::CapturedConsole::default();
     let request = unik_runner::RunRequest {
         target: &target,
         image: &image,
@@ -455,26 +455,6 @@ fn hello_also_boots_as_a_xen_arm64_dom0() {
     let log = |text: &str| result.hypervisor_log.iter().any(|l| l.text.contains(text));
     assert!(log("Loading d0 kernel"), "booted as dom0: {:#?}", result.hypervisor_log);
     assert!(log("Hardware Dom0 halted"), "{:#?}", result.hypervisor_log);
-}
-
-/// A console sink the test reads back.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[test]

@@ -500,6 +500,32 @@ impl<'a> Session<'a> {
     }
 }
 
+/// A console sink that keeps what the guest printed, for callers that read it afterwards
+/// (the bench, tests): pass a clone to [`run`] and read [`CapturedConsole::text`].
+#[derive(Clone, Debug, Default)]
+pub struct CapturedConsole(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl CapturedConsole {
+    /// Everything written so far, as text.
+    pub fn text(&self) -> String {
+        let bytes = self.0.lock().map(|bytes| bytes.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+impl Write for CapturedConsole {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::ErrorKind::Other)?
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Boots the image, copying the guest console to `console` as it arrives.
 pub fn run(shell: &Shell, request: &RunRequest<'_>, console: Box<dyn Write + Send>) -> Result<RunResult, RunError> {
     let machine = &request.target.machine;
@@ -688,30 +714,15 @@ mod tests {
     }
 
     /// A console sink whose bytes the test can read back.
-    #[derive(Clone, Default)]
-    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-    impl Write for Captured {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     #[test]
     fn hypervisor_lines_are_set_aside_and_the_status_line_is_consumed() {
         let target = unik_targets::find("xen-x86_64").unwrap();
-        let captured = Captured::default();
+        let captured = CapturedConsole::default();
         let mut session = Session::new(&target, Box::new(captured.clone()), Instant::now());
         session.console(b"(XEN) [    0.1] Xen version 4.17\nHello, ");
         session.console(b"world!\nunik: exit status 0\n(XEN) [    1.2] Hardware Dom0 halted: halting machine\n");
-        assert_eq!(
-            String::from_utf8(captured.0.lock().unwrap().clone()).unwrap(),
-            "Hello, world!\n"
-        );
+        assert_eq!(captured.text(), "Hello, world!\n");
         assert_eq!(session.status, Some(0));
         assert!(session.ended);
         assert_eq!(session.hypervisor_log.len(), 2);
@@ -720,10 +731,10 @@ mod tests {
     #[test]
     fn direct_boots_pass_bytes_through() {
         let target = unik_targets::find("kvm-x86_64").unwrap();
-        let captured = Captured::default();
+        let captured = CapturedConsole::default();
         let mut session = Session::new(&target, Box::new(captured.clone()), Instant::now());
         session.console(b"prompt> ");
-        assert_eq!(captured.0.lock().unwrap().as_slice(), b"prompt> ");
+        assert_eq!(captured.text(), "prompt> ");
         session.console(b"unik: exit status 3\n");
         assert_eq!(session.status, None, "kvm-x86_64 reports through isa-debug-exit only");
     }

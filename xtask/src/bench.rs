@@ -10,9 +10,7 @@ use crate::bench_http::{CONNECTIONS, REQUESTS_PER_CONNECTION};
 use crate::{root, run};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use unik_runner::{Outcome, RunRequest, accel};
 use unik_targets::{Accelerator, ByteSize, Target};
@@ -317,29 +315,6 @@ fn write_floor_image(path: &Path) -> Result<(), String> {
     std::fs::write(path, out).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-/// The console output of a run, captured.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .map_err(|_| std::io::ErrorKind::Other)?
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().map(|b| b.clone()).unwrap_or_default()).into_owned()
-    }
-}
-
 /// Everything one boot needs besides the image and memory.
 struct Booter<'a> {
     shell: &'a Shell,
@@ -350,7 +325,7 @@ struct Booter<'a> {
 
 impl Booter<'_> {
     fn boot(&self, image: &Path, memory: ByteSize, cmdline: &str) -> Result<(unik_runner::RunResult, String), String> {
-        let captured = Captured::default();
+        let captured = unik_runner::CapturedConsole::default();
         let request = RunRequest {
             target: self.target,
             image,

@@ -62,6 +62,23 @@ pub fn sched_shutdown<H: Hypercall>(reason: u32) -> Result<i64, XenError> {
     })
 }
 
+/// Ends the domain for exit status `status`: powered off for 0, crashed otherwise (a
+/// domain's shutdown carries only a reason; the status itself goes on the console first).
+pub fn shutdown_for_status<H: Hypercall>(status: i32) -> Result<i64, XenError> {
+    let reason = if status == 0 { SHUTDOWN_POWEROFF } else { SHUTDOWN_CRASH };
+    sched_shutdown::<H>(reason)
+}
+
+/// The page and event channel of a ring Xen names in HVM parameters `pfn_param` and
+/// `port_param` (the console's, the store's), once `map` has mapped the page's address;
+/// `None` if the domain has no such ring or the page cannot be mapped.
+pub fn ring_page<H: Hypercall>(pfn_param: u32, port_param: u32, map: impl FnOnce(u64) -> bool) -> Option<(u64, u32)> {
+    let pfn = hvm_get_param::<H>(pfn_param).unwrap_or(0);
+    let port = hvm_get_param::<H>(port_param).unwrap_or(0);
+    let page = pfn << 12;
+    (pfn != 0 && map(page)).then_some((page, port as u32))
+}
+
 /// Gives up the CPU for a moment (`SCHEDOP_yield`).
 pub fn sched_yield<H: Hypercall>() {
     // SAFETY: `SCHEDOP_yield` takes no argument.

@@ -68,11 +68,11 @@ fn decide_console() -> u8 {
     if decided != UNDECIDED {
         return decided;
     }
-    let pfn = unik_xen::hvm_get_param::<H>(abi::HVM_PARAM_CONSOLE_PFN).unwrap_or(0);
-    let port = unik_xen::hvm_get_param::<H>(abi::HVM_PARAM_CONSOLE_EVTCHN).unwrap_or(0);
-    let page = pfn << 12;
-    let console = if pfn != 0 && mmu::map_memory(page..page + 4096) {
-        CONSOLE_PORT.store(port as u32, Ordering::Relaxed);
+    let ring = unik_xen::ring_page::<H>(abi::HVM_PARAM_CONSOLE_PFN, abi::HVM_PARAM_CONSOLE_EVTCHN, |page| {
+        mmu::map_memory(page..page + 4096)
+    });
+    let console = if let Some((page, port)) = ring {
+        CONSOLE_PORT.store(port, Ordering::Relaxed);
         CONSOLE_RING.store(page as *mut XenconsInterface, Ordering::Relaxed);
         RING
     } else {
@@ -121,12 +121,7 @@ impl Shutdown for XenArm64 {
     fn exit(status: i32) -> ! {
         status::report_line(status, Self::write);
         flush_console();
-        let reason = if status == 0 {
-            abi::SHUTDOWN_POWEROFF
-        } else {
-            abi::SHUTDOWN_CRASH
-        };
-        let _ = unik_xen::sched_shutdown::<H>(reason);
+        let _ = unik_xen::shutdown_for_status::<H>(status);
         cpu::halt_forever()
     }
 }

@@ -46,13 +46,11 @@ fn hypervisor() {
     }
 }
 
-/// A ring page and its event channel that Xen names in HVM parameters `pfn_param` and
-/// `port_param` (the console's, the store's), with the page mapped; `None` if there is none.
+/// A ring page and its event channel that Xen names in HVM parameters (the console's, the
+/// store's), with the page mapped; `None` if there is none.
 fn shared_ring(pfn_param: u32, port_param: u32) -> Option<(u64, u32)> {
     hypervisor();
-    let pfn = unik_xen::hvm_get_param::<H>(pfn_param).unwrap_or(0);
-    let port = unik_xen::hvm_get_param::<H>(port_param).unwrap_or(0);
-    (pfn != 0 && mmu::map_memory(pfn << 12)).then_some((pfn << 12, port as u32))
+    unik_xen::ring_page::<H>(pfn_param, port_param, mmu::map_memory)
 }
 
 // ---- xenstore ----
@@ -121,12 +119,7 @@ impl Shutdown for XenX86_64 {
     fn exit(status: i32) -> ! {
         status::report_line(status, Self::write);
         flush_console();
-        let reason = if status == 0 {
-            abi::SHUTDOWN_POWEROFF
-        } else {
-            abi::SHUTDOWN_CRASH
-        };
-        let _ = unik_xen::sched_shutdown::<H>(reason);
+        let _ = unik_xen::shutdown_for_status::<H>(status);
         cpu::halt_forever()
     }
 }
