@@ -30,20 +30,67 @@ fn check_golden(name: &str, actual: &str) {
     );
 }
 
+/// Whether `actual` is `golden` up to byte counts that moved a little: every word but the
+/// numbers must be the same, integers within 2% (at least 128 bytes), decimals (percent)
+/// within 0.2.
+///
+/// For images whose code depends on where the checkout is: cargo's symbol hashes of path
+/// dependencies include their absolute path, and LLVM's inlining follows symbol order, so
+/// `alloc` built in another folder differs by a few dozen bytes of code (seen: 32 in all,
+/// 69 moving between the `alloc` and `core` rows).
+fn matches_golden_nearly(actual: &str, golden: &str) -> bool {
+    let words = |text: &str| -> Vec<String> {
+        text.split(|c: char| c.is_whitespace() || ",:%\"{}[]".contains(c))
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let (actual, golden) = (words(actual), words(golden));
+    actual.len() == golden.len()
+        && actual.iter().zip(&golden).all(|(a, g)| {
+            match (a.parse::<u64>(), g.parse::<u64>(), a.parse::<f64>(), g.parse::<f64>()) {
+                (Ok(a), Ok(g), _, _) => a.abs_diff(g) <= (a.max(g) / 50).max(128),
+                (_, _, Ok(a), Ok(g)) => (a - g).abs() <= 0.2,
+                _ => a == g,
+            }
+        })
+}
+
 #[test]
 fn reports_match_the_golden_files() {
     for example in ["hello", "alloc"] {
         let table = size_report(example, &[]);
         assert_eq!(table.status, 0, "{}", table.stderr);
-        check_golden(&format!("{example}.txt"), &table.stdout);
         let json = size_report(example, &["--format", "json"]);
         assert_eq!(json.status, 0, "{}", json.stderr);
-        check_golden(&format!("{example}.json"), &redacted(&json.stdout));
+        let json = redacted(&json.stdout);
+        if example == "alloc" && std::env::var_os("UNIK_UPDATE_GOLDEN").is_none() {
+            for (name, actual) in [("alloc.txt", &table.stdout), ("alloc.json", &json)] {
+                let golden = std::fs::read_to_string(data(&format!("golden/size/{name}"))).unwrap();
+                assert!(
+                    matches_golden_nearly(actual, &golden),
+                    "{name} (UNIK_UPDATE_GOLDEN=1 rewrites it):\n{actual}\ngolden:\n{golden}"
+                );
+            }
+        } else {
+            check_golden(&format!("{example}.txt"), &table.stdout);
+            check_golden(&format!("{example}.json"), &json);
+        }
         assert!(
             table.stdout.lines().all(|line| line.chars().count() <= 100),
             "the table fits 100 columns"
         );
     }
+}
+
+#[test]
+fn near_golden_comparison_tolerates_only_small_byte_counts() {
+    let golden = "alloc 26888 bytes: text 20378, 45.1%\n";
+    assert!(matches_golden_nearly("alloc 26920 bytes: text 20410, 45.0%\n", golden));
+    assert!(!matches_golden_nearly("alloc 28000 bytes: text 20410, 45.0%\n", golden));
+    assert!(!matches_golden_nearly("alloc 26888 bytes: text 20378, 47.0%\n", golden));
+    assert!(!matches_golden_nearly("alloc 26888 bytes: data 20378, 45.1%\n", golden));
+    assert!(!matches_golden_nearly("alloc 26888 bytes: text 20378\n", golden));
 }
 
 #[test]
