@@ -185,13 +185,18 @@ fn verbose_mode_echoes_every_subprocess() {
     }
 }
 
-/// Builds `examples/<example>` for `target` and returns its `.xl` with the image path
-/// replaced by `[IMAGE]`.
+/// Builds `examples/<example>` (or test app `apps/<name>`) for `target` and returns its
+/// `.xl` with the image path replaced by `[IMAGE]`.
 fn generated_xl(example: &str, target: &str) -> String {
-    let message = build_message(
-        unik().current_dir(root().join("examples").join(example)),
-        &["--release", "--target", target],
-    );
+    let mut command = match example.strip_prefix("apps/") {
+        Some(app) => unik_for_app(app),
+        None => {
+            let mut command = unik();
+            command.current_dir(root().join("examples").join(example));
+            command
+        }
+    };
+    let message = build_message(&mut command, &["--release", "--target", target]);
     let image = message["image"].as_str().unwrap();
     let xl = std::fs::read_to_string(std::path::Path::new(image).with_extension("xl")).unwrap();
     xl.replace(image, "[IMAGE]")
@@ -203,6 +208,9 @@ fn xl_configurations_match_the_golden_files() {
         ("hello", "xen-x86_64", "hello.xl"),
         ("args", "xen-x86_64", "args.xl"),
         ("hello", "xen-arm64", "hello-arm64.xl"),
+        // Images with the net component get a vif: on xenbr0, or the manifest's bridge.
+        ("http", "xen-x86_64", "http.xl"),
+        ("apps/static-address", "xen-x86_64", "static-address.xl"),
     ] {
         let expected = std::fs::read_to_string(data(&format!("golden/{golden}"))).unwrap();
         assert_eq!(generated_xl(example, target), expected, "{golden}");

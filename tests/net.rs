@@ -344,3 +344,51 @@ fn a_static_address_comes_from_the_manifest_or_the_command_line() {
     assert_eq!(output.status, 0, "{}", output.stderr);
     assert_eq!(output.stdout, "address 10.0.2.30/16 gateway None\nargument kept\n");
 }
+
+/// examples/http, unchanged, as a real domU: `xl` gives it a vif on a bridge in the dom0
+/// (netback, the hotplug scripts), the domU's netfront connects and gets its address from
+/// the dom0's DHCP server, and the dom0 runs the client (tests/data/dom0/http-client.sh):
+/// ICMP echo, a page, 404, and 1,000 requests over 8 keep-alive connections, all 200.
+#[test]
+fn http_as_a_domu_serves_curl_in_the_dom0_over_netfront() {
+    let client = std::fs::read_to_string(support::data("dom0/http-client.sh")).unwrap();
+    let output = support::run(
+        unik()
+            .current_dir(root().join("examples/http"))
+            .args(support::run_args("xen-x86_64", 300))
+            .args(["--domu", "--in-dom0", &client]),
+    );
+    let context = format!("stdout:\n{}\nstderr:\n{}", output.stdout, output.stderr);
+    assert_eq!(output.status, 0, "{context}");
+    let lines: Vec<&str> = output.stdout.lines().collect();
+    for expected in [
+        "http: listening on 192.168.77.2:8080",
+        "ping: answered",
+        "from-dom0",
+        "missing page: 404",
+        "answered 200: 1000 of 1000",
+    ] {
+        assert!(lines.contains(&expected), "no line {expected:?} in {context}");
+    }
+}
+
+#[test]
+fn a_domu_is_reached_from_the_dom0_not_through_publish() {
+    let output = support::run(unik().current_dir(root().join("examples/http")).args([
+        "-q",
+        "run",
+        "--target",
+        "xen-x86_64",
+        "--domu",
+        "--publish",
+        "8080:8080",
+    ]));
+    support::assert_clean_error(&output, "--in-dom0");
+    let output =
+        support::run(
+            unik()
+                .current_dir(root().join("examples/http"))
+                .args(["-q", "run", "--target", "xen-x86_64"]),
+        );
+    support::assert_clean_error(&output, "run it as a domU with a vif instead: `unik run --domu`");
+}

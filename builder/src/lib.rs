@@ -379,6 +379,7 @@ pub fn build(shell: &Shell, request: &BuildRequest<'_>) -> Result<BuildRecord, B
             memory_mib: memory.bytes().div_ceil(1 << 20),
             cmdline: project.settings.cmdline.as_deref().unwrap_or_default(),
             target: &target.name,
+            vif_bridge: xl_vif_bridge(project, &record.components),
         });
         write_atomically(&xl_path, text.as_bytes())?;
     }
@@ -386,6 +387,18 @@ pub fn build(shell: &Shell, request: &BuildRequest<'_>) -> Result<BuildRecord, B
     let json = serde_json::to_string_pretty(&record).expect("a build record always serialises");
     write_atomically(&record_path, (json + "\n").as_bytes())?;
     Ok(record)
+}
+
+/// The bridge of the `vif` an image's `.xl` declares: the manifest's, or the default, for
+/// an image with the net component; `None` for one without.
+pub fn xl_vif_bridge<'a>(project: &'a Project, components: &[String]) -> Option<&'a str> {
+    components.iter().any(|component| component == "net").then(|| {
+        project
+            .settings
+            .xen_bridge
+            .as_deref()
+            .unwrap_or(unik_project::DEFAULT_XEN_BRIDGE)
+    })
 }
 
 /// Renders the target's linker script into `out_dir`. The file name carries a hash of

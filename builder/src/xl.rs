@@ -1,7 +1,7 @@
 //! `xl` configurations for Xen targets: the file `xl create` boots the image from.
 //!
-//! Only what the image uses is declared: no disk, no network (devices come with the
-//! components that need them).
+//! Only what the image uses is declared: devices come with the components that need
+//! them (a `vif` on the manifest's bridge for an image with the net component; no disk).
 
 use std::path::Path;
 
@@ -20,6 +20,8 @@ pub struct XlConfig<'a> {
     pub cmdline: &'a str,
     /// Target name, for the header comment.
     pub target: &'a str,
+    /// The dom0 bridge of the image's network interface; `None`: no network.
+    pub vif_bridge: Option<&'a str>,
 }
 
 /// A string in `xl` configuration syntax: double quotes, with `\` and `"` escaped.
@@ -36,6 +38,11 @@ pub fn render(config: &XlConfig<'_>) -> String {
         config.name, config.target
     ));
     out.push_str(&format!("# Boot it on a Xen host with: xl create -c {file}\n"));
+    if let Some(bridge) = config.vif_bridge {
+        out.push_str(&format!(
+            "# Its vif joins bridge {bridge}, which must exist in dom0 (package.metadata.unik.xen-bridge names another).\n"
+        ));
+    }
     out.push_str(&format!("name = {}\n", quoted(config.name)));
     out.push_str(&format!("type = {}\n", quoted(config.guest_type)));
     out.push_str(&format!("kernel = {}\n", quoted(&config.kernel.display().to_string())));
@@ -43,6 +50,9 @@ pub fn render(config: &XlConfig<'_>) -> String {
     out.push_str("vcpus = 1\n");
     if !config.cmdline.is_empty() {
         out.push_str(&format!("cmdline = {}\n", quoted(config.cmdline)));
+    }
+    if let Some(bridge) = config.vif_bridge {
+        out.push_str(&format!("vif = [{}]\n", quoted(&format!("bridge={bridge}"))));
     }
     out.push_str("on_poweroff = \"destroy\"\n");
     out.push_str("on_reboot = \"destroy\"\n");

@@ -52,6 +52,11 @@ pub struct Args {
     /// Debian's packages), which creates the domain from the image's `.xl` with `xl`.
     #[arg(long)]
     domu: bool,
+    /// With --domu: a shell command for the dom0 to run once the domU is created, e.g. a
+    /// client of a server image (`curl "http://$UNIK_DOMU_ADDRESS:8080/"`). Its output is
+    /// shown, its exit status ends the run, and the domU is destroyed after it.
+    #[arg(long, value_name = "COMMAND", requires = "domu")]
+    in_dom0: Option<String>,
     /// Stop the VM after this many seconds (default: no limit).
     #[arg(long, value_name = "SECONDS")]
     timeout: Option<f64>,
@@ -105,10 +110,16 @@ pub fn exec(shell: &Shell, args: Args) -> Result<i32> {
             record.image.display()
         );
     }
+    if args.domu && !args.publish.is_empty() {
+        bail!(
+            "--publish: the host cannot reach a domU, which sits on a bridge inside the dom0; run a client in the dom0 instead, with --in-dom0 'curl http://$UNIK_DOMU_ADDRESS:PORT/'"
+        );
+    }
+    let xen = target.machine.hypervisor.as_ref();
+    let boots_under_xl =
+        target.xl_type.is_some() && xen.is_some_and(|xen| matches!(xen.handoff, unik_targets::Handoff::Module { .. }));
     let xl_domu = if args.domu {
-        let xen = target.machine.hypervisor.as_ref();
-        let module = xen.is_some_and(|xen| matches!(xen.handoff, unik_targets::Handoff::Module { .. }));
-        let (true, Some(guest_type)) = (module, target.xl_type.as_deref()) else {
+        let (true, Some(guest_type)) = (boots_under_xl, target.xl_type.as_deref()) else {
             bail!(
                 "--domu: target {} does not boot under a dom0 with xl (xen-x86_64 does; xen-arm64 always boots as a domU)",
                 target.name
@@ -116,6 +127,9 @@ pub fn exec(shell: &Shell, args: Args) -> Result<i32> {
         };
         let cache = hypervisor_cache(&project);
         let dom0 = unik_runner::dom0::ensure(shell, &cache)?;
+        // The same configuration `unik build` wrote, with the dom0's paths and this
+        // run's command line.
+        let bridge = unik_builder::xl_vif_bridge(&project, &record.components);
         let config = unik_builder::xl::render(&unik_builder::xl::XlConfig {
             name: &project.package,
             guest_type,
@@ -123,12 +137,31 @@ pub fn exec(shell: &Shell, args: Args) -> Result<i32> {
             memory_mib: memory.bytes().div_ceil(1 << 20),
             cmdline: &cmdline,
             target: &target.name,
+            vif_bridge: bridge,
         });
-        Some(unik_runner::XlDomU { dom0, config })
+        Some(unik_runner::XlDomU {
+            dom0,
+            config,
+            bridge: bridge.map(str::to_string),
+            dom0_command: args.in_dom0.clone(),
+        })
     } else {
         None
     };
-    let network = has_network.then(|| Network {
+    if has_network && xl_domu.is_none() && target.machine.nic_device.is_none() {
+        let hint = if boots_under_xl {
+            "; run it as a domU with a vif instead: `unik run --domu`"
+        } else {
+            ""
+        };
+        bail!(
+            "the image {} has the `{NET_COMPONENT}` component, but target {} gives `unik run` no network device to attach{hint}",
+            record.image.display(),
+            target.name
+        );
+    }
+    // A domU's network is the dom0's bridge, not a NIC of the QEMU machine.
+    let network = (has_network && xl_domu.is_none()).then(|| Network {
         publish: args.publish.clone(),
     });
     let hypervisor = match &target.machine.hypervisor {

@@ -9,8 +9,12 @@ fn on_path(binary: &str) -> bool {
 
 /// Prints every target with what it needs and whether this machine has it.
 pub fn exec(_shell: &Shell) -> Result<()> {
+    let catalog = unik_catalog::Catalog::shipped()?;
     for target in unik_targets::all() {
         let machine = &target.machine;
+        let networked = catalog
+            .get("net")
+            .is_some_and(|net| net.targets.contains(&target.name));
         unik_ui::outln!("{}", target.name);
         unik_ui::outln!("    {}", target.summary);
         unik_ui::outln!(
@@ -30,11 +34,14 @@ pub fn exec(_shell: &Shell) -> Result<()> {
                 hypervisor.debian_package
             );
         }
-        match &machine.nic_device {
-            Some(nic) => unik_ui::outln!(
+        match (&machine.nic_device, networked) {
+            (Some(nic), _) => unik_ui::outln!(
                 "    network      {nic} on QEMU's user network for images with the net component (`unik run --publish`)"
             ),
-            None => unik_ui::outln!("    network      none yet (images with the net component are refused)"),
+            (None, true) => unik_ui::outln!(
+                "    network      a vif (netfront) on a dom0 bridge, declared in the `.xl`; `unik run --domu` makes the bridge in its dom0 (clients with --in-dom0)"
+            ),
+            (None, false) => unik_ui::outln!("    network      none yet (images with the net component are refused)"),
         }
         if let Some(guest_type) = &target.xl_type {
             unik_ui::outln!("    writes       <package>.xl ({guest_type} guest) for `xl create` on a Xen host");

@@ -9,7 +9,7 @@ use thiserror::Error;
 
 pub mod settings;
 
-pub use settings::Settings;
+pub use settings::{DEFAULT_XEN_BRIDGE, Settings};
 
 /// An application unik can build.
 #[derive(Clone, Debug)]

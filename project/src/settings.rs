@@ -7,6 +7,7 @@
 //! cmdline = "--verbose 3"    # boot command line when `unik run` is given no arguments
 //! stack-size = "64K"         # main stack
 //! bin = "server"             # which binary, when the package has several
+//! xen-bridge = "xenbr0"      # Xen: the dom0 bridge a net image's vif joins (default xenbr0)
 //!
 //! [package.metadata.unik.net]  # a static IPv4 address instead of DHCP
 //! address = "10.0.2.15/24"
@@ -21,7 +22,7 @@ use std::path::Path;
 use unik_targets::ByteSize;
 
 /// The keys unik understands, for the unknown-key warning.
-const KNOWN_KEYS: &[&str] = &["targets", "memory", "cmdline", "stack-size", "bin", "net"];
+const KNOWN_KEYS: &[&str] = &["targets", "memory", "cmdline", "stack-size", "bin", "net", "xen-bridge"];
 /// The keys of the `net` table.
 const NET_KEYS: &[&str] = &["address", "gateway"];
 
@@ -40,6 +41,17 @@ pub struct Settings {
     pub bin: Option<String>,
     /// A static network address, built into the image (DHCP when absent).
     pub net: Option<NetSettings>,
+    /// The dom0 bridge the vif of a Xen image with the net component joins.
+    pub xen_bridge: Option<String>,
+}
+
+/// The bridge a Xen image's vif joins when the manifest names none.
+pub const DEFAULT_XEN_BRIDGE: &str = "xenbr0";
+
+/// Whether `name` can be a Linux network interface name inside an `xl` vif spec: 1 to 15
+/// bytes, none of them whitespace, `/`, `:` or what the spec's syntax uses (`,=\'"`).
+fn is_bridge_name(name: &str) -> bool {
+    (1..=15).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_graphic() && !b"/:,=\\'\"".contains(&b))
 }
 
 /// `[package.metadata.unik.net]`: a static IPv4 address for the image.
@@ -98,6 +110,18 @@ pub fn read(metadata: &Value, manifest: &Path) -> Result<(Settings, Vec<String>)
             "stack-size" => settings.stack_size = Some(size(key, value)?),
             "cmdline" => settings.cmdline = Some(string(key, value)?),
             "bin" => settings.bin = Some(string(key, value)?),
+            "xen-bridge" => {
+                let bridge = string(key, value)?;
+                if !is_bridge_name(&bridge) {
+                    return Err(error(
+                        key,
+                        format!(
+                            "`{bridge}` is not a bridge name: 1 to 15 characters without spaces, `/`, `:`, `,`, `=` or quotes, such as \"xenbr0\""
+                        ),
+                    ));
+                }
+                settings.xen_bridge = Some(bridge);
+            }
             "net" => {
                 let net = value.as_object().ok_or_else(|| {
                     error(
@@ -216,6 +240,20 @@ mod tests {
             warnings[0].starts_with("unused manifest key: package.metadata.unik.net.dns"),
             "{warnings:?}"
         );
+    }
+
+    #[test]
+    fn a_xen_bridge_must_be_an_interface_name_xl_can_carry() {
+        let (settings, warnings) = read_json(json!({"unik": {"xen-bridge": "br-lan0"}})).unwrap();
+        assert!(warnings.is_empty());
+        assert_eq!(settings.xen_bridge.as_deref(), Some("br-lan0"));
+        for bad in ["", "a-name-far-too-long", "br 0", "br,mac=1", "br/0", "br\"0"] {
+            let message = read_json(json!({"unik": {"xen-bridge": bad}})).unwrap_err().to_string();
+            assert!(
+                message.contains("package.metadata.unik.xen-bridge") && message.contains("is not a bridge name"),
+                "{message}"
+            );
+        }
     }
 
     #[test]

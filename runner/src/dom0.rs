@@ -3,11 +3,19 @@
 //! configuration, its PV console ring read by `xenconsoled`, with xenstore behind it.
 //!
 //! The kit (the dom0 kernel and an initramfs with busybox, `xl`, `xenstored`,
-//! `xenconsoled`, their libraries and the Xen kernel modules) is built once into the
-//! cache. Each run appends a small uncompressed cpio holding the image and its `xl`
-//! configuration to the cached initramfs, so a new image never rebuilds the kit. The
-//! dom0's `/init` relays the domU's console with a prefix and ends the machine through
-//! `isa-debug-exit` when the domain is gone.
+//! `xenconsoled`, the vif hotplug scripts, `curl`, their libraries and the Xen and bridge
+//! kernel modules) is built once into the cache, in a folder named after the recipe, so
+//! a changed recipe builds a new kit. Each run appends a small uncompressed cpio holding
+//! the image, its `xl` configuration and what the run asks of the dom0 to the cached
+//! initramfs, so a new image never rebuilds the kit.
+//!
+//! The dom0's `/init` relays the domU's console with a prefix and ends the machine
+//! through `isa-debug-exit` when the domain is gone. For an image with a vif it first
+//! makes the bridge the `.xl` names, at [`DOM0_ADDRESS`], with a DHCP server that leases
+//! [`DOMU_ADDRESS`] (the only lease) to the domU, through netback and the hotplug
+//! scripts `xl` runs. A run may give a command for the dom0 to run once the domU is
+//! created (a client, such as `curl`); its output is relayed with its own prefix, its
+//! exit status ends the run, and the domU is destroyed after it.
 //!
 //! The recipe (package list, module order, `xen-init-dom0`, `xl create -c`, a PV dom0
 //! with an uncompressed kernel) is the one `shared/docs/PLATFORMS.md` verified.
@@ -45,6 +53,9 @@ pub const PACKAGES: &[&str] = &[
     "busybox-static",
     "bash",
 ];
+/// Client programs for commands run in the dom0, with the packages they depend on
+/// (resolved with `apt-cache depends --recurse`).
+const CLIENT_PACKAGES: &[&str] = &["curl"];
 /// The package whose dependency names the current kernel package.
 const KERNEL_METAPACKAGE: &str = "linux-image-amd64";
 /// Programs the dom0 runs: (path in the unpacked packages, path in the initramfs).
@@ -56,11 +67,24 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("usr/lib/xen-4.17/bin/xenconsoled", "usr/sbin/xenconsoled"),
     ("usr/lib/xen-4.17/bin/xenconsole", "usr/lib/xen-4.17/bin/xenconsole"),
     ("usr/lib/xen-4.17/bin/xen-init-dom0", "usr/sbin/xen-init-dom0"),
-    ("usr/bin/xenstore-ls", "usr/bin/xenstore-ls"),
-    ("usr/bin/xenstore-read", "usr/bin/xenstore-read"),
+    ("usr/bin/xenstore", "usr/bin/xenstore"),
+    ("usr/bin/curl", "usr/bin/curl"),
 ];
+/// The names under which the multi-call `xenstore` program runs (the hotplug scripts use
+/// them).
+const XENSTORE_COMMANDS: &[&str] = &["read", "write", "rm", "exists", "list", "ls", "chmod", "watch"];
 /// Kernel modules, in load order (the package has no `modules.dep`).
-const MODULES: &[&str] = &["xen-evtchn", "xen-privcmd", "xenfs", "xen-gntdev", "xen-gntalloc"];
+const MODULES: &[&str] = &[
+    "xen-evtchn",
+    "xen-privcmd",
+    "xenfs",
+    "xen-gntdev",
+    "xen-gntalloc",
+    "llc",
+    "stp",
+    "bridge",
+    "xen-netback",
+];
 /// Where the unpacked packages keep shared libraries.
 const LIBRARY_DIRECTORIES: &[&str] = &[
     "lib/x86_64-linux-gnu",
@@ -70,8 +94,16 @@ const LIBRARY_DIRECTORIES: &[&str] = &[
 
 /// Lines of the domU's console, as the dom0 relays them.
 pub const DOMU_PREFIX: &str = "unik-domu: ";
+/// Lines of the command run in the dom0, as the dom0 relays them; its exit status comes
+/// as a `unik: exit status N` line with this prefix.
+pub const COMMAND_PREFIX: &str = "unik-dom0-command: ";
 /// The dom0 has started the domU.
 pub const READY_LINE: &str = "unik-dom0: creating the domU";
+/// The dom0's address on the bridge of a domU with a vif.
+pub const DOM0_ADDRESS: &str = "192.168.77.1";
+/// The address the dom0's DHCP server leases to the domU (its only lease); commands run
+/// in the dom0 find it in `$UNIK_DOMU_ADDRESS`.
+pub const DOMU_ADDRESS: &str = "192.168.77.2";
 
 /// The dom0's `/init`.
 const INIT: &str = r#"#!/bin/busybox sh
@@ -84,20 +116,76 @@ mkdir -p /dev/pts /run /tmp /var/lock /var/log/xen/console /var/lib/xen /var/lib
 mount -t devpts devpts /dev/pts
 mount -t tmpfs run /run
 mkdir -p /run/xen /run/xenstored
-for module in MODULES; do insmod /lib/modules/$module.ko; done
+for module in @MODULES@; do insmod /lib/modules/$module.ko; done
 mount -t xenfs xenfs /proc/xen
 xenstored --pid-file /run/xenstored.pid
 xen-init-dom0 > /dev/null
 xenconsoled --log=guest --log-dir=/var/log/xen/console
-echo "READY"
-# The domU's console, prefixed; xl's own messages (stderr) are the dom0's.
-xl create -c /domu/domu.xl | while IFS= read -r line; do echo "PREFIX$line"; done
-echo "unik-dom0: the domU's console closed"
+if [ -f /domu/bridge ]; then
+    # The bridge the domU's vif joins, and DHCP on it with one lease: the domU's.
+    bridge=$(cat /domu/bridge)
+    brctl addbr "$bridge"
+    ip link set lo up
+    ip addr add @DOM0_ADDRESS@/24 dev "$bridge"
+    ip link set "$bridge" up
+    printf 'start @DOMU_ADDRESS@\nend @DOMU_ADDRESS@\nmax_leases 1\ninterface %s\nlease_file /run/udhcpd.leases\noption subnet 255.255.255.0\noption lease 86400\n' "$bridge" > /run/udhcpd.conf
+    touch /run/udhcpd.leases
+    udhcpd -a 100 /run/udhcpd.conf
+fi
+relay() { while IFS= read -r line; do echo "$1$line"; done; }
+echo "@READY@"
+if [ -f /domu/command ]; then
+    # The console in the background, its input a pipe nobody writes (xenconsole ends at
+    # the end of its input); the command in the foreground, then the domU is destroyed.
+    mkfifo /run/console-input
+    exec 3<>/run/console-input
+    xl create -c /domu/domu.xl <&3 | relay "@DOMU_PREFIX@" &
+    (cd /tmp && UNIK_DOMU_ADDRESS=@DOMU_ADDRESS@ sh /domu/command < /dev/null; echo "unik: exit status $?") 2>&1 | relay "@COMMAND_PREFIX@"
+    for domain in $(xl list | awk 'NR > 2 { print $2 }'); do xl destroy "$domain"; done
+    wait
+else
+    # The domU's console, prefixed; xl's own messages (stderr) are the dom0's.
+    xl create -c /domu/domu.xl | relay "@DOMU_PREFIX@"
+    echo "unik-dom0: the domU's console closed"
+fi
 # Wait until the domain is gone, then end the machine: 0x10 to isa-debug-exit.
 while [ "$(xl list 2>/dev/null | wc -l)" -gt 2 ]; do sleep 0.2; done
 printf '\020' | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null
 poweroff -f
 "#;
+
+/// The `/init` with the recipe's values in place of its `@NAME@` placeholders.
+fn init_script() -> String {
+    INIT.replace("@MODULES@", &MODULES.join(" "))
+        .replace("@READY@", READY_LINE)
+        .replace("@DOMU_PREFIX@", DOMU_PREFIX)
+        .replace("@COMMAND_PREFIX@", COMMAND_PREFIX)
+        .replace("@DOM0_ADDRESS@", DOM0_ADDRESS)
+        .replace("@DOMU_ADDRESS@", DOMU_ADDRESS)
+}
+
+/// A name for the recipe (everything that decides the kit's contents), so that a cached
+/// kit of another recipe is never used: FNV-1a over its parts.
+fn recipe_id() -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let parts = [init_script()]
+        .into_iter()
+        .chain(
+            PACKAGES
+                .iter()
+                .chain(CLIENT_PACKAGES)
+                .chain(MODULES)
+                .map(|s| s.to_string()),
+        )
+        .chain(PROGRAMS.iter().map(|(from, to)| format!("{from}>{to}")))
+        .chain(XENSTORE_COMMANDS.iter().map(|s| s.to_string()));
+    for part in parts {
+        for byte in part.bytes().chain([0]) {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    format!("{:08x}", hash >> 32)
+}
 
 /// What the dom0 boots with.
 #[derive(Clone, Debug)]
@@ -155,17 +243,25 @@ fn run(shell: &Shell, command: &mut Command) -> Result<Vec<u8>, Dom0Error> {
     Ok(output.stdout)
 }
 
-/// The dom0 kit in `cache` (`<cache>/dom0-x86_64/`), made there first if need be:
-/// `apt-get download` of the packages, `dpkg -x` (nothing is installed), the kernel
-/// uncompressed, the initramfs assembled.
+/// The dom0 kit in `cache` (`<cache>/dom0-x86_64-<recipe>/`), made there first if need
+/// be: `apt-get download` of the packages, `dpkg -x` (nothing is installed), the kernel
+/// uncompressed, the initramfs assembled. Kits of other recipes are removed.
 pub fn ensure(shell: &Shell, cache: &Path) -> Result<Dom0, Dom0Error> {
-    let folder = cache.join("dom0-x86_64");
+    let name = format!("dom0-x86_64-{}", recipe_id());
+    let folder = cache.join(&name);
     let kit = Dom0 {
         kernel: folder.join("vmlinux"),
         initramfs: folder.join("initramfs.cpio.gz"),
     };
     if kit.kernel.is_file() && kit.initramfs.is_file() {
         return Ok(kit);
+    }
+    // Kits of earlier recipes (the cache is unik's own folder).
+    for entry in std::fs::read_dir(cache).into_iter().flatten().flatten() {
+        let stale = entry.file_name().to_string_lossy().starts_with("dom0-x86_64") && entry.file_name() != *name;
+        if stale {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
     std::fs::create_dir_all(&folder).map_err(io("cannot create", &folder))?;
     let work = tempfile::tempdir_in(&folder).map_err(io("cannot create a folder in", &folder))?;
@@ -187,6 +283,30 @@ pub fn ensure(shell: &Shell, cache: &Path) -> Result<Dom0, Dom0Error> {
         })
         .map(|version| format!("linux-image-{version}"))
         .ok_or_else(|| Dom0Error::Missing(format!("`apt-cache depends {KERNEL_METAPACKAGE}` names no kernel")))?;
+    let client_closure = run(
+        shell,
+        Command::new("apt-cache")
+            .args([
+                "depends",
+                "--recurse",
+                "--no-recommends",
+                "--no-suggests",
+                "--no-conflicts",
+                "--no-breaks",
+                "--no-replaces",
+                "--no-enhances",
+            ])
+            .args(CLIENT_PACKAGES),
+    )?;
+    let mut packages: std::collections::BTreeSet<String> = PACKAGES.iter().map(|p| p.to_string()).collect();
+    // Package names start a line; dependencies are indented; virtual packages are `<…>`.
+    packages.extend(
+        String::from_utf8_lossy(&client_closure)
+            .lines()
+            .filter(|line| !line.starts_with([' ', '<']) && !line.is_empty())
+            .map(str::to_string),
+    );
+    packages.insert(kernel_package);
     let debs = work.path().join("debs");
     std::fs::create_dir_all(&debs).map_err(io("cannot create", &debs))?;
     run(
@@ -194,8 +314,7 @@ pub fn ensure(shell: &Shell, cache: &Path) -> Result<Dom0, Dom0Error> {
         Command::new("apt-get")
             .current_dir(&debs)
             .arg("download")
-            .args(PACKAGES)
-            .arg(&kernel_package),
+            .args(&packages),
     )?;
     let stage = work.path().join("stage");
     let entries = std::fs::read_dir(&debs).map_err(io("cannot read", &debs))?;
@@ -218,16 +337,23 @@ pub fn ensure(shell: &Shell, cache: &Path) -> Result<Dom0, Dom0Error> {
         archive.directory(directory);
     }
     for directory in [
-        "proc", "sys", "dev", "run", "tmp", "var", "var/lib", "var/log", "etc", "etc/xen", "domu",
+        "proc",
+        "sys",
+        "dev",
+        "run",
+        "tmp",
+        "var",
+        "var/lib",
+        "var/log",
+        "etc",
+        "etc/xen",
+        "etc/xen/scripts",
+        "domu",
     ] {
         archive.directory(directory);
     }
     archive.symlink("var/run", "/run");
-    let init = INIT
-        .replace("MODULES", &MODULES.join(" "))
-        .replace("READY", READY_LINE)
-        .replace("PREFIX", DOMU_PREFIX);
-    archive.file("init", 0o755, init.as_bytes());
+    archive.file("init", 0o755, init_script().as_bytes());
     let mut libraries = std::collections::BTreeSet::new();
     for (from, to) in PROGRAMS {
         let data = std::fs::read(stage.join(from)).map_err(io("cannot read", &stage.join(from)))?;
@@ -248,6 +374,23 @@ pub fn ensure(shell: &Shell, cache: &Path) -> Result<Dom0, Dom0Error> {
         "lib64/ld-linux-x86-64.so.2",
         "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
     );
+    for command in XENSTORE_COMMANDS {
+        archive.symlink(&format!("usr/bin/xenstore-{command}"), "xenstore");
+    }
+    // The hotplug scripts `xl` runs for a vif (vif-bridge and the files it sources).
+    let scripts = stage.join("etc/xen/scripts");
+    let mut names: Vec<_> = std::fs::read_dir(&scripts)
+        .map_err(io("cannot read", &scripts))?
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.is_file())
+        .collect();
+    names.sort();
+    for path in names {
+        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let data = std::fs::read(&path).map_err(io("cannot read", &path))?;
+        archive.file(&format!("etc/xen/scripts/{name}"), 0o755, &data);
+    }
     let xl_conf = stage.join("etc/xen/xl.conf");
     if let Ok(text) = std::fs::read(&xl_conf) {
         archive.file("etc/xen/xl.conf", 0o644, &text);
@@ -415,18 +558,36 @@ impl Cpio {
     }
 }
 
-/// The initramfs for one run: the cached one, padded, then a cpio with the image and its
-/// `xl` configuration (which must name the kernel `/domu/image`).
-pub fn initramfs_with(dom0: &Dom0, image: &Path, xl_config: &str, into: &Path) -> Result<(), Dom0Error> {
+/// What one run puts into the dom0 besides the kit.
+#[derive(Clone, Copy, Debug)]
+pub struct DomURun<'a> {
+    /// The image.
+    pub image: &'a Path,
+    /// Its `xl` configuration, which must name the kernel `/domu/image`.
+    pub xl_config: &'a str,
+    /// The bridge its vif joins, which the dom0 makes; `None` without a vif.
+    pub bridge: Option<&'a str>,
+    /// A shell command the dom0 runs once the domU is created.
+    pub command: Option<&'a str>,
+}
+
+/// The initramfs for one run: the cached one, padded, then a cpio with what `run` holds.
+pub fn initramfs_with(dom0: &Dom0, run: &DomURun<'_>, into: &Path) -> Result<(), Dom0Error> {
     let mut bytes = std::fs::read(&dom0.initramfs).map_err(io("cannot read", &dom0.initramfs))?;
     bytes.resize(bytes.len().next_multiple_of(512), 0);
     let mut overlay = Cpio::default();
     overlay.file(
         "domu/image",
         0o644,
-        &std::fs::read(image).map_err(io("cannot read", image))?,
+        &std::fs::read(run.image).map_err(io("cannot read", run.image))?,
     );
-    overlay.file("domu/domu.xl", 0o644, xl_config.as_bytes());
+    overlay.file("domu/domu.xl", 0o644, run.xl_config.as_bytes());
+    if let Some(bridge) = run.bridge {
+        overlay.file("domu/bridge", 0o644, bridge.as_bytes());
+    }
+    if let Some(command) = run.command {
+        overlay.file("domu/command", 0o644, format!("{command}\n").as_bytes());
+    }
     bytes.extend_from_slice(&overlay.finish());
     std::fs::write(into, bytes).map_err(io("cannot write", into))
 }
@@ -448,6 +609,17 @@ mod tests {
         assert_eq!(bytes[115], 0);
         assert!(bytes.len().is_multiple_of(4));
         assert!(bytes.windows(10).any(|w| w == b"TRAILER!!!"));
+    }
+
+    #[test]
+    fn the_init_script_has_every_placeholder_filled_and_the_recipe_id_follows_it() {
+        let init = init_script();
+        assert!(!init.contains('@'), "{init}");
+        assert!(init.contains(&format!("UNIK_DOMU_ADDRESS={DOMU_ADDRESS} sh /domu/command")));
+        assert!(init.contains("insmod /lib/modules/$module.ko"));
+        let id = recipe_id();
+        assert_eq!(id.len(), 8);
+        assert_eq!(id, recipe_id(), "the same recipe, the same kit");
     }
 
     #[test]

@@ -60,6 +60,12 @@ pub struct XlDomU {
     pub dom0: dom0::Dom0,
     /// The `xl` configuration.
     pub config: String,
+    /// The bridge of the domU's vif (the dom0 makes it, with DHCP on it); `None`
+    /// without a vif.
+    pub bridge: Option<String>,
+    /// A shell command the dom0 runs once the domU is created (a client for it); its
+    /// exit status ends the run, and the domU is destroyed after it.
+    pub dom0_command: Option<String>,
 }
 
 /// Xen's command line under a Linux dom0 (PV; `noreboot` would keep QEMU running after
@@ -381,9 +387,9 @@ struct Session<'a> {
     /// after the log prefix (and timestamp). Its status line also ends the run, as the
     /// hypervisor says nothing when a domU shuts down.
     domu_marker: Option<String>,
-    /// For a domU under `xl`: the prefix with which the dom0 relays the domU's console;
-    /// the dom0's other lines are log.
-    relay_prefix: Option<&'static str>,
+    /// For a domU under `xl`: the prefixes with which the dom0 relays the domU's console
+    /// and its command's output; the dom0's other lines are log.
+    relay_prefixes: &'static [&'static str],
 }
 
 /// The status a `unik: exit status N` line reports.
@@ -404,7 +410,7 @@ impl<'a> Session<'a> {
             started,
             first_output: None,
             domu_marker: None,
-            relay_prefix: None,
+            relay_prefixes: &[],
         }
     }
 
@@ -443,9 +449,9 @@ impl<'a> Session<'a> {
             let raw: Vec<u8> = self.partial.drain(..=end).collect();
             let line = String::from_utf8_lossy(&raw).trim_end_matches(['\r', '\n']).to_string();
             let message = line.strip_prefix(&hypervisor.log_prefix);
-            let guest_line = match (message, self.relay_prefix) {
-                (None, None) => Some(line.as_str()),
-                (None, Some(prefix)) => line.strip_prefix(prefix),
+            let guest_line = match (message, self.relay_prefixes) {
+                (None, []) => Some(line.as_str()),
+                (None, prefixes) => prefixes.iter().find_map(|prefix| line.strip_prefix(prefix)),
                 (Some(message), _) => self.domu_text(message),
             };
             match guest_line {
@@ -474,7 +480,7 @@ impl<'a> Session<'a> {
     fn guest_line(&mut self, line: &str) {
         if let (ExitProtocol::StatusLine, Some(status)) = (self.target.machine.exit, parse_status_line(line)) {
             self.status = Some(status);
-            if self.domu_marker.is_some() || self.relay_prefix.is_some() {
+            if self.domu_marker.is_some() || !self.relay_prefixes.is_empty() {
                 self.ended = true;
             }
             return;
@@ -546,7 +552,13 @@ pub fn run(shell: &Shell, request: &RunRequest<'_>, console: Box<dyn Write + Sen
     let prepared = match &request.xl_domu {
         Some(xl) => {
             let initramfs = scratch.path().join("dom0-initramfs.cpio.gz");
-            dom0::initramfs_with(&xl.dom0, request.image, &xl.config, &initramfs)?;
+            let run = dom0::DomURun {
+                image: request.image,
+                xl_config: &xl.config,
+                bridge: xl.bridge.as_deref(),
+                command: xl.dom0_command.as_deref(),
+            };
+            dom0::initramfs_with(&xl.dom0, &run, &initramfs)?;
             Some(initramfs)
         }
         None => prepare_device_tree(shell, request, scratch.path())?,
@@ -582,7 +594,9 @@ pub fn run(shell: &Shell, request: &RunRequest<'_>, console: Box<dyn Write + Sen
     });
 
     let mut session = Session::new(request.target, console, started);
-    session.relay_prefix = request.xl_domu.as_ref().map(|_| dom0::DOMU_PREFIX);
+    if request.xl_domu.is_some() {
+        session.relay_prefixes = &[dom0::DOMU_PREFIX, dom0::COMMAND_PREFIX];
+    }
     session.domu_marker = match (&machine.hypervisor, request.role()) {
         (Some(hypervisor), Some(Role::DomU)) => match &hypervisor.handoff {
             Handoff::DeviceTree { domu_marker, .. } => Some(domu_marker.clone()),

@@ -1,6 +1,6 @@
-//! Names the platform this build is for as [`Current`]: the only place in the library OS
-//! where a platform is chosen. Portable crates call `Current`'s trait functions and never
-//! look at the target themselves.
+//! Names the platform this build is for as [`Current`], and its network driver as
+//! [`Nic`]: the only place in the library OS where a platform is chosen. Portable crates
+//! call `Current`'s trait functions and never look at the target themselves.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -25,3 +25,15 @@ pub use unik_platform_xen_arm64::XenArm64 as Current;
 /// The platform this image is built for (the host, in unit tests).
 #[cfg(not(unik_platform))]
 pub use unik_platform_host::Host as Current;
+
+/// The NIC driver of the platform this image is built for: Xen's netfront on xen-x86_64;
+/// virtio-net elsewhere (it finds no device where the platform reports no virtio-mmio
+/// transports).
+#[cfg(unik_platform = "xen-x86_64")]
+pub type Nic = unik_driver_xen_netfront::Netfront<Current>;
+
+/// The NIC driver of the platform this image is built for: Xen's netfront on xen-x86_64;
+/// virtio-net elsewhere (it finds no device where the platform reports no virtio-mmio
+/// transports).
+#[cfg(not(unik_platform = "xen-x86_64"))]
+pub type Nic = unik_driver_virtio_net::VirtioNet;

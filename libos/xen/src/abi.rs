@@ -68,6 +68,7 @@ pub struct E820Entry {
 /// E820 type of usable RAM.
 pub const E820_RAM: u32 = 1;
 pub const XENMAPSPACE_SHARED_INFO: u32 = 0;
+pub const XENMAPSPACE_GRANT_TABLE: u32 = 1;
 
 #[repr(C)]
 pub struct AddToPhysmap {
@@ -81,6 +82,15 @@ pub struct AddToPhysmap {
 // event_channel.h
 pub const EVTCHNOP_BIND_VIRQ: u64 = 1;
 pub const EVTCHNOP_SEND: u64 = 4;
+pub const EVTCHNOP_ALLOC_UNBOUND: u64 = 6;
+
+/// `evtchn_alloc_unbound`: in, this domain and the remote one; out, the new port.
+#[repr(C)]
+pub struct EvtchnAllocUnbound {
+    pub dom: u16,
+    pub remote_dom: u16,
+    pub port: u32,
+}
 
 #[repr(C)]
 pub struct EvtchnBindVirq {
@@ -143,6 +153,75 @@ pub struct SharedInfo {
     pub evtchn_pending: [u64; EVTCHN_WORDS],
     pub evtchn_mask: [u64; EVTCHN_WORDS],
 }
+
+// grant_table.h (version 1 entries, the default version).
+/// `grant_entry_v1`: `frame` is shared with `domid` as `flags` allow. Write `flags` last.
+#[repr(C)]
+pub struct GrantEntryV1 {
+    pub flags: u16,
+    pub domid: u16,
+    pub frame: u32,
+}
+
+pub const GTF_PERMIT_ACCESS: u16 = 1;
+pub const GTF_READONLY: u16 = 1 << 2;
+pub const GTF_READING: u16 = 1 << 3;
+pub const GTF_WRITING: u16 = 1 << 4;
+/// Entries 0..8 belong to the toolstack (the console's and the store's pages).
+pub const GNTTAB_NR_RESERVED_ENTRIES: u32 = 8;
+
+// io/ring.h
+/// Bytes before a shared ring's first entry: the four indices, then padding.
+pub const SRING_HEADER: usize = 64;
+
+// io/netif.h
+/// `netif_tx_request`: a packet in granted page `gref` at `offset`, `size` bytes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetifTxRequest {
+    pub gref: u32,
+    pub offset: u16,
+    pub flags: u16,
+    pub id: u16,
+    pub size: u16,
+}
+
+/// `netif_tx_response`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetifTxResponse {
+    pub id: u16,
+    pub status: i16,
+}
+
+/// `netif_rx_request`: granted page `gref` for the back end to copy a packet into.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetifRxRequest {
+    pub id: u16,
+    pub _pad: u16,
+    pub gref: u32,
+}
+
+/// `netif_rx_response`: `status` bytes at `offset` of the request's page, or an error.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetifRxResponse {
+    pub id: u16,
+    pub offset: u16,
+    pub flags: u16,
+    pub status: i16,
+}
+
+pub const NETRXF_MORE_DATA: u16 = 1 << 2;
+pub const NETRXF_EXTRA_INFO: u16 = 1 << 3;
+pub const NETIF_RSP_OKAY: i16 = 0;
+pub const NETIF_RSP_NULL: i16 = 1;
+
+// io/xenbus.h
+pub const XENBUS_STATE_INIT_WAIT: u32 = 2;
+pub const XENBUS_STATE_CONNECTED: u32 = 4;
+pub const XENBUS_STATE_CLOSING: u32 = 5;
 
 // io/console.h
 pub const XENCONS_IN_SIZE: usize = 1024;
@@ -217,5 +296,11 @@ mod tests {
         assert_eq!(size_of::<VcpuSetSingleshotTimer>(), 16);
         assert_eq!(size_of::<E820Entry>(), 20);
         assert_eq!(offset_of!(MemoryMap, buffer), 8);
+        assert_eq!(size_of::<EvtchnAllocUnbound>(), 8);
+        assert_eq!(size_of::<GrantEntryV1>(), 8);
+        assert_eq!(size_of::<NetifTxRequest>(), 12);
+        assert_eq!(size_of::<NetifTxResponse>(), 4);
+        assert_eq!(size_of::<NetifRxRequest>(), 8);
+        assert_eq!(size_of::<NetifRxResponse>(), 8);
     }
 }

@@ -3,8 +3,10 @@
 //! How a hypercall is made is architecture business (a hypercall page on x86, `hvc` on
 //! arm64); a platform supplies it as a [`Hypercall`] implementation and this crate builds
 //! everything else on top: console output ([`console`]), time ([`pvclock`]), event
-//! channels and the upcall ([`events`]), the xenstore client ([`xenstore`]), and shutdown
-//! ([`sched_shutdown`]).
+//! channels and the upcall ([`events`]), the xenstore client ([`xenstore`]), grant tables
+//! ([`grant`]), shared rings ([`ring`]), and shutdown ([`sched_shutdown`]).
+//!
+//! A platform that offers split-driver devices (netfront) implements [`XenBus`].
 //!
 //! Layouts and numbers follow Xen's public headers (`xen/include/public/`).
 #![no_std]
@@ -12,7 +14,9 @@
 pub mod abi;
 pub mod console;
 pub mod events;
+pub mod grant;
 pub mod pvclock;
+pub mod ring;
 pub mod xenstore;
 
 use abi::*;
@@ -25,6 +29,24 @@ pub trait Hypercall {
     /// Pointer arguments must point to memory of the layout `op` expects, valid for the
     /// duration of the call.
     unsafe fn call(op: u32, args: [u64; 5]) -> i64;
+}
+
+/// What split-driver front ends need from the Xen platform they run on: its xenstore
+/// connection, its grant table, and event channels that wake the CPU. Implemented by each
+/// Xen platform that has them; everything is set up on first use.
+pub trait XenBus {
+    /// How this platform makes hypercalls.
+    type Hypercall: Hypercall;
+
+    /// This domain's xenstore connection; `None` without a store.
+    fn store() -> Option<xenstore::Store>;
+
+    /// This domain's grant table, its first frame mapped; `None` if it cannot be mapped.
+    fn grant_table() -> Option<&'static grant::GrantTable>;
+
+    /// Makes events on `port` interrupt the CPU, so that they end a wait for time
+    /// (`Clock::wait_until`); `false` if they cannot.
+    fn listen(port: u32) -> bool;
 }
 
 /// A hypercall failure: Xen's negative errno.
@@ -121,11 +143,30 @@ pub fn hvm_set_param<H: Hypercall>(index: u32, value: u64) -> Result<(), XenErro
 /// The frame must be a page the caller owns and does not use otherwise: its contents
 /// are replaced by the shared info page.
 pub unsafe fn map_shared_info<H: Hypercall>(gpfn: u64) -> Result<(), XenError> {
+    // SAFETY: the caller's contract.
+    unsafe { add_to_physmap::<H>(XENMAPSPACE_SHARED_INFO, 0, gpfn) }
+}
+
+/// Places frame `index` of this domain's grant table at guest frame `gpfn`
+/// (`XENMEM_add_to_physmap`), for [`grant::GrantTable::attach`].
+///
+/// # Safety
+/// As [`map_shared_info`]: the frame's contents are replaced.
+pub unsafe fn map_grant_frame<H: Hypercall>(index: u64, gpfn: u64) -> Result<(), XenError> {
+    // SAFETY: the caller's contract.
+    unsafe { add_to_physmap::<H>(XENMAPSPACE_GRANT_TABLE, index, gpfn) }
+}
+
+/// `XENMEM_add_to_physmap` of `idx` in `space` at `gpfn`.
+///
+/// # Safety
+/// The frame must be a page the caller owns and does not use otherwise.
+unsafe fn add_to_physmap<H: Hypercall>(space: u32, idx: u64, gpfn: u64) -> Result<(), XenError> {
     let argument = AddToPhysmap {
         domid: DOMID_SELF,
         size: 0,
-        space: XENMAPSPACE_SHARED_INFO,
-        idx: 0,
+        space,
+        idx,
         gpfn,
     };
     // SAFETY: `argument` is an `xen_add_to_physmap` alive during the call.

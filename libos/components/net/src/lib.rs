@@ -12,7 +12,8 @@
 //! ```
 //!
 //! - The protocol stack is [smoltcp](https://crates.io/crates/smoltcp): ARP, IPv4, ICMP
-//!   echo replies, TCP, UDP and the DHCP client. The NIC is virtio-net over virtio-mmio.
+//!   echo replies, TCP, UDP and the DHCP client. The NIC is the platform's
+//!   (`unik_platform::Nic`): virtio-net over virtio-mmio, or Xen's netfront.
 //! - Addressing: `unik.ip=A.B.C.D/N` (and `unik.gateway=`) on the boot command line, else
 //!   the address the manifest's `[package.metadata.unik.net]` gave at build time, else
 //!   DHCP. Operations that need an address wait for it.
@@ -85,17 +86,61 @@ impl core::fmt::Display for Error {
 /// The result of a network operation.
 pub type Result<T> = core::result::Result<T, Error>;
 
-/// The NIC of this image.
+/// The NIC of this image: the platform's driver.
 #[cfg(not(test))]
-type Device = unik_driver_virtio_net::VirtioNet;
+type Device = unik_platform::Nic;
 /// Unit tests run the real stack over smoltcp's loopback device.
 #[cfg(test)]
 type Device = smoltcp::phy::Loopback;
+
+/// How the stack finds and starts its platform's NIC driver.
+#[cfg(not(test))]
+trait Driver: stack::Nic + Sized {
+    /// The started NIC, its MAC address, and the interrupt to enable, if it has one.
+    fn open() -> Option<(Self, [u8; 6], Option<u32>)>;
+}
 
 #[cfg(not(test))]
 impl stack::Nic for unik_driver_virtio_net::VirtioNet {
     fn acknowledge_interrupt(&mut self) {
         unik_driver_virtio_net::VirtioNet::acknowledge_interrupt(self)
+    }
+}
+
+#[cfg(not(test))]
+impl Driver for unik_driver_virtio_net::VirtioNet {
+    fn open() -> Option<(Self, [u8; 6], Option<u32>)> {
+        use unik_platform::Devices;
+        let (nic, interrupt) = unik_driver_virtio_net::VirtioNet::probe(Current::virtio_mmio())?;
+        let mac = nic.mac_address();
+        Some((nic, mac, Some(interrupt)))
+    }
+}
+
+/// Netfront's events are routed when it connects, and need no acknowledging.
+#[cfg(not(test))]
+impl<B: unik_xen::XenBus> stack::Nic for unik_driver_xen_netfront::Netfront<B> {}
+
+#[cfg(not(test))]
+impl<B: unik_xen::XenBus + Clock> Driver for unik_driver_xen_netfront::Netfront<B> {
+    fn open() -> Option<(Self, [u8; 6], Option<u32>)> {
+        match unik_driver_xen_netfront::Netfront::<B>::probe() {
+            Ok(nic) => {
+                let mac = nic.mac_address();
+                Some((nic, mac, None))
+            }
+            Err(unik_driver_xen_netfront::ProbeError::Absent) => None,
+            Err(unik_driver_xen_netfront::ProbeError::Failed(reason)) => {
+                for part in [
+                    b"unik: net: the Xen vif cannot be used: ".as_slice(),
+                    reason.as_bytes(),
+                    b"\n",
+                ] {
+                    Current::write(part);
+                }
+                None
+            }
+        }
     }
 }
 
@@ -118,10 +163,9 @@ fn now() -> smoltcp::time::Instant {
 /// The NIC, its MAC address, its interrupt, and the command line its addressing comes from.
 #[cfg(not(test))]
 fn open_device() -> Option<(Device, [u8; 6], Option<u32>, &'static str)> {
-    use unik_platform::{BootInfo, Devices};
-    let (nic, interrupt) = unik_driver_virtio_net::VirtioNet::probe(Current::virtio_mmio())?;
-    let mac = nic.mac_address();
-    Some((nic, mac, Some(interrupt), Current::command_line()))
+    use unik_platform::BootInfo;
+    let (nic, mac, interrupt) = Device::open()?;
+    Some((nic, mac, interrupt, Current::command_line()))
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@
 //! one-shot Xen timer whose event arrives through the HVM callback vector while the vCPU
 //! halts. Exit: the status printed as the console's last line, the ring flushed, then
 //! `SCHEDOP_shutdown` (poweroff for 0, crash otherwise). No device of the PC is touched.
+//! Devices are Xen's split drivers: this platform is a [`XenBus`] (xenstore, grant
+//! table, event channels on the same upcall vector) for the netfront driver.
 #![no_std]
 
 use core::ptr::{addr_of_mut, null_mut};
@@ -13,8 +15,9 @@ use unik_arch_x86_64::{cpu, mmu, pvh, trap, xen as arch};
 use unik_platform_api::{BootInfo, Clock, Console, Devices, MmioDevice, Platform, Shutdown, memory, status};
 use unik_xen::abi::{self, SharedInfo, XenconsInterface};
 use unik_xen::console::Ring;
+use unik_xen::grant::GrantTable;
 use unik_xen::xenstore::{Store, StoreError};
-use unik_xen::{Hypercall, events, pvclock};
+use unik_xen::{Hypercall, XenBus, events, pvclock};
 
 /// The xen-x86_64 platform.
 pub struct XenX86_64;
@@ -26,7 +29,7 @@ impl Platform for XenX86_64 {
 unik_platform_api::export_platform!(XenX86_64, unik_arch_x86_64::boot::cycles_since_entry);
 
 /// Hypercalls through the hypercall page Xen fills in.
-struct PageHypercall;
+pub struct PageHypercall;
 
 impl Hypercall for PageHypercall {
     unsafe fn call(op: u32, args: [u64; 5]) -> i64 {
@@ -53,6 +56,9 @@ fn shared_ring(pfn_param: u32, port_param: u32) -> Option<(u64, u32)> {
     unik_xen::ring_page::<H>(pfn_param, port_param, mmu::map_memory)
 }
 
+#[repr(C, align(4096))]
+struct Page([u8; 4096]);
+
 // ---- xenstore ----
 
 static STORE_READY: AtomicBool = AtomicBool::new(false);
@@ -78,6 +84,42 @@ fn store() -> Option<Store> {
 /// (netfront), and for programs that read their domain's configuration.
 pub fn xenstore_read(path: &str, out: &mut [u8]) -> Result<usize, StoreError> {
     store().ok_or(StoreError::NoStore)?.read::<H>(path, out)
+}
+
+// ---- split-driver devices ----
+
+/// The guest frame Xen's first grant table frame replaces.
+static mut GRANT_FRAME: Page = Page([0; 4096]);
+static GRANT_TABLE: GrantTable = GrantTable::new();
+static GRANT_TABLE_TRIED: AtomicBool = AtomicBool::new(false);
+
+impl XenBus for XenX86_64 {
+    type Hypercall = H;
+
+    fn store() -> Option<Store> {
+        store()
+    }
+
+    fn grant_table() -> Option<&'static GrantTable> {
+        if !GRANT_TABLE_TRIED.swap(true, Ordering::Relaxed) {
+            hypervisor();
+            let frame = addr_of_mut!(GRANT_FRAME);
+            // SAFETY: the frame is a page of this image that nothing else uses.
+            if unsafe { unik_xen::map_grant_frame::<H>(0, frame as u64 >> 12) }.is_ok() {
+                // SAFETY: Xen mapped the table's first frame there; only the table writes it.
+                unsafe { GRANT_TABLE.attach(frame.cast()) };
+            }
+        }
+        GRANT_TABLE.is_attached().then_some(&GRANT_TABLE)
+    }
+
+    fn listen(port: u32) -> bool {
+        // Event upcalls arrive once the clock's timer path is set up.
+        timer_events();
+        // SAFETY: `timer_events` mapped the shared info page.
+        unsafe { events::unmask(shared_info(), port) };
+        true
+    }
 }
 
 // ---- console ----
@@ -125,9 +167,6 @@ impl Shutdown for XenX86_64 {
 }
 
 // ---- time ----
-
-#[repr(C, align(4096))]
-struct Page([u8; 4096]);
 
 /// The guest frame Xen's shared info page replaces.
 static mut SHARED_INFO_FRAME: Page = Page([0; 4096]);

@@ -1,0 +1,458 @@
+//! A Xen network front end (netfront), as a [`smoltcp::phy::Device`].
+//!
+//! The back end is netback in the domain that serves the vif (dom0, usually). The
+//! front end finds its vif in xenstore (`device/vif/<n>/`: `backend`, `backend-id`,
+//! `mac`), shares a transmit and a receive ring (one page each) and its packet pages
+//! through the grant table, allocates an event channel for the back end, writes all of it
+//! to xenstore, and switches to `Connected`; then waits for netback to connect too.
+//!
+//! - Receive: [`RX_BUFFERS`] granted pages stay posted on the receive ring; netback copies
+//!   each packet into one (`request-rx-copy`) and answers with its length. A page goes
+//!   back on the ring as soon as smoltcp is done with the packet.
+//! - Transmit: [`TX_BUFFERS`] pages, granted read-only once; a frame is written into an
+//!   idle page and its request published; the page is idle again when netback answers.
+//! - No scatter-gather, no segmentation offload, no checksum offload
+//!   (`feature-no-csum-offload`): one Ethernet frame per page, checksums computed by the
+//!   stack in both directions.
+//! - Events: the back end notifies through the event channel, which the platform routes
+//!   to the CPU ([`XenBus::listen`]); the rings ask for a notification whenever the
+//!   driver finds nothing more to take, so a halted CPU is always woken by new work.
+//!
+//! Pages are addressed 1:1 (the library OS identity-maps RAM), so a page's frame number is
+//! its address shifted by 12.
+#![no_std]
+
+extern crate alloc;
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use core::marker::PhantomData;
+use core::sync::atomic::{AtomicBool, Ordering};
+use smoltcp::phy::{self, DeviceCapabilities, Medium};
+use smoltcp::time::Instant;
+use unik_platform_api::Clock;
+use unik_xen::XenBus;
+use unik_xen::abi::{
+    NETIF_RSP_NULL, NETRXF_EXTRA_INFO, NETRXF_MORE_DATA, NetifRxRequest, NetifRxResponse, NetifTxRequest,
+    NetifTxResponse, XENBUS_STATE_CLOSING, XENBUS_STATE_CONNECTED, XENBUS_STATE_INIT_WAIT,
+};
+use unik_xen::grant::GrantRef;
+use unik_xen::ring::FrontRing;
+use unik_xen::xenstore::{Store, StoreError};
+
+/// Pages posted for received packets.
+pub const RX_BUFFERS: usize = 64;
+/// Pages for packets being sent.
+pub const TX_BUFFERS: usize = 64;
+const PAGE_SIZE: usize = 4096;
+/// The largest Ethernet frame (without FCS) sent or received: netback's MTU without
+/// scatter-gather is 1500.
+const MAX_FRAME: usize = 1514;
+/// How long the back end may take to reach each state of the handshake.
+const HANDSHAKE_TIMEOUT_NS: u64 = 10_000_000_000;
+/// How often the handshake looks at the back end's state.
+const HANDSHAKE_POLL_NS: u64 = 1_000_000;
+
+#[repr(C, align(4096))]
+struct Page([u8; PAGE_SIZE]);
+
+fn new_page() -> Box<Page> {
+    Box::new(Page([0; PAGE_SIZE]))
+}
+
+/// The guest frame number of a page (RAM is identity-mapped).
+fn frame(page: &Page) -> u64 {
+    page as *const Page as u64 >> 12
+}
+
+/// A packet page and the grant that shares it with the back end.
+struct Buffer {
+    page: Box<Page>,
+    grant: GrantRef,
+}
+
+/// Why a vif could not be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProbeError {
+    /// The domain has no vif (or no xenstore): not an error, there is just no NIC.
+    Absent,
+    /// A vif exists but could not be connected; what went wrong.
+    Failed(&'static str),
+}
+
+/// The rings, pages and event channel, shared by the tokens smoltcp holds together.
+struct Queues {
+    tx: FrontRing<NetifTxRequest, NetifTxResponse>,
+    rx: FrontRing<NetifRxRequest, NetifRxResponse>,
+    /// The ring pages, shared with the back end for as long as the driver lives.
+    _ring_pages: [Box<Page>; 2],
+    port: u32,
+    notify: fn(u32),
+    /// Receive pages at the back end, by request ID; `None` while lent to smoltcp.
+    receiving: [Option<Buffer>; RX_BUFFERS],
+    /// Transmit pages, by request ID, and which of them are idle.
+    sending: Vec<Buffer>,
+    idle: Vec<u16>,
+    in_flight: [bool; TX_BUFFERS],
+    /// Set while the fragments of a packet that arrived in several pieces are dropped.
+    skipping_fragments: bool,
+}
+
+impl Queues {
+    /// Puts receive page `id` back on the ring.
+    fn post_receive(&mut self, id: u16, buffer: Buffer) {
+        let request = NetifRxRequest {
+            id,
+            _pad: 0,
+            gref: buffer.grant,
+        };
+        self.receiving[usize::from(id)] = Some(buffer);
+        if self.rx.push(request) && self.rx.publish() {
+            (self.notify)(self.port);
+        }
+    }
+
+    /// Takes back the transmit pages the back end is done with.
+    fn reclaim_sent(&mut self) {
+        while let Some(response) = self.tx.take_response() {
+            // A NULL response fills the slot of an extra-info request (never sent here).
+            let id = usize::from(response.id);
+            if response.status != NETIF_RSP_NULL && id < TX_BUFFERS && self.in_flight[id] {
+                self.in_flight[id] = false;
+                self.idle.push(response.id);
+            }
+        }
+    }
+}
+
+/// A connected Xen network interface on the platform `B`.
+pub struct Netfront<B: XenBus> {
+    queues: RefCell<Queues>,
+    mac: [u8; 6],
+    bus: PhantomData<B>,
+}
+
+impl<B: XenBus + Clock> Netfront<B> {
+    /// Connects the domain's first vif; an image drives one NIC, so a second call finds
+    /// none.
+    pub fn probe() -> Result<Self, ProbeError> {
+        static CLAIMED: AtomicBool = AtomicBool::new(false);
+        if CLAIMED.swap(true, Ordering::AcqRel) {
+            return Err(ProbeError::Absent);
+        }
+        Self::connect()
+    }
+
+    fn connect() -> Result<Self, ProbeError> {
+        let store = B::store().ok_or(ProbeError::Absent)?;
+        let bus = Bus::<B> {
+            store,
+            bus: PhantomData,
+        };
+        let mut names = [0u8; 256];
+        let length = match bus.store.directory::<B::Hypercall>("device/vif", &mut names) {
+            Ok(length) => length,
+            Err(StoreError::NotFound) => return Err(ProbeError::Absent),
+            Err(_) => return Err(ProbeError::Failed("cannot list device/vif in xenstore")),
+        };
+        let first = names[..length].split(|&b| b == 0).find(|name| !name.is_empty());
+        let first = first
+            .and_then(|name| core::str::from_utf8(name).ok())
+            .ok_or(ProbeError::Absent)?;
+        let node = |key: &str| ["device/vif/", first, "/", key].concat();
+
+        let backend_id = bus
+            .read_number(&node("backend-id"))
+            .ok_or(ProbeError::Failed("no backend-id"))?;
+        let backend_id = u16::try_from(backend_id).map_err(|_| ProbeError::Failed("bad backend-id"))?;
+        let backend = bus
+            .read_string(&node("backend"))
+            .ok_or(ProbeError::Failed("no backend path"))?;
+        let mac = bus
+            .read_string(&node("mac"))
+            .and_then(|text| parse_mac(&text))
+            .ok_or(ProbeError::Failed("no usable mac"))?;
+        let backend_state = [backend.as_str(), "/state"].concat();
+        bus.await_state(&backend_state, XENBUS_STATE_INIT_WAIT)?;
+
+        let grants = B::grant_table().ok_or(ProbeError::Failed("no grant table"))?;
+        let grant = |page: &Page, readonly| {
+            grants
+                .grant(backend_id, frame(page), readonly)
+                .ok_or(ProbeError::Failed("grant table full"))
+        };
+        let mut ring_pages = [new_page(), new_page()];
+        let tx_ring_ref = grant(&ring_pages[0], false)?;
+        let rx_ring_ref = grant(&ring_pages[1], false)?;
+        // SAFETY: two fresh pages, kept in `Queues` for as long as the rings, shared only
+        // with the back end.
+        let (tx, rx) = unsafe {
+            (
+                FrontRing::new(ring_pages[0].0.as_mut_ptr(), PAGE_SIZE),
+                FrontRing::new(ring_pages[1].0.as_mut_ptr(), PAGE_SIZE),
+            )
+        };
+        let port = unik_xen::grant::alloc_unbound::<B::Hypercall>(backend_id)
+            .map_err(|_| ProbeError::Failed("cannot allocate an event channel"))?;
+        let sending = (0..TX_BUFFERS)
+            .map(|_| {
+                let page = new_page();
+                grant(&page, true).map(|grant| Buffer { page, grant })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut queues = Queues {
+            tx,
+            rx,
+            _ring_pages: ring_pages,
+            port,
+            notify: unik_xen::evtchn_send::<B::Hypercall>,
+            receiving: [const { None }; RX_BUFFERS],
+            sending,
+            idle: (0..TX_BUFFERS as u16).rev().collect(),
+            in_flight: [false; TX_BUFFERS],
+            skipping_fragments: false,
+        };
+        for id in 0..RX_BUFFERS as u16 {
+            let page = new_page();
+            let grant = grant(&page, false)?;
+            queues.post_receive(id, Buffer { page, grant });
+        }
+
+        let written = [
+            ("tx-ring-ref", u64::from(tx_ring_ref)),
+            ("rx-ring-ref", u64::from(rx_ring_ref)),
+            ("event-channel", u64::from(port)),
+            ("request-rx-copy", 1),
+            ("feature-rx-notify", 1),
+            ("feature-no-csum-offload", 1),
+            ("feature-sg", 0),
+            ("feature-gso-tcpv4", 0),
+            ("state", u64::from(XENBUS_STATE_CONNECTED)),
+        ];
+        for (key, value) in written {
+            bus.write_number(&node(key), value)
+                .map_err(|_| ProbeError::Failed("cannot write the vif's xenstore nodes"))?;
+        }
+        if !B::listen(port) {
+            return Err(ProbeError::Failed("cannot route the event channel"));
+        }
+        bus.await_state(&backend_state, XENBUS_STATE_CONNECTED)?;
+        Ok(Netfront {
+            queues: RefCell::new(queues),
+            mac,
+            bus: PhantomData,
+        })
+    }
+}
+
+impl<B: XenBus> Netfront<B> {
+    /// The vif's MAC address (from xenstore: the `.xl` file's, or one `xl` made up).
+    pub fn mac_address(&self) -> [u8; 6] {
+        self.mac
+    }
+}
+
+/// xenstore, as the handshake uses it.
+struct Bus<B: XenBus> {
+    store: Store,
+    bus: PhantomData<B>,
+}
+
+impl<B: XenBus + Clock> Bus<B> {
+    fn read_string(&self, path: &str) -> Option<String> {
+        let mut value = [0u8; 256];
+        let length = self.store.read::<B::Hypercall>(path, &mut value).ok()?;
+        core::str::from_utf8(&value[..length]).ok().map(String::from)
+    }
+
+    fn read_number(&self, path: &str) -> Option<u64> {
+        self.read_string(path)?.trim_end_matches('\0').parse().ok()
+    }
+
+    fn write_number(&self, path: &str, value: u64) -> Result<(), StoreError> {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut rest = value;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        self.store.write::<B::Hypercall>(path, &digits[at..])
+    }
+
+    /// Waits until the state node at `path` reaches `wanted`.
+    fn await_state(&self, path: &str, wanted: u32) -> Result<(), ProbeError> {
+        let deadline = B::now_nanos() + HANDSHAKE_TIMEOUT_NS;
+        loop {
+            let state = self.read_number(path).unwrap_or(0);
+            if state >= u64::from(XENBUS_STATE_CLOSING) {
+                return Err(ProbeError::Failed("the back end is closing the vif"));
+            }
+            if state >= u64::from(wanted) {
+                return Ok(());
+            }
+            let now = B::now_nanos();
+            if now >= deadline {
+                return Err(ProbeError::Failed(if wanted == XENBUS_STATE_CONNECTED {
+                    "the back end did not connect within 10 s"
+                } else {
+                    "the back end did not start within 10 s"
+                }));
+            }
+            B::wait_until(now + HANDSHAKE_POLL_NS);
+        }
+    }
+}
+
+/// Parses `aa:bb:cc:dd:ee:ff`.
+fn parse_mac(text: &str) -> Option<[u8; 6]> {
+    let mut mac = [0u8; 6];
+    let mut parts = text.trim_end_matches('\0').split(':');
+    for byte in &mut mac {
+        let part = parts.next()?;
+        if part.len() != 2 {
+            return None;
+        }
+        *byte = u8::from_str_radix(part, 16).ok()?;
+    }
+    parts.next().is_none().then_some(mac)
+}
+
+/// A received frame, lent to smoltcp; its page goes back on the ring afterwards.
+pub struct RxToken<'a> {
+    queues: &'a RefCell<Queues>,
+    id: u16,
+    buffer: Option<Buffer>,
+    frame: core::ops::Range<usize>,
+}
+
+impl phy::RxToken for RxToken<'_> {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        let buffer = self.buffer.as_ref().expect("a token holds its page until dropped");
+        f(&buffer.page.0[self.frame.clone()])
+    }
+}
+
+impl Drop for RxToken<'_> {
+    fn drop(&mut self) {
+        if let Some(buffer) = self.buffer.take() {
+            self.queues.borrow_mut().post_receive(self.id, buffer);
+        }
+    }
+}
+
+/// Room for one frame to send.
+pub struct TxToken<'a> {
+    queues: &'a RefCell<Queues>,
+}
+
+impl phy::TxToken for TxToken<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, length: usize, f: F) -> R {
+        let mut queues = self.queues.borrow_mut();
+        queues.reclaim_sent();
+        let length = length.min(MAX_FRAME);
+        let Some(id) = queues.idle.pop() else {
+            // Every page is in flight (smoltcp answered a received frame without asking
+            // first): the frame is dropped, as a NIC drops what it cannot hold.
+            let mut scratch = [0u8; MAX_FRAME];
+            return f(&mut scratch[..length]);
+        };
+        let buffer = &mut queues.sending[usize::from(id)];
+        let result = f(&mut buffer.page.0[..length]);
+        let request = NetifTxRequest {
+            gref: buffer.grant,
+            offset: 0,
+            flags: 0,
+            id,
+            size: length as u16,
+        };
+        queues.in_flight[usize::from(id)] = true;
+        // The ring has more slots than there are pages, so it always has room.
+        if queues.tx.push(request) && queues.tx.publish() {
+            (queues.notify)(queues.port);
+        }
+        result
+    }
+}
+
+impl<B: XenBus> phy::Device for Netfront<B> {
+    type RxToken<'a>
+        = RxToken<'a>
+    where
+        B: 'a;
+    type TxToken<'a>
+        = TxToken<'a>
+    where
+        B: 'a;
+
+    fn receive(&mut self, _timestamp: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
+        let mut queues = self.queues.borrow_mut();
+        loop {
+            let response = queues.rx.take_response()?;
+            let id = response.id;
+            let Some(buffer) = queues.receiving.get_mut(usize::from(id)).and_then(Option::take) else {
+                continue; // not a page of ours at the back end: ignore the response
+            };
+            let fragmented = response.flags & (NETRXF_MORE_DATA | NETRXF_EXTRA_INFO) != 0;
+            let skipping = core::mem::replace(&mut queues.skipping_fragments, fragmented);
+            let start = usize::from(response.offset);
+            let length = usize::try_from(response.status).unwrap_or(0);
+            // Errors, empty packets, packets in pieces (never negotiated) and answers
+            // pointing outside the page: the page goes straight back.
+            if skipping || fragmented || length == 0 || start + length > PAGE_SIZE {
+                queues.post_receive(id, buffer);
+                continue;
+            }
+            drop(queues);
+            return Some((
+                RxToken {
+                    queues: &self.queues,
+                    id,
+                    buffer: Some(buffer),
+                    frame: start..start + length.min(MAX_FRAME),
+                },
+                TxToken { queues: &self.queues },
+            ));
+        }
+    }
+
+    fn transmit(&mut self, _timestamp: Instant) -> Option<TxToken<'_>> {
+        let mut queues = self.queues.borrow_mut();
+        queues.reclaim_sent();
+        (!queues.idle.is_empty()).then_some(TxToken { queues: &self.queues })
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut capabilities = DeviceCapabilities::default();
+        capabilities.medium = Medium::Ethernet;
+        capabilities.max_transmission_unit = MAX_FRAME;
+        capabilities.max_burst_size = Some(TX_BUFFERS / 2);
+        capabilities
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macs_parse_as_xl_writes_them() {
+        assert_eq!(
+            parse_mac("00:16:3e:0a:Bc:ff"),
+            Some([0x00, 0x16, 0x3e, 0x0a, 0xbc, 0xff])
+        );
+        assert_eq!(
+            parse_mac("00:16:3e:0a:bc:ff\0"),
+            Some([0x00, 0x16, 0x3e, 0x0a, 0xbc, 0xff])
+        );
+        assert_eq!(parse_mac("00:16:3e:0a:bc"), None);
+        assert_eq!(parse_mac("00:16:3e:0a:bc:ff:01"), None);
+        assert_eq!(parse_mac("0:16:3e:0a:bc:ff"), None);
+    }
+}
