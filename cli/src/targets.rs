@@ -12,9 +12,7 @@ pub fn exec(_shell: &Shell) -> Result<()> {
     let catalog = unik_catalog::Catalog::shipped()?;
     for target in unik_targets::all() {
         let machine = &target.machine;
-        let networked = catalog
-            .get("net")
-            .is_some_and(|net| net.targets.contains(&target.name));
+        let networked = catalog.get("net").is_some_and(|net| net.targets.contains(&target.name));
         unik_ui::outln!("{}", target.name);
         unik_ui::outln!("    {}", target.summary);
         unik_ui::outln!(
