@@ -171,7 +171,7 @@ impl Attribution {
                             segment.flags,
                             at,
                             symbol_start,
-                            file_end,
+                            kind_end,
                         );
                     }
                     let krate = crate_of(symbol);
