@@ -387,29 +387,40 @@ fn a_triple_fault_ends_without_a_status_and_says_so() {
     }
 }
 
+/// Runs `image` through the runner's library API under `target`'s Xen (TCG, 16 MiB, 60 s
+/// timeout), in `role` (`None`: the target's default), its console into `console`.
+fn run_under_xen(
+    target: &str,
+    image: &std::path::Path,
+    role: Option<unik_targets::Role>,
+    console: Box<dyn std::io::Write + Send>,
+) -> unik_runner::RunResult {
+    let target = unik_targets::find(target).unwrap();
+    let shell = unik_ui::Shell::new(false, true);
+    let xen = target.machine.hypervisor.as_ref().unwrap();
+    let binary = unik_runner::hypervisor::ensure(&shell, xen, &support::hypervisor_cache()).unwrap();
+    let request = unik_runner::RunRequest {
+        target: &target,
+        image,
+        memory: unik_targets::ByteSize::new(16 << 20),
+        cmdline: String::new(),
+        accel: unik_runner::accel::Resolved::Tcg,
+        timeout: Some(std::time::Duration::from_secs(60)),
+        hypervisor: Some(binary),
+        role,
+        network: None,
+        xl_domu: None,
+    };
+    unik_runner::run(&shell, &request, console).unwrap()
+}
+
 #[test]
 fn a_xen_panic_ends_the_run_at_once_with_xens_last_lines() {
     // A dom0 "kernel" Xen cannot load makes it panic ("Could not construct domain 0").
     let dir = tempfile::tempdir().unwrap();
     let image = dir.path().join("not-an-image");
     std::fs::write(&image, b"this is not an ELF file\n").unwrap();
-    let target = unik_targets::find("xen-x86_64").unwrap();
-    let shell = unik_ui::Shell::new(false, true);
-    let xen = target.machine.hypervisor.as_ref().unwrap();
-    let binary = unik_runner::hypervisor::ensure(&shell, xen, &support::hypervisor_cache()).unwrap();
-    let request = unik_runner::RunRequest {
-        target: &target,
-        image: &image,
-        memory: unik_targets::ByteSize::new(16 << 20),
-        cmdline: String::new(),
-        accel: unik_runner::accel::Resolved::Tcg,
-        timeout: Some(std::time::Duration::from_secs(60)),
-        hypervisor: Some(binary),
-        role: None,
-        network: None,
-        xl_domu: None,
-    };
-    let result = unik_runner::run(&shell, &request, Box::new(std::io::sink())).unwrap();
+    let result = run_under_xen("xen-x86_64", &image, None, Box::new(std::io::sink()));
     assert_eq!(result.outcome, unik_runner::Outcome::NoStatus);
     assert!(
         result.elapsed < std::time::Duration::from_secs(30),
@@ -427,24 +438,13 @@ fn hello_also_boots_as_a_xen_arm64_dom0() {
     // The same image as the dom0less domU above, loaded where Xen chooses for a dom0.
     let message = build_hello("xen-arm64");
     let image = std::path::PathBuf::from(message["image"].as_str().unwrap());
-    let target = unik_targets::find("xen-arm64").unwrap();
-    let shell = unik_ui::Shell::new(false, true);
-    let xen = target.machine.hypervisor.as_ref().unwrap();
-    let binary = unik_runner::hypervisor::ensure(&shell, xen, &support::hypervisor_cache()).unwrap();
     let console = unik_runner::CapturedConsole::default();
-    let request = unik_runner::RunRequest {
-        target: &target,
-        image: &image,
-        memory: unik_targets::ByteSize::new(16 << 20),
-        cmdline: String::new(),
-        accel: unik_runner::accel::Resolved::Tcg,
-        timeout: Some(std::time::Duration::from_secs(60)),
-        hypervisor: Some(binary),
-        role: Some(unik_targets::Role::Dom0),
-        network: None,
-        xl_domu: None,
-    };
-    let result = unik_runner::run(&shell, &request, Box::new(console.clone())).unwrap();
+    let result = run_under_xen(
+        "xen-arm64",
+        &image,
+        Some(unik_targets::Role::Dom0),
+        Box::new(console.clone()),
+    );
     assert_eq!(
         result.outcome,
         unik_runner::Outcome::Exited(0),

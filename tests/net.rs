@@ -384,11 +384,13 @@ fn a_domu_is_reached_from_the_dom0_not_through_publish() {
         "8080:8080",
     ]));
     support::assert_clean_error(&output, "--in-dom0");
-    let output =
-        support::run(
-            unik()
-                .current_dir(root().join("examples/http"))
-                .args(["-q", "run", "--target", "xen-x86_64"]),
-        );
+    // --release: the image the domU test builds, not a second build.
+    let output = support::run(unik().current_dir(root().join("examples/http")).args([
+        "-q",
+        "run",
+        "--release",
+        "--target",
+        "xen-x86_64",
+    ]));
     support::assert_clean_error(&output, "run it as a domU with a vif instead: `unik run --domu`");
 }

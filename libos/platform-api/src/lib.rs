@@ -16,7 +16,7 @@
 pub mod bench;
 pub mod devices;
 pub mod fault;
-mod hex;
+pub mod hex;
 pub mod memory;
 pub mod status;
 

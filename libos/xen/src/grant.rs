@@ -126,30 +126,6 @@ impl GrantTable {
     }
 }
 
-/// An event channel port for the other end of a front end's device: allocated unbound
-/// for `remote` to bind (`EVTCHNOP_alloc_unbound`).
-pub fn alloc_unbound<H: crate::Hypercall>(remote: u16) -> Result<u32, crate::XenError> {
-    let mut argument = crate::abi::EvtchnAllocUnbound {
-        dom: crate::abi::DOMID_SELF,
-        remote_dom: remote,
-        port: 0,
-    };
-    // SAFETY: `argument` is an `evtchn_alloc_unbound` alive during the call.
-    crate::result(unsafe {
-        H::call(
-            crate::abi::HYPERVISOR_EVENT_CHANNEL_OP,
-            [
-                crate::abi::EVTCHNOP_ALLOC_UNBOUND,
-                &mut argument as *mut _ as u64,
-                0,
-                0,
-                0,
-            ],
-        )
-    })?;
-    Ok(argument.port)
-}
-
 #[cfg(test)]
 mod tests {
     extern crate std;

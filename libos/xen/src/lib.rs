@@ -210,6 +210,24 @@ pub fn bind_virq<H: Hypercall>(virq: u32) -> Result<u32, XenError> {
     Ok(argument.port)
 }
 
+/// An event channel port for the other end of a front end's device: allocated unbound
+/// for domain `remote` to bind (`EVTCHNOP_alloc_unbound`).
+pub fn alloc_unbound<H: Hypercall>(remote: u16) -> Result<u32, XenError> {
+    let mut argument = EvtchnAllocUnbound {
+        dom: DOMID_SELF,
+        remote_dom: remote,
+        port: 0,
+    };
+    // SAFETY: `argument` is an `evtchn_alloc_unbound` alive during the call.
+    result(unsafe {
+        H::call(
+            HYPERVISOR_EVENT_CHANNEL_OP,
+            [EVTCHNOP_ALLOC_UNBOUND, &mut argument as *mut _ as u64, 0, 0, 0],
+        )
+    })?;
+    Ok(argument.port)
+}
+
 /// Notifies the other end of event channel `port`.
 pub fn evtchn_send<H: Hypercall>(port: u32) {
     let argument = EvtchnSend { port };

@@ -101,7 +101,8 @@ struct Queues {
 }
 
 impl Queues {
-    /// Puts receive page `id` back on the ring.
+    /// Puts receive page `id` back on the ring; [`Queues::publish_receives`] hands it to
+    /// the back end.
     fn post_receive(&mut self, id: u16, buffer: Buffer) {
         let request = NetifRxRequest {
             id,
@@ -109,7 +110,14 @@ impl Queues {
             gref: buffer.grant,
         };
         self.receiving[usize::from(id)] = Some(buffer);
-        if self.rx.push(request) && self.rx.publish() {
+        // The ring has more slots than there are pages, so it always has room.
+        self.rx.push(request);
+    }
+
+    /// Publishes the pages posted since the last call, notifying the back end if it asked:
+    /// once per look for packets, not once per packet.
+    fn publish_receives(&mut self) {
+        if self.rx.publish() {
             (self.notify)(self.port);
         }
     }
@@ -194,7 +202,7 @@ impl<B: XenBus + Clock> Netfront<B> {
                 FrontRing::new(ring_pages[1].0.as_mut_ptr(), PAGE_SIZE),
             )
         };
-        let port = unik_xen::grant::alloc_unbound::<B::Hypercall>(backend_id)
+        let port = unik_xen::alloc_unbound::<B::Hypercall>(backend_id)
             .map_err(|_| ProbeError::Failed("cannot allocate an event channel"))?;
         let sending = (0..TX_BUFFERS)
             .map(|_| {
@@ -219,6 +227,7 @@ impl<B: XenBus + Clock> Netfront<B> {
             let grant = grant(&page, false)?;
             queues.post_receive(id, Buffer { page, grant });
         }
+        queues.publish_receives();
 
         let written = [
             ("tx-ring-ref", u64::from(tx_ring_ref)),
@@ -272,18 +281,11 @@ impl<B: XenBus + Clock> Bus<B> {
     }
 
     fn write_number(&self, path: &str, value: u64) -> Result<(), StoreError> {
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        let mut rest = value;
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (rest % 10) as u8;
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
-        self.store.write::<B::Hypercall>(path, &digits[at..])
+        let mut result = Ok(());
+        unik_platform_api::hex::write_decimal(value, |digits| {
+            result = self.store.write::<B::Hypercall>(path, digits);
+        });
+        result
     }
 
     /// Waits until the state node at `path` reaches `wanted`.
@@ -393,8 +395,14 @@ impl<B: XenBus> phy::Device for Netfront<B> {
 
     fn receive(&mut self, _timestamp: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
         let mut queues = self.queues.borrow_mut();
+        // Pages smoltcp gave back since the last look (the stack looks until there is
+        // nothing, so every page given back is published before the CPU halts).
+        queues.publish_receives();
         loop {
-            let response = queues.rx.take_response()?;
+            let Some(response) = queues.rx.take_response() else {
+                queues.publish_receives();
+                return None;
+            };
             let id = response.id;
             let Some(buffer) = queues.receiving.get_mut(usize::from(id)).and_then(Option::take) else {
                 continue; // not a page of ours at the back end: ignore the response
