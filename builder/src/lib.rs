@@ -274,8 +274,19 @@ pub fn build(shell: &Shell, request: &BuildRequest<'_>) -> Result<BuildRecord, B
         profile,
     } = request;
     let app_dir = project.manifest_path.parent().unwrap_or(Path::new("."));
-    toolchain::ensure_target(shell, app_dir, &target.rust_target)?;
-    if profile.build_std {
+    if project.uses_std {
+        // Tier 3: rustup has no prebuilt std for the Hermit targets; it is built here.
+        toolchain::ensure_rust_src(shell, app_dir)?;
+        shell.note(format!(
+            "`{}` is a std application: Rust's std is built from source for {} ({}), enabled on this toolchain by RUSTC_BOOTSTRAP=1",
+            project.bin,
+            target.std_rust_target,
+            profile.std_unstable_args().join(" ")
+        ));
+    } else {
+        toolchain::ensure_target(shell, app_dir, &target.rust_target)?;
+    }
+    if profile.build_std && !project.uses_std {
         toolchain::ensure_rust_src(shell, app_dir)?;
         shell.note(format!(
             "profile `{}` rebuilds core and alloc for size with nightly-only cargo flags ({}), enabled on this toolchain by RUSTC_BOOTSTRAP=1",
@@ -433,9 +444,21 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
+/// The Rust target an application compiles for on `target`.
+pub fn rust_target<'a>(project: &Project, target: &'a Target) -> &'a str {
+    if project.uses_std {
+        &target.std_rust_target
+    } else {
+        &target.rust_target
+    }
+}
+
 /// The `CARGO_ENCODED_RUSTFLAGS` of an image build.
-fn rustflags(target: &Target, profile: &Profile) -> String {
+fn rustflags(project: &Project, target: &Target, profile: &Profile) -> String {
     let mut flags = target.rustflags.clone();
+    if project.uses_std {
+        flags.extend(target.std_rustflags.iter().cloned());
+    }
     flags.extend([
         "--cfg".into(),
         "unik_platform".into(),
@@ -464,7 +487,7 @@ fn run_cargo(shell: &Shell, request: &BuildRequest<'_>, app_dir: &Path, script: 
             "--bin",
             &project.bin,
             "--target",
-            &target.rust_target,
+            rust_target(project, target),
             "--profile",
             &profile.cargo_profile(&target.platform),
         ])
@@ -475,15 +498,21 @@ fn run_cargo(shell: &Shell, request: &BuildRequest<'_>, app_dir: &Path, script: 
             "json"
         })
         .args(profile.cargo_config_args(&target.platform))
-        .args(profile.unstable_args())
+        .args(if project.uses_std {
+            profile.std_unstable_args()
+        } else {
+            profile.unstable_args()
+        })
         .args(["--color", if shell.is_color() { "always" } else { "never" }]);
     // On a terminal cargo draws its progress bar; elsewhere only unik's plain status lines.
     if !shell.is_verbose() && !shell.is_terminal() {
         command.arg("--quiet");
     }
-    if profile.build_std {
+    if profile.build_std || project.uses_std {
         command.env("RUSTC_BOOTSTRAP", "1");
     }
+    // argv[0] of a std application.
+    command.env("UNIK_PROGRAM_NAME", &project.bin);
     // The manifest's static address reaches the net component at compile time
     // (`option_env!`); without one, nothing from the caller's environment may stand in.
     for (variable, value) in [
@@ -509,7 +538,7 @@ fn run_cargo(shell: &Shell, request: &BuildRequest<'_>, app_dir: &Path, script: 
     command
         .arg("--")
         .args(link::rustc_args(script))
-        .env("CARGO_ENCODED_RUSTFLAGS", rustflags(target, profile))
+        .env("CARGO_ENCODED_RUSTFLAGS", rustflags(project, target, profile))
         .stdout(Stdio::piped());
     shell.echo(&command);
     let mut child = command.spawn().map_err(BuildError::CargoNotRunnable)?;

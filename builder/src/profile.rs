@@ -68,6 +68,20 @@ impl Profile {
         format!("unik-{}-{platform}", self.name)
     }
 
+    /// Unstable cargo flags a std application needs with this profile (they require
+    /// `RUSTC_BOOTSTRAP=1`): std is built from source for the Hermit target, with the
+    /// `mem` functions compiler_builtins provides where no C library does.
+    pub fn std_unstable_args(&self) -> Vec<String> {
+        let mut features = String::from("compiler-builtins-mem");
+        if self.build_std {
+            features.push_str(",optimize_for_size");
+        }
+        vec![
+            "-Zbuild-std=std,panic_abort".into(),
+            format!("-Zbuild-std-features={features}"),
+        ]
+    }
+
     /// Unstable cargo flags this profile needs (they require `RUSTC_BOOTSTRAP=1`).
     pub fn unstable_args(&self) -> Vec<String> {
         if self.build_std {

@@ -43,6 +43,8 @@ pub struct Graph {
     spans: Vec<(u64, u64)>,
     /// How many of the nodes are symbols (the rest are sections).
     symbol_nodes: usize,
+    /// The symbol nodes' spans, indexed.
+    symbols: SpanIndex,
 }
 
 impl Graph {
@@ -65,15 +67,12 @@ impl Graph {
         // Symbols, plus a node for each referenced address no symbol covers (a vtable or a
         // constant of a private type), owning the bytes up to the next symbol.
         let mut spans: Vec<(u64, u64, String)> = crate::size::symbol_spans(&file);
-        let covered = |spans: &[(u64, u64, String)], address: u64| {
-            spans
-                .iter()
-                .any(|(start, size, _)| (*start..start + (*size).max(1)).contains(&address))
-        };
+        spans.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        let symbols = SpanIndex::new(spans.iter().map(|(start, size, _)| (*start, *size)).collect());
         let mut anonymous: Vec<u64> = references
             .iter()
             .map(|r| r.1)
-            .filter(|&a| !covered(&spans, a) && section_at(a).is_some())
+            .filter(|&a| symbols.last_containing(a).is_none() && section_at(a).is_some())
             .collect();
         anonymous.sort_unstable();
         anonymous.dedup();
@@ -110,21 +109,26 @@ impl Graph {
             });
             node_spans.push((*address, *size));
         }
+        let symbols = SpanIndex::new(node_spans[..symbol_nodes].to_vec());
         let mut graph = Graph {
             edges: vec![Vec::new(); nodes.len()],
             nodes,
             entry: None,
             spans: node_spans,
             symbol_nodes,
+            symbols,
         };
         graph.entry = graph.node_at(file.entry());
         for (source, target) in references {
             if let (Some(from), Some(to)) = (graph.node_at(source), graph.node_at(target))
                 && from != to
-                && !graph.edges[from].contains(&to)
             {
                 graph.edges[from].push(to);
             }
+        }
+        for edges in &mut graph.edges {
+            edges.sort_unstable();
+            edges.dedup();
         }
         Ok(graph)
     }
@@ -132,10 +136,9 @@ impl Graph {
     /// The symbol covering `address`, else the section node covering it.
     pub fn node_at(&self, address: u64) -> Option<usize> {
         let within = |(start, size): &(u64, u64)| (*start..start + (*size).max(1)).contains(&address);
-        let (symbols, sections) = self.spans.split_at(self.symbol_nodes);
-        symbols
-            .iter()
-            .rposition(within)
+        let sections = &self.spans[self.symbol_nodes..];
+        self.symbols
+            .last_containing(address)
             .or_else(|| sections.iter().position(within).map(|i| i + self.symbol_nodes))
     }
 
@@ -165,6 +168,42 @@ impl Graph {
     }
 }
 
+/// Spans `(start, size)` sorted by start, searchable by address in logarithmic time
+/// (a std image has tens of thousands of symbols and relocations).
+#[derive(Clone, Debug)]
+struct SpanIndex {
+    spans: Vec<(u64, u64)>,
+    /// The largest end among `spans[..=i]`: no earlier span reaches past it.
+    reach: Vec<u64>,
+}
+
+impl SpanIndex {
+    /// `spans` must be sorted by start.
+    fn new(spans: Vec<(u64, u64)>) -> SpanIndex {
+        let mut furthest = 0;
+        let reach = spans
+            .iter()
+            .map(|(start, size)| {
+                furthest = furthest.max(start + (*size).max(1));
+                furthest
+            })
+            .collect();
+        SpanIndex { spans, reach }
+    }
+
+    /// The index of the last span (in start order) that contains `address`.
+    fn last_containing(&self, address: u64) -> Option<usize> {
+        let candidates = self.spans.partition_point(|(start, _)| *start <= address);
+        (0..candidates)
+            .rev()
+            .take_while(|&index| self.reach[index] > address)
+            .find(|&index| {
+                let (start, size) = self.spans[index];
+                (start..start + size.max(1)).contains(&address)
+            })
+    }
+}
+
 /// Every relocation as (address of the field, address it refers to), from the relocation
 /// sections `--emit-relocs` keeps; `sh_info` names the section each applies to. (object's
 /// section-relocation map covers relocatable files only.)
@@ -183,6 +222,10 @@ fn references(file: &ElfFile64<'_, Endianness>, data: &[u8]) -> Vec<(u64, u64)> 
         let Ok(applies_to) = headers.section(object::SectionIndex(header.sh_info(endian) as usize)) else {
             continue;
         };
+        // Only the loaded sections' references: debug information refers to everything.
+        if applies_to.sh_flags(endian).0 & object::elf::SHF_ALLOC.0 == 0 {
+            continue;
+        }
         let base = if executable { 0 } else { applies_to.sh_addr(endian) };
         for relocation in relocations {
             let index = relocation.r_sym(endian, false) as usize;

@@ -20,6 +20,9 @@ pub struct Project {
     pub package: String,
     /// The binary target that becomes the image.
     pub bin: String,
+    /// An ordinary std program (its crate root has no `#![no_std]`): std is built for the
+    /// target's Hermit triple and runs on the library OS's `sys_*` functions.
+    pub uses_std: bool,
     /// Cargo's target directory (images go to `<target_directory>/unik/`).
     pub target_directory: PathBuf,
     /// `[package.metadata.unik]`.
@@ -161,14 +164,61 @@ pub fn from_metadata(manifest: &Path, json: &str, libos_hint: &Path) -> Result<P
             libos: libos_hint.display().to_string(),
         });
     }
+    let uses_std = package
+        .targets
+        .iter()
+        .find(|t| t.name == bin && t.kind.contains(&TargetKind::Bin))
+        .is_some_and(|t| std::fs::read_to_string(&t.src_path).is_ok_and(|source| !declares_no_std(&source)));
     Ok(Project {
         manifest_path: manifest,
         package: package.name.to_string(),
         bin,
+        uses_std,
         target_directory: metadata.target_directory.into_std_path_buf(),
         settings,
         warnings,
     })
+}
+
+/// Whether a crate root's `source` carries `#![no_std]` (also inside `cfg_attr`), outside
+/// comments.
+pub fn declares_no_std(source: &str) -> bool {
+    let code = strip_comments(source);
+    let mut rest = code.as_str();
+    while let Some(at) = rest.find("#!") {
+        let attribute = rest[at + 2..].trim_start();
+        let Some(body) = attribute.strip_prefix('[') else {
+            rest = &rest[at + 2..];
+            continue;
+        };
+        let end = body.find(']').unwrap_or(body.len());
+        let words = body[..end].split(|c: char| !(c.is_alphanumeric() || c == '_'));
+        if words.into_iter().any(|word| word == "no_std") {
+            return true;
+        }
+        rest = &body[end..];
+    }
+    false
+}
+
+/// `source` without `//` and `/* */` comments (string literals are not special: a crate
+/// root's inner attributes come before any).
+fn strip_comments(source: &str) -> String {
+    let mut code = String::with_capacity(source.len());
+    let mut rest = source;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix("//") {
+            rest = after.find('\n').map_or("", |end| &after[end..]);
+        } else if let Some(after) = rest.strip_prefix("/*") {
+            rest = after.find("*/").map_or("", |end| &after[end + 2..]);
+            code.push(' ');
+        } else {
+            let next = rest.chars().next().expect("rest is not empty");
+            code.push(next);
+            rest = &rest[next.len_utf8()..];
+        }
+    }
+    code
 }
 
 fn choose_bin(package: &Package, settings: &Settings, manifest: &Path) -> Result<String, ProjectError> {
@@ -197,5 +247,22 @@ fn choose_bin(package: &Package, settings: &Settings, manifest: &Path) -> Result
             bins: list(),
             path: manifest.to_path_buf(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::declares_no_std;
+
+    #[test]
+    fn a_crate_root_is_no_std_only_with_the_inner_attribute() {
+        assert!(declares_no_std("#![no_std]\n#![no_main]\nfn f() {}"));
+        assert!(declares_no_std("//! Docs\n#![ no_std ]\n"));
+        assert!(declares_no_std("#![cfg_attr(not(test), no_std)]\n"));
+        assert!(!declares_no_std("fn main() { println!(\"no_std\"); }"));
+        assert!(!declares_no_std("// #![no_std]\nfn main() {}"));
+        assert!(!declares_no_std("/* #![no_std] */ fn main() {}"));
+        assert!(!declares_no_std("#![allow(dead_code)]\nuse unik as _;\nfn main() {}"));
+        assert!(!declares_no_std("#[no_std_like]\nfn main() {}"));
     }
 }

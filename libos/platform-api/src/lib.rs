@@ -11,17 +11,19 @@
 //! only what is needed to run Rust code at all (stack, page tables, exception reporting) is
 //! set up. Everything else (console device, timers, heap) initialises on first use.
 #![no_std]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod bench;
 pub mod devices;
 pub mod fault;
 pub mod hex;
 pub mod memory;
+pub mod processor;
 pub mod status;
 
 pub use devices::MmioDevice;
 pub use fault::Fault;
+pub use processor::{Processor, TlsLayout};
 
 /// Byte-oriented console output.
 pub trait Console {
@@ -81,7 +83,7 @@ pub trait Devices {
 }
 
 /// Everything a platform provides; implemented by one zero-sized type per target.
-pub trait Platform: Console + Shutdown + Clock + BootInfo + Devices {
+pub trait Platform: Console + Shutdown + Clock + BootInfo + Devices + Processor {
     /// The target name, e.g. `"kvm-x86_64"`.
     const NAME: &'static str;
 }

@@ -15,6 +15,10 @@
 #![no_std]
 
 pub mod boot;
+pub mod context;
+
+#[doc(hidden)]
+pub use unik_platform_api as __platform_api;
 pub mod cpu;
 pub mod devicetree;
 mod exception;

@@ -73,9 +73,10 @@ pub unsafe fn rdmsr(msr: u32) -> u64 {
 /// between the two), then disables interrupts again.
 #[inline]
 pub fn wait_for_interrupt() {
-    // SAFETY: `sti; hlt` takes effect after HLT begins; the handlers installed by this
-    // crate preserve all state.
-    unsafe { asm!("sti", "hlt", "cli", options(nomem, nostack)) };
+    // SAFETY: `sti; hlt` takes effect after HLT begins. The handlers installed by this
+    // crate save the general registers they use; the caller-saved SIMD registers, which
+    // handlers built for an SSE target may use, are declared clobbered.
+    unsafe { asm!("sti", "hlt", "cli", clobber_abi("C"), options(nomem, nostack)) };
 }
 
 /// Halts forever with interrupts off.

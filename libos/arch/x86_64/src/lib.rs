@@ -10,6 +10,10 @@
 #![no_std]
 
 pub mod boot;
+pub mod context;
+
+#[doc(hidden)]
+pub use unik_platform_api as __platform_api;
 pub mod cpu;
 pub mod ioapic;
 pub mod lapic;

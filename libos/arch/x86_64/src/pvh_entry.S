@@ -58,8 +58,9 @@ pvh_start32:
     jb 1b
     movl $0, unik_x86_64_boot_pd+4
 
+    /* CR4: PAE, and OSFXSR + OSXMMEXCPT so that SSE code (std's target uses it) runs. */
     mov %cr4, %eax
-    or $0x20, %eax
+    or $0x620, %eax
     mov %eax, %cr4
     mov $unik_x86_64_boot_pml4, %eax
     mov %eax, %cr3
@@ -67,8 +68,10 @@ pvh_start32:
     rdmsr
     or $0x900, %eax
     wrmsr
+    /* CR0: paging, write protection, protected mode; MP set and EM clear for SSE. */
     mov %cr0, %eax
-    or $0x80010001, %eax
+    and $0xfffffffb, %eax
+    or $0x80010003, %eax
     mov %eax, %cr0
 
     lgdt unik_x86_64_gdt_pointer

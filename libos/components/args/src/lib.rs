@@ -64,6 +64,45 @@ impl Iterator for Args {
     }
 }
 
+/// The environment the command line gives the application: each word
+/// `unik.env.NAME=VALUE`, as `NAME=VALUE` (std's `std::env::var` reads them).
+pub fn environment() -> Environment {
+    Environment {
+        words: Args::new(Current::command_line()),
+    }
+}
+
+/// Iterator over the environment words of a command line: see [`environment`].
+#[derive(Clone, Debug)]
+pub struct Environment {
+    words: Args,
+}
+
+impl Environment {
+    /// The environment words of `line`.
+    pub fn new(line: &'static str) -> Environment {
+        Environment { words: Args::new(line) }
+    }
+}
+
+/// Words that set an environment variable start with this.
+const ENVIRONMENT_PREFIX: &str = "unik.env.";
+
+impl Iterator for Environment {
+    type Item = &'static str;
+
+    fn next(&mut self) -> Option<&'static str> {
+        loop {
+            let word = self.words.next_word()?;
+            if let Some(variable) = word.strip_prefix(ENVIRONMENT_PREFIX)
+                && variable.find('=').is_some_and(|at| at > 0)
+            {
+                return Some(variable);
+            }
+        }
+    }
+}
+
 /// Words starting with this are the library OS's parameters.
 const LIBRARY_OS_PREFIX: &[u8; 5] = b"unik.";
 
@@ -101,6 +140,16 @@ mod tests {
     fn library_os_parameters_are_not_the_applications() {
         assert_eq!(words("a unik.ip=10.0.2.15/24 b unik.gateway=10.0.2.2"), ["a", "b"]);
         assert_eq!(words("unik"), ["unik"]);
+    }
+
+    #[test]
+    fn environment_words_are_named_variables() {
+        let line = r#"a unik.env.HOME=/ "unik.env.GREETING=hi there" unik.env.=x unik.env.NOVALUE unik.ip=1.2.3.4/8"#;
+        assert_eq!(
+            Environment::new(line).collect::<Vec<_>>(),
+            ["HOME=/", "GREETING=hi there"]
+        );
+        assert_eq!(words(line), ["a"]);
     }
 
     #[test]

@@ -15,6 +15,12 @@ pub fn write_str(text: &str) {
     Current::write(text.as_bytes());
 }
 
+/// Writes `bytes` (not necessarily UTF-8: std's standard output) to the console.
+#[inline(never)] // A component boundary: see unik-catalog's analysis.
+pub fn write_bytes(bytes: &[u8]) {
+    Current::write(bytes);
+}
+
 /// A [`fmt::Write`] sink for the console.
 pub struct ConsoleWriter;
 

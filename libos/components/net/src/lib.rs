@@ -234,6 +234,33 @@ pub async fn address() -> Result<InterfaceAddress> {
 }
 
 /// Runs `future`, turning a timeout into [`Error::TimedOut`].
+/// An operation's time limit, settable through a shared reference.
+#[derive(Debug)]
+struct Timeout {
+    /// Nanoseconds; `u64::MAX`: no limit.
+    nanos: core::sync::atomic::AtomicU64,
+}
+
+impl Timeout {
+    const fn none() -> Timeout {
+        Timeout {
+            nanos: core::sync::atomic::AtomicU64::new(u64::MAX),
+        }
+    }
+
+    fn get(&self) -> Option<core::time::Duration> {
+        let nanos = self.nanos.load(Ordering::Relaxed);
+        (nanos != u64::MAX).then(|| core::time::Duration::from_nanos(nanos))
+    }
+
+    fn set(&self, limit: Option<core::time::Duration>) {
+        let nanos = limit.map_or(u64::MAX, |limit| {
+            u64::try_from(limit.as_nanos()).unwrap_or(u64::MAX - 1)
+        });
+        self.nanos.store(nanos, Ordering::Relaxed);
+    }
+}
+
 async fn limited<T>(limit: Option<core::time::Duration>, future: impl Future<Output = Result<T>>) -> Result<T> {
     match limit {
         None => future.await,

@@ -1,7 +1,8 @@
 //! TCP: [`TcpListener`] and [`TcpStream`].
 
-use crate::{Error, Result, ToSocketAddr, limited, with_stack};
+use crate::{Error, Result, Timeout, ToSocketAddr, limited, with_stack};
 use core::net::{SocketAddr, SocketAddrV4};
+use core::sync::atomic::{AtomicBool, Ordering};
 use core::task::Poll;
 use core::time::Duration;
 use smoltcp::iface::SocketHandle;
@@ -80,23 +81,26 @@ pub enum Shutdown {
 
 /// A TCP connection. Dropping it closes the connection (with a reset when received data
 /// is left unread, as Linux does).
+///
+/// Every operation takes `&self`, as with std's `&TcpStream`: one task (or thread) may
+/// read while another writes.
 #[derive(Debug)]
 pub struct TcpStream {
     handle: SocketHandle,
-    read_timeout: Option<Duration>,
-    write_timeout: Option<Duration>,
-    read_shut: bool,
-    write_shut: bool,
+    read_timeout: Timeout,
+    write_timeout: Timeout,
+    read_shut: AtomicBool,
+    write_shut: AtomicBool,
 }
 
 impl TcpStream {
     fn new(handle: SocketHandle) -> TcpStream {
         TcpStream {
             handle,
-            read_timeout: None,
-            write_timeout: None,
-            read_shut: false,
-            write_shut: false,
+            read_timeout: Timeout::none(),
+            write_timeout: Timeout::none(),
+            read_shut: AtomicBool::new(false),
+            write_shut: AtomicBool::new(false),
         }
     }
 
@@ -127,11 +131,11 @@ impl TcpStream {
 
     /// Reads what has arrived into `buffer`, waiting for at least one byte; `Ok(0)` at the
     /// end of the stream.
-    pub async fn read(&mut self, buffer: &mut [u8]) -> Result<usize> {
-        if self.read_shut || buffer.is_empty() {
+    pub async fn read(&self, buffer: &mut [u8]) -> Result<usize> {
+        if self.read_shut.load(Ordering::Relaxed) || buffer.is_empty() {
             return Ok(0);
         }
-        let write_shut = self.write_shut;
+        let write_shut = self.write_shut.load(Ordering::Relaxed);
         let read = core::future::poll_fn(|context| {
             self.with_socket(|socket| {
                 if socket.can_recv() {
@@ -146,12 +150,12 @@ impl TcpStream {
                 Poll::Pending
             })?
         });
-        limited(self.read_timeout, read).await
+        limited(self.read_timeout.get(), read).await
     }
 
     /// Writes some of `data` into the send buffer, waiting for room; how much it took.
-    pub async fn write(&mut self, data: &[u8]) -> Result<usize> {
-        if self.write_shut {
+    pub async fn write(&self, data: &[u8]) -> Result<usize> {
+        if self.write_shut.load(Ordering::Relaxed) {
             return Err(Error::NotConnected);
         }
         if data.is_empty() {
@@ -169,11 +173,11 @@ impl TcpStream {
                 Poll::Pending
             })?
         });
-        limited(self.write_timeout, write).await
+        limited(self.write_timeout.get(), write).await
     }
 
     /// Writes all of `data`.
-    pub async fn write_all(&mut self, mut data: &[u8]) -> Result<()> {
+    pub async fn write_all(&self, mut data: &[u8]) -> Result<()> {
         while !data.is_empty() {
             let written = self.write(data).await?;
             data = &data[written..];
@@ -182,7 +186,7 @@ impl TcpStream {
     }
 
     /// Waits until the peer has acknowledged everything written.
-    pub async fn flush(&mut self) -> Result<()> {
+    pub async fn flush(&self) -> Result<()> {
         let flush = core::future::poll_fn(|context| {
             self.with_socket(|socket| {
                 if socket.send_queue() == 0 {
@@ -195,17 +199,16 @@ impl TcpStream {
                 Poll::Pending
             })?
         });
-        limited(self.write_timeout, flush).await
+        limited(self.write_timeout.get(), flush).await
     }
 
     /// Closes the reading half, the writing half (a FIN after the data already written),
     /// or both.
-    pub fn shutdown(&mut self, how: Shutdown) -> Result<()> {
+    pub fn shutdown(&self, how: Shutdown) -> Result<()> {
         if matches!(how, Shutdown::Read | Shutdown::Both) {
-            self.read_shut = true;
+            self.read_shut.store(true, Ordering::Relaxed);
         }
-        if matches!(how, Shutdown::Write | Shutdown::Both) && !self.write_shut {
-            self.write_shut = true;
+        if matches!(how, Shutdown::Write | Shutdown::Both) && !self.write_shut.swap(true, Ordering::Relaxed) {
             self.with_socket(|socket| socket.close())?;
         }
         Ok(())
@@ -226,18 +229,33 @@ impl TcpStream {
     }
 
     /// Limits how long [`TcpStream::read`] waits (`None`: forever).
-    pub fn set_read_timeout(&mut self, timeout: Option<Duration>) {
-        self.read_timeout = timeout;
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) {
+        self.read_timeout.set(timeout);
+    }
+
+    /// The limit [`TcpStream::read`] waits for.
+    pub fn read_timeout(&self) -> Option<Duration> {
+        self.read_timeout.get()
     }
 
     /// Limits how long [`TcpStream::write`] and [`TcpStream::flush`] wait.
-    pub fn set_write_timeout(&mut self, timeout: Option<Duration>) {
-        self.write_timeout = timeout;
+    pub fn set_write_timeout(&self, timeout: Option<Duration>) {
+        self.write_timeout.set(timeout);
+    }
+
+    /// The limit [`TcpStream::write`] waits for.
+    pub fn write_timeout(&self) -> Option<Duration> {
+        self.write_timeout.get()
     }
 
     /// Sends small writes at once instead of waiting to fill a segment (Nagle off).
-    pub fn set_nodelay(&mut self, nodelay: bool) -> Result<()> {
+    pub fn set_nodelay(&self, nodelay: bool) -> Result<()> {
         self.with_socket(|socket| socket.set_nagle_enabled(!nodelay))
+    }
+
+    /// Whether small writes go out at once (Nagle off).
+    pub fn nodelay(&self) -> Result<bool> {
+        self.with_socket(|socket| !socket.nagle_enabled())
     }
 }
 

@@ -1,6 +1,6 @@
 //! UDP: [`UdpSocket`].
 
-use crate::{Error, Result, ToSocketAddr, limited, with_stack};
+use crate::{Error, Result, Timeout, ToSocketAddr, limited, with_stack};
 use core::net::{SocketAddr, SocketAddrV4};
 use core::task::Poll;
 use core::time::Duration;
@@ -12,7 +12,7 @@ use smoltcp::wire::IpEndpoint;
 #[derive(Debug)]
 pub struct UdpSocket {
     handle: SocketHandle,
-    read_timeout: Option<Duration>,
+    read_timeout: Timeout,
 }
 
 impl UdpSocket {
@@ -23,7 +23,7 @@ impl UdpSocket {
         let handle = with_stack(|stack| stack.bind_udp(local.port()))??;
         Ok(UdpSocket {
             handle,
-            read_timeout: None,
+            read_timeout: Timeout::none(),
         })
     }
 
@@ -64,7 +64,7 @@ impl UdpSocket {
                 }
             })?
         });
-        limited(self.read_timeout, receive).await
+        limited(self.read_timeout.get(), receive).await
     }
 
     /// The bound port, on every address of the interface.
@@ -74,8 +74,13 @@ impl UdpSocket {
     }
 
     /// Limits how long [`UdpSocket::recv_from`] waits (`None`: forever).
-    pub fn set_read_timeout(&mut self, timeout: Option<Duration>) {
-        self.read_timeout = timeout;
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) {
+        self.read_timeout.set(timeout);
+    }
+
+    /// The limit [`UdpSocket::recv_from`] waits for.
+    pub fn read_timeout(&self) -> Option<Duration> {
+        self.read_timeout.get()
     }
 }
 

@@ -27,6 +27,7 @@ use core::task::{Context, Poll, Waker};
 use core::time::Duration;
 use spinning_top::Spinlock;
 use unik_platform::{Clock, Current};
+use unik_thread::{MAIN_THREAD, ThreadId};
 
 /// A task's future.
 type BoxedTask = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -35,6 +36,8 @@ type BoxedTask = Pin<Box<dyn Future<Output = ()> + Send>>;
 struct TaskWaker {
     slot: usize,
     queued: AtomicBool,
+    /// The thread running the `block_on` (for slot [`MAIN`]), unparked when woken.
+    thread: ThreadId,
 }
 
 impl Wake for TaskWaker {
@@ -43,8 +46,12 @@ impl Wake for TaskWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if !self.queued.swap(true, Ordering::AcqRel) && self.slot != MAIN {
-            READY.lock().push_back(self.slot);
+        if !self.queued.swap(true, Ordering::AcqRel) {
+            if self.slot == MAIN {
+                unik_thread::unpark(self.thread);
+            } else {
+                READY.lock().push_back(self.slot);
+            }
         }
     }
 }
@@ -108,6 +115,7 @@ pub fn spawn(future: impl Future<Output = ()> + Send + 'static) {
     let waker = Arc::new(TaskWaker {
         slot,
         queued: AtomicBool::new(true),
+        thread: MAIN_THREAD,
     });
     tasks[slot] = Some((Some(future), waker));
     drop(tasks);
@@ -165,12 +173,17 @@ fn run_event_sources() -> Option<u64> {
 /// Runs `future` to completion on this CPU, together with the spawned tasks, halting the
 /// CPU whenever none of them can make progress. The blocking form of any `async`
 /// operation: `block_on(socket.recv_from(&mut buffer))`.
+///
+/// With threads, the waiting thread parks (other threads run), and the thread
+/// component's idle loop runs the event sources and timers when no thread can.
 #[inline(never)] // A component boundary: see unik-catalog's analysis.
 pub fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
+    unik_thread::set_idle_work(idle_work);
     let main = Arc::new(TaskWaker {
         slot: MAIN,
         queued: AtomicBool::new(true),
+        thread: unik_thread::current(),
     });
     let waker = Waker::from(main.clone());
     let mut context = Context::from_waker(&waker);
@@ -186,11 +199,32 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
         if ran || main.queued.load(Ordering::Acquire) || !READY.lock().is_empty() {
             continue;
         }
-        let deadline = match (source_deadline, timer_deadline) {
-            (Some(a), Some(b)) => a.min(b),
-            (a, b) => a.or(b).unwrap_or(u64::MAX),
-        };
-        Current::wait_until(deadline);
+        unik_thread::park(earliest(source_deadline, timer_deadline).unwrap_or(u64::MAX));
+    }
+}
+
+fn earliest(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// What the thread component's idle loop runs: ready tasks, event sources, timers.
+fn idle_work() -> Option<u64> {
+    run_ready_tasks();
+    let source_deadline = run_event_sources();
+    earliest(source_deadline, fire_timers(Current::now_nanos()))
+}
+
+/// Runs the event sources once, then polls `future` once (with a waker that does
+/// nothing): its output if it is ready. The non-blocking form of an `async` operation.
+#[inline(never)] // A component boundary: see unik-catalog's analysis.
+pub fn poll_once<F: Future>(future: F) -> Option<F::Output> {
+    run_event_sources();
+    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(output) => Some(output),
+        Poll::Pending => None,
     }
 }
 

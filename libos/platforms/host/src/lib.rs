@@ -1,11 +1,13 @@
 //! The host platform: implements the platform traits on top of std, for unit tests of
 //! portable library-OS crates on the development machine. Never part of an image.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 use std::io::Write;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-use unik_platform_api::{BootInfo, Clock, Console, Devices, MmioDevice, Platform, Shutdown, memory};
+use unik_platform_api::{
+    BootInfo, Clock, Console, Devices, MmioDevice, Platform, Processor, Shutdown, TlsLayout, memory,
+};
 
 /// The host platform.
 pub struct Host;
@@ -66,5 +68,32 @@ impl Devices for Host {
 
     fn enable_interrupt(_interrupt: u32) -> bool {
         false
+    }
+}
+
+/// Host builds run under std's threads: the library OS's own threads and thread-local
+/// storage exist only in images, and the host's random numbers come from the OS.
+impl Processor for Host {
+    const TLS_LAYOUT: TlsLayout = TlsLayout::BlockBelowPointer;
+
+    fn set_thread_pointer(_pointer: usize) {
+        panic!("the host platform keeps std's thread pointer");
+    }
+
+    #[allow(unsafe_code)]
+    unsafe fn new_context(_stack_top: usize, _entry: extern "C" fn(usize) -> !, _argument: usize) -> usize {
+        panic!("the host platform has no library-OS threads");
+    }
+
+    #[allow(unsafe_code)]
+    unsafe fn switch_context(_save: *mut usize, _resume: usize) {
+        panic!("the host platform has no library-OS threads");
+    }
+
+    fn hardware_random(buffer: &mut [u8]) -> bool {
+        use std::io::Read;
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut file| file.read_exact(buffer))
+            .is_ok()
     }
 }

@@ -1,0 +1,151 @@
+//! Futexes, which std's `Mutex`, `Condvar`, `RwLock`, `Once` and thread parking wait on:
+//! a table of waiting threads by address, on top of the thread component's park/unpark.
+//!
+//! Without spawned threads nothing can wake a waiter: a wait with a timeout sleeps it
+//! out, one without is a deadlock, reported instead of hanging.
+
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
+use hermit_abi::{FUTEX_RELATIVE_TIMEOUT, timespec};
+use spinning_top::Spinlock;
+use unik_platform::{Clock, Console, Current, Shutdown, status};
+use unik_thread::ThreadId;
+
+use crate::errno::{EAGAIN, EINVAL, ETIMEDOUT, fail};
+
+/// A waiting thread: the futex's address and the thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Waiter {
+    address: usize,
+    thread: ThreadId,
+}
+
+/// Who waits on which futex, in arrival order.
+#[derive(Debug, Default)]
+pub struct WaitQueue {
+    waiters: Vec<Waiter>,
+}
+
+impl WaitQueue {
+    /// An empty queue.
+    pub const fn new() -> WaitQueue {
+        WaitQueue { waiters: Vec::new() }
+    }
+
+    /// Records that `thread` waits on `address`.
+    pub fn add(&mut self, address: usize, thread: ThreadId) {
+        self.waiters.push(Waiter { address, thread });
+    }
+
+    /// Whether `thread` still waits on `address` (no wake took it off).
+    pub fn contains(&self, address: usize, thread: ThreadId) -> bool {
+        self.waiters.contains(&Waiter { address, thread })
+    }
+
+    /// Takes `thread` off (its wait timed out).
+    pub fn remove(&mut self, address: usize, thread: ThreadId) {
+        self.waiters.retain(|waiter| *waiter != Waiter { address, thread });
+    }
+
+    /// Takes off up to `count` of the earliest waiters on `address`; the threads.
+    pub fn take(&mut self, address: usize, count: usize) -> Vec<ThreadId> {
+        let mut taken = Vec::new();
+        self.waiters.retain(|waiter| {
+            if waiter.address == address && taken.len() < count {
+                taken.push(waiter.thread);
+                false
+            } else {
+                true
+            }
+        });
+        taken
+    }
+}
+
+static WAITERS: Spinlock<WaitQueue> = Spinlock::new(WaitQueue::new());
+
+/// Waits while `*address == expected`, until a [`sys_futex_wake`] or the timeout (relative
+/// with `FUTEX_RELATIVE_TIMEOUT`, else an absolute monotonic time). 0 when woken,
+/// `-EAGAIN` if the value differed, `-ETIMEDOUT`.
+///
+/// # Safety
+/// `address` must be a valid, aligned `u32`; `timeout` null or readable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sys_futex_wait(address: *mut u32, expected: u32, timeout: *const timespec, flags: u32) -> i32 {
+    if address.is_null() || !address.is_aligned() {
+        return fail(EINVAL);
+    }
+    // SAFETY: checked; the caller guarantees it is a live u32 (std's atomics).
+    let futex = unsafe { AtomicU32::from_ptr(address) };
+    let deadline = if timeout.is_null() {
+        u64::MAX
+    } else {
+        // SAFETY: the caller's guarantee.
+        let Some(nanos) = (unsafe { crate::time::nanos(timeout) }) else {
+            return fail(EINVAL);
+        };
+        if flags & FUTEX_RELATIVE_TIMEOUT != 0 {
+            Current::now_nanos().saturating_add(nanos)
+        } else {
+            nanos
+        }
+    };
+    let key = address as usize;
+    let me = unik_thread::current();
+    {
+        let mut waiters = WAITERS.lock();
+        if futex.load(Ordering::SeqCst) != expected {
+            return fail(EAGAIN);
+        }
+        waiters.add(key, me);
+    }
+    loop {
+        if deadline == u64::MAX && !unik_thread::scheduler_running() {
+            Current::write(b"unik: deadlock: the only thread waits on a lock nothing can release\n");
+            Current::exit(status::ABORT);
+        }
+        unik_thread::park(deadline);
+        let mut waiters = WAITERS.lock();
+        if !waiters.contains(key, me) {
+            return 0;
+        }
+        if Current::now_nanos() >= deadline {
+            waiters.remove(key, me);
+            return fail(ETIMEDOUT);
+        }
+    }
+}
+
+/// Wakes up to `count` threads waiting on `address` (all for a negative count); how many.
+#[unsafe(no_mangle)]
+pub extern "C" fn sys_futex_wake(address: *mut u32, count: i32) -> i32 {
+    if address.is_null() {
+        return fail(EINVAL);
+    }
+    let count = usize::try_from(count).unwrap_or(usize::MAX);
+    let woken = WAITERS.lock().take(address as usize, count);
+    for &thread in &woken {
+        unik_thread::unpark(thread);
+    }
+    i32::try_from(woken.len()).unwrap_or(i32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wakes_take_the_earliest_waiters_of_one_address() {
+        let mut queue = WaitQueue::new();
+        queue.add(0x10, 2);
+        queue.add(0x20, 3);
+        queue.add(0x10, 4);
+        queue.add(0x10, 5);
+        assert_eq!(queue.take(0x10, 2), [2, 4]);
+        assert!(!queue.contains(0x10, 2));
+        assert!(queue.contains(0x10, 5) && queue.contains(0x20, 3));
+        queue.remove(0x10, 5);
+        assert_eq!(queue.take(0x10, usize::MAX), []);
+        assert_eq!(queue.take(0x20, usize::MAX), [3]);
+    }
+}
