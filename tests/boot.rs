@@ -71,6 +71,47 @@ fn panic_shows_message_and_location_and_exits_101() {
     boot("panic");
 }
 
+/// An ordinary `fn main()` program with std: println!, env::args, HashMap (seeded from
+/// the entropy source), float formatting, Instant and thread::sleep.
+#[test]
+fn std_hello_runs_on_every_target() {
+    boot("std-hello");
+}
+
+/// std threads on the scheduler: 4 x 100,000 Mutex increments, a Condvar handshake,
+/// thread::scope and thread-locals, on both architectures' context switches.
+#[test]
+fn std_threads_count_exactly_and_hand_over() {
+    boot("std-threads");
+}
+
+/// What unik does not provide fails as an `Err`; exit and panic statuses are std's.
+#[test]
+fn a_std_program_gets_errors_for_what_is_missing_and_ends_with_its_status() {
+    for target in ["kvm-x86_64", "xen-arm64"] {
+        let output =
+            run(unik_for_app("std-errors")
+                .args(run_args(target, 60))
+                .args(["--", "unik.env.GREETING=hi", "exit"]));
+        assert_eq!(output.status, 3, "{target}: {}\n{}", output.stdout, output.stderr);
+        assert_eq!(
+            output.stdout,
+            std::fs::read_to_string(data("boot/std-errors.out")).unwrap(),
+            "{target}"
+        );
+
+        let output = run(unik_for_app("std-errors")
+            .args(run_args(target, 60))
+            .args(["--", "panic"]));
+        assert_eq!(output.status, 101, "{target}: {}\n{}", output.stdout, output.stderr);
+        assert!(
+            output.stdout.contains("panicked at src/main.rs:") && output.stdout.contains("on purpose: 42"),
+            "{target}: {}",
+            output.stdout
+        );
+    }
+}
+
 #[test]
 fn hello_builds_and_boots_with_the_dev_profile() {
     let output = run(unik().current_dir(support::root().join("examples/hello")).args([

@@ -18,7 +18,8 @@ fn build_json(command: &mut std::process::Command, target: &str) -> (serde_json:
 }
 
 /// Whether any symbol belongs to component `name`: its catalog patterns, or paths in the
-/// crates only it is made of (a crate two components share identifies neither).
+/// crates only it is made of (a crate two components share identifies neither); generic
+/// arguments do not count (see `without_generic_arguments`).
 fn holds(symbols: &[String], name: &str) -> bool {
     let catalog = catalog();
     let component = catalog.get(name).unwrap();
@@ -29,9 +30,10 @@ fn holds(symbols: &[String], name: &str) -> bool {
         .filter(|c| !shared(c))
         .map(|c| format!("{}::", c.replace('-', "_")))
         .collect();
-    symbols
-        .iter()
-        .any(|s| unik_catalog::analysis::identifies(component, s) || paths.iter().any(|p| s.contains(p.as_str())))
+    symbols.iter().any(|s| {
+        let path = unik_catalog::analysis::without_generic_arguments(s);
+        unik_catalog::analysis::identifies(component, s) || paths.iter().any(|p| path.contains(p.as_str()))
+    })
 }
 
 fn names(value: &serde_json::Value) -> Vec<String> {
@@ -226,4 +228,40 @@ fn why_points_out_a_component_kept_by_dynamic_dispatch() {
         "{}",
         output.stdout
     );
+}
+
+/// std programs: each sys_* function belongs to a component, so a std hello world holds
+/// std's runtime, the heap, the console, entropy (HashMap's keys) and time, but no
+/// scheduler and no network; threads bring the scheduler, std::net the network.
+#[test]
+fn std_programs_hold_only_the_components_std_reaches() {
+    let cases: [(&str, &[&str], &[&str]); 3] = [
+        (
+            "std-hello",
+            &["std", "alloc", "console", "entropy", "time", "args"],
+            &["thread", "net", "task"],
+        ),
+        ("std-threads", &["std", "thread"], &["net", "task"]),
+        ("std-http", &["std", "thread", "net", "task", "virtio-net"], &[]),
+    ];
+    for (example, present, absent) in cases {
+        let mut command = unik();
+        command.current_dir(root().join("examples").join(example));
+        let (message, symbols) = build_json(&mut command, "kvm-x86_64");
+        let components = names(&message["components"]);
+        for component in present {
+            assert!(
+                components.iter().any(|c| c == component),
+                "{example} lacks {component}: {components:?}"
+            );
+            assert!(holds(&symbols, component), "{example}: no symbol of {component}");
+        }
+        for component in absent {
+            assert!(
+                !components.iter().any(|c| c == component),
+                "{example} holds {component}: {components:?}"
+            );
+            assert!(!holds(&symbols, component), "{example}: a symbol of {component}");
+        }
+    }
 }

@@ -114,6 +114,14 @@ pub enum BuildError {
         /// Package.
         package: String,
     },
+    /// A std application that also marks a `#[unik::main]`.
+    #[error(
+        "`{package}` is a std application (its crate root has no #![no_std]): std runs its `fn main`, so remove #[unik::main] (or add #![no_std] and #![no_main] to write a no_std application)"
+    )]
+    StdWithUnikMain {
+        /// Package.
+        package: String,
+    },
     /// The linker script's size assertion fired.
     #[error("the image is too large for {target}: {message}")]
     TooLarge {
@@ -424,10 +432,17 @@ fn write_linker_script(project: &Project, target: &Target, out_dir: &Path) -> Re
         .settings
         .stack_size
         .map_or(target.layout.stack_size, ByteSize::bytes);
+    // Only std applications have thread-local storage to describe.
+    let tls_info = match project.uses_std {
+        true => unik_targets::linker_fragment("tls-info.ld")
+            .ok_or_else(|| template_error("templates/linker/tls-info.ld is missing".into()))?,
+        false => "",
+    };
     let values = [
         ("load_address", format!("{:#x}", target.layout.load_address)),
         ("max_image_end", format!("{:#x}", target.layout.max_image_end)),
         ("stack_size", format!("{:#x}", stack.div_ceil(4096) * 4096)),
+        ("tls_info", tls_info.to_string()),
     ];
     let text = script::render(template, &values).map_err(|e| template_error(e.to_string()))?;
     let path = out_dir.join(format!("{}-{:016x}.ld", project.package, fnv1a(text.as_bytes())));
@@ -535,9 +550,13 @@ fn run_cargo(shell: &Shell, request: &BuildRequest<'_>, app_dir: &Path, script: 
             None => command.env_remove(variable),
         };
     }
+    command.arg("--").args(link::rustc_args(script));
+    if project.uses_std {
+        // A std program need not name `unik` in its code: link the library OS all the same
+        // (a dependency the code never names is otherwise left out).
+        command.args(["-Zunstable-options", "--extern", "force:unik"]);
+    }
     command
-        .arg("--")
-        .args(link::rustc_args(script))
         .env("CARGO_ENCODED_RUSTFLAGS", rustflags(project, target, profile))
         .stdout(Stdio::piped());
     shell.echo(&command);
@@ -586,6 +605,8 @@ fn classify_link_failure(request: &BuildRequest<'_>, rendered: &str) -> Option<B
             package,
             bin: request.project.bin.clone(),
         })
+    } else if rendered.contains("duplicate symbol: __unik_app_main") && request.project.uses_std {
+        Some(BuildError::StdWithUnikMain { package })
     } else if rendered.contains("duplicate symbol: __unik_app_main") {
         Some(BuildError::DuplicateMain { package })
     } else if let Some(at) = rendered.find("unik: the image") {

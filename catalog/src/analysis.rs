@@ -32,12 +32,31 @@ pub struct Unprovided {
     pub chain: String,
 }
 
-/// Whether `symbol` (demangled) belongs to `component`.
+/// Whether `symbol` (demangled) belongs to `component`. Generic arguments do not count:
+/// `<RawVec<smoltcp::…>>::drop` is alloc's code, and LLVM merges identical instances under
+/// any one of their names, so the types in a name say nothing of who calls it.
 pub fn identifies(component: &Component, symbol: &str) -> bool {
-    component
-        .symbols
-        .iter()
-        .any(|pattern| symbol.contains(pattern.as_str()))
+    let path = without_generic_arguments(symbol);
+    component.symbols.iter().any(|pattern| path.contains(pattern.as_str()))
+}
+
+/// `symbol` without the generic argument lists that follow a name (`Vec<T>`, `f::<T>`);
+/// qualified paths (`<T as Trait>::f`) stay.
+pub fn without_generic_arguments(symbol: &str) -> String {
+    let mut path = String::with_capacity(symbol.len());
+    let mut depth = 0usize;
+    let mut previous = ' ';
+    for c in symbol.chars() {
+        match c {
+            '<' if depth > 0 || previous.is_alphanumeric() || previous == '_' || previous == ':' => depth += 1,
+            // `->` of a function type inside the arguments closes nothing.
+            '>' if depth > 0 && previous != '-' => depth -= 1,
+            _ if depth > 0 => {}
+            _ => path.push(c),
+        }
+        previous = c;
+    }
+    path.trim_end_matches("::").replace("::::", "::")
 }
 
 /// The component a symbol's code belongs to: the first whose patterns match it, else the
@@ -115,6 +134,25 @@ pub fn summary(analysis: &Analysis) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn generic_arguments_do_not_make_a_symbol_anyones() {
+        let strip = super::without_generic_arguments;
+        assert_eq!(
+            strip("<alloc::raw_vec::RawVec<smoltcp::storage::PacketMetadata<u8>> as core::ops::drop::Drop>::drop"),
+            "<alloc::raw_vec::RawVec as core::ops::drop::Drop>::drop"
+        );
+        assert_eq!(
+            strip("core::ptr::drop_in_place::<smoltcp::iface::Interface>"),
+            "core::ptr::drop_in_place"
+        );
+        assert_eq!(
+            strip("<smoltcp::iface::Interface>::poll"),
+            "<smoltcp::iface::Interface>::poll"
+        );
+        assert_eq!(strip("f::<Vec<fn() -> u8>>::g"), "f::g");
+        assert_eq!(strip("sys_write"), "sys_write");
+    }
+
     use super::*;
 
     #[test]

@@ -283,6 +283,15 @@ pub fn find(name: &str) -> Result<Target, TargetError> {
         })
 }
 
+/// A linker-script fragment from `templates/linker/` (such as `tls-info.ld`), for a
+/// template's placeholder.
+pub fn linker_fragment(name: &str) -> Option<&'static str> {
+    embedded::LINKER_TEMPLATES
+        .iter()
+        .find(|(file, _)| *file == name)
+        .map(|(_, text)| *text)
+}
+
 impl Target {
     /// The text of this target's linker-script template.
     pub fn linker_template(&self) -> Result<&'static str, TargetError> {

@@ -1,8 +1,11 @@
 //! The HTTP part of `cargo xtask bench`: `examples/http` under a keep-alive load, booted
 //! by `unik run --publish` on each target with a NIC, and the very same request handling
-//! (`examples/http/src/http.rs`) as a Linux process on loopback, for scale. Also the host
+//! (`examples/http/src/http.rs`, served by `examples/std-http`'s blocking connection loop)
+//! as a Linux process on loopback, for scale. Also the host
 //! CPU an idle server's QEMU uses.
 
+#[path = "../../examples/std-http/src/connection.rs"]
+mod connection;
 #[path = "../../examples/http/src/http.rs"]
 mod http;
 #[path = "../../tests/support/http_client.rs"]
@@ -10,8 +13,8 @@ mod http;
 mod http_client;
 
 use serde::{Deserialize, Serialize};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Stdio;
@@ -85,28 +88,10 @@ fn serve_on_loopback() -> std::io::Result<SocketAddr> {
     let address = listener.local_addr()?;
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || serve(stream));
+            std::thread::spawn(move || connection::serve(stream, || (0, 0)));
         }
     });
     Ok(address)
-}
-
-fn serve(mut stream: TcpStream) {
-    let _ = stream.set_nodelay(true);
-    let _ = stream.set_read_timeout(Some(http::IDLE_TIMEOUT));
-    let mut connection = http::Connection::new(|| (0, 0));
-    loop {
-        let read = match stream.read(connection.free_space()) {
-            Ok(0) | Err(_) => return,
-            Ok(read) => read,
-        };
-        connection.received(read);
-        while let Some(response) = connection.next_response() {
-            if stream.write_all(&response.bytes).is_err() || response.close {
-                return;
-            }
-        }
-    }
 }
 
 /// The load against the Linux build of the same handling.

@@ -90,27 +90,33 @@ fn test(shell: &Shell) -> Result<(), String> {
         &["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"],
     )?;
     for target in unik_targets::all() {
-        // The bare-metal crates of every platform, built as `unik build` builds them.
         let flags = format!(
             "--cfg\x1funik_platform\x1f--cfg\x1funik_platform=\"{}\"",
             target.platform
         );
-        let mut command = shell.command("cargo");
-        command
-            .current_dir(root.join("libos"))
-            .args([
-                "clippy",
-                "--quiet",
-                "--package",
-                "unik",
-                "--target",
-                &target.rust_target,
-                "--",
-                "-D",
-                "warnings",
-            ])
-            .env("CARGO_ENCODED_RUSTFLAGS", flags);
-        run(shell, &mut command)?;
+        // The bare-metal crates of every platform, built as `unik build` builds them: for
+        // no_std applications, and for std applications (the Hermit target, with
+        // unik-std, std itself built from source).
+        let std_build = [
+            "-Zbuild-std=std,panic_abort",
+            "-Zbuild-std-features=compiler-builtins-mem",
+        ];
+        for (rust_target, unstable) in [
+            (&target.rust_target, &[][..]),
+            (&target.std_rust_target, &std_build[..]),
+        ] {
+            let mut command = shell.command("cargo");
+            command
+                .current_dir(root.join("libos"))
+                .args(["clippy", "--quiet", "--package", "unik", "--target", rust_target])
+                .args(unstable)
+                .args(["--", "-D", "warnings"])
+                .env("CARGO_ENCODED_RUSTFLAGS", &flags);
+            if !unstable.is_empty() {
+                command.env("RUSTC_BOOTSTRAP", "1");
+            }
+            run(shell, &mut command)?;
+        }
     }
     shell.status("Testing", "library OS crates on the host");
     cargo(shell, &root.join("libos"), &["test", "--quiet"])?;

@@ -1,4 +1,4 @@
-//! Installing prerequisites: Rust targets with rustup, QEMU, curl and xz with apt-get (from
+//! Installing prerequisites: Rust targets and the standard library sources with rustup, QEMU, curl and xz with apt-get (from
 //! bookworm-backports on Debian 12, where main has an older QEMU), or a precise account
 //! of what is missing when this machine does not allow installing.
 
@@ -37,6 +37,7 @@ fn output(shell: &Shell, program: &str, args: &[&str]) -> Option<String> {
 /// Installs everything missing, or fails naming what is missing and how to get it.
 pub fn setup(shell: &Shell) -> Result<(), String> {
     rust_targets(shell)?;
+    rust_sources(shell)?;
     programs(shell)?;
     hypervisors(shell)
 }
@@ -108,6 +109,20 @@ fn rust_targets(shell: &Shell) -> Result<(), String> {
     shell.status("Installing", format!("Rust targets {}", missing.join(", ")));
     let mut command = shell.command("rustup");
     command.args(["target", "add"]).args(&missing);
+    run(shell, &mut command)
+}
+
+/// The standard library's sources: std applications build std for the Hermit targets
+/// (which rustup has no prebuilt std for) with `-Zbuild-std`.
+fn rust_sources(shell: &Shell) -> Result<(), String> {
+    let installed = output(shell, "rustup", &["component", "list", "--installed"])
+        .ok_or("rustup is not available: install Rust with rustup (https://rustup.rs), then rerun".to_string())?;
+    if installed.lines().any(|line| line.trim().starts_with("rust-src")) {
+        return Ok(());
+    }
+    shell.status("Installing", "the Rust standard library sources (rust-src)");
+    let mut command = shell.command("rustup");
+    command.args(["component", "add", "rust-src"]);
     run(shell, &mut command)
 }
 

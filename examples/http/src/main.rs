@@ -34,7 +34,7 @@ fn main() -> net::Result<()> {
 
 /// Answers requests on one connection until the client closes it, asks to close it,
 /// misbehaves, or stays idle too long.
-async fn serve(mut stream: TcpStream) {
+async fn serve(stream: TcpStream) {
     stream.set_read_timeout(Some(http::IDLE_TIMEOUT));
     stream.set_write_timeout(Some(http::IDLE_TIMEOUT));
     let _ = stream.set_nodelay(true);

@@ -1,8 +1,6 @@
-//! An ordinary std program: the only line unik asks for is `use unik as _;`.
+//! An ordinary std program: nothing in the code names unik; the manifest depends on it.
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
-
-use unik as _;
 
 fn main() {
     println!("Hello from std!");

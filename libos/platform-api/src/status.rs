@@ -4,9 +4,6 @@
 pub const PANIC: i32 = 101;
 /// Status after a CPU fault (bad memory access, invalid instruction, ...): `EX_SOFTWARE`.
 pub const FAULT: i32 = 70;
-/// Status after an abort (`std::process::abort`, a std panic, a deadlock): 128 + SIGABRT,
-/// as a shell reports an aborted process.
-pub const ABORT: i32 = 134;
 
 /// Writes the line `unik: exit status N` (with its newline) through `write`: the last
 /// console line of a VM whose host reads the status from the console (Xen targets).

@@ -102,7 +102,7 @@ pub unsafe extern "C" fn sys_futex_wait(address: *mut u32, expected: u32, timeou
     loop {
         if deadline == u64::MAX && !unik_thread::scheduler_running() {
             Current::write(b"unik: deadlock: the only thread waits on a lock nothing can release\n");
-            Current::exit(status::ABORT);
+            Current::exit(status::FAULT);
         }
         unik_thread::park(deadline);
         let mut waiters = WAITERS.lock();

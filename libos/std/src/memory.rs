@@ -4,6 +4,12 @@ use core::alloc::{GlobalAlloc, Layout};
 
 static HEAP: unik_alloc::Heap = unik_alloc::heap();
 
+/// What the heap holds (feature `heap-stats`).
+#[cfg(feature = "heap-stats")]
+pub fn stats() -> unik_alloc::Stats {
+    unik_alloc::stats(&HEAP)
+}
+
 fn layout(size: usize, align: usize) -> Option<Layout> {
     Layout::from_size_align(size, align)
         .ok()

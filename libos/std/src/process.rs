@@ -8,11 +8,12 @@ pub extern "C" fn sys_exit(status: i32) -> ! {
     Current::exit(status)
 }
 
-/// Ends the VM with [`status::ABORT`]: `std::process::abort`, and every std panic (std
-/// images are built with `panic = "abort"`; std has printed the message).
+/// Ends the VM with [`status::PANIC`], as a panicking Rust program ends: std images are
+/// built with `panic = "abort"`, so every std panic (whose message std has printed)
+/// arrives here, as does `std::process::abort`.
 #[unsafe(no_mangle)]
 pub extern "C" fn sys_abort() -> ! {
-    Current::exit(status::ABORT)
+    Current::exit(status::PANIC)
 }
 
 /// The process id: the VM runs one program.

@@ -65,9 +65,11 @@ pub mod heap {
 
     /// How much of the heap is in use now (all zero in host builds, whose heap is std's).
     pub fn stats() -> Stats {
+        #[cfg(target_os = "hermit")]
+        return unik_std::memory::stats();
         #[cfg(all(unik_platform, not(target_os = "hermit")))]
         return unik_alloc::stats(&crate::HEAP);
-        #[cfg(not(all(unik_platform, not(target_os = "hermit"))))]
+        #[cfg(not(unik_platform))]
         Stats::default()
     }
 }

@@ -199,7 +199,7 @@ fn tcp_echo_over_several_connections_at_once() {
     block_on(async {
         spawn(async move {
             loop {
-                let Ok((mut stream, _)) = listener.accept().await else {
+                let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
                 spawn(async move {
@@ -228,7 +228,7 @@ fn tcp_echo_over_several_connections_at_once() {
             }
             assert_eq!(echoed, message);
         }
-        for mut client in clients {
+        for client in clients {
             client.shutdown(Shutdown::Write).unwrap();
             let mut rest = [0; 4];
             assert_eq!(client.read(&mut rest).await, Ok(0), "the server closes after our FIN");
@@ -253,7 +253,7 @@ fn refused_and_timed_out_operations_are_errors() {
             Error::ConnectionRefused
         );
         let listener = TcpListener::bind(7001).unwrap();
-        let mut client = TcpStream::connect(("10.0.0.1".parse::<Ipv4Addr>().unwrap(), 7001))
+        let client = TcpStream::connect(("10.0.0.1".parse::<Ipv4Addr>().unwrap(), 7001))
             .await
             .unwrap();
         let (_server, _) = listener.accept().await.unwrap();

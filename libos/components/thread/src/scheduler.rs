@@ -111,7 +111,7 @@ pub enum SpawnError {
 #[inline(never)] // A component boundary: see unik-catalog's analysis.
 pub fn spawn(entry: extern "C" fn(usize), argument: usize, stack_size: usize) -> Result<ThreadId, SpawnError> {
     let stack = Stack::new(stack_size).ok_or(SpawnError::OutOfMemory)?;
-    let tls = TlsBlock::new();
+    let tls = TlsBlock::allocate();
     // SAFETY: the stack is fresh and owned by the record made next.
     let context = unsafe { Current::new_context(stack.top(), thread_start, 0) };
     let thread = Box::new(Thread {
@@ -289,7 +289,7 @@ fn schedule() {
 /// wake one: report it rather than halt forever.
 fn deadlock() -> ! {
     Current::write(b"unik: deadlock: every thread is blocked and nothing can wake one\n");
-    Current::exit(status::ABORT)
+    Current::exit(status::FAULT)
 }
 
 /// Makes `next` the running thread (it is the current one, when it was woken before the

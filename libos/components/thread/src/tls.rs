@@ -35,6 +35,44 @@ fn template() -> Template {
     }
 }
 
+/// Where the parts of a TLS block go, in bytes from its start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Placement {
+    /// The whole allocation.
+    size: usize,
+    /// Where the TLS data (the copy of `.tdata`, then `.tbss`) starts.
+    data_offset: usize,
+    /// Where the thread pointer points.
+    pointer_offset: usize,
+}
+
+/// The block for TLS data of `size` bytes aligned to `align`, laid out as the linker
+/// computed the offsets it put into the code (lld: variant II places data at
+/// `tp - align_up(size, align)`, variant I at `tp + align_up(control block, align)`).
+fn placement(layout: TlsLayout, size: usize, align: usize) -> Placement {
+    match layout {
+        // [TLS data, padded to the alignment][control block: a pointer to itself].
+        // (Padding after the data: the linker's offsets count back from the pointer.)
+        TlsLayout::BlockBelowPointer => {
+            let data = size.next_multiple_of(align);
+            Placement {
+                size: data + 64,
+                data_offset: 0,
+                pointer_offset: data,
+            }
+        }
+        // [control block, padded to the alignment][TLS data].
+        TlsLayout::BlockAbovePointer { control_block } => {
+            let data = control_block.next_multiple_of(align);
+            Placement {
+                size: data + size,
+                data_offset: data,
+                pointer_offset: 0,
+            }
+        }
+    }
+}
+
 /// One thread's TLS block, freed on drop.
 #[derive(Debug)]
 pub struct TlsBlock {
@@ -48,20 +86,13 @@ unsafe impl Send for TlsBlock {}
 
 impl TlsBlock {
     /// A fresh block for a new thread: the initial image copied, the rest zeroed.
-    pub fn new() -> TlsBlock {
+    pub fn allocate() -> TlsBlock {
         let template = template();
-        let (layout, data_offset, pointer_offset) = match Current::TLS_LAYOUT {
-            // [TLS data, padded to the alignment][control block: a pointer to itself].
-            TlsLayout::BlockBelowPointer => {
-                let data = template.size.next_multiple_of(template.align);
-                (data + 64, 0, data)
-            }
-            // [control block, padded to the alignment][TLS data].
-            TlsLayout::BlockAbovePointer { control_block } => {
-                let data = control_block.next_multiple_of(template.align);
-                (data + template.size, data, 0)
-            }
-        };
+        let Placement {
+            size: layout,
+            data_offset,
+            pointer_offset,
+        } = placement(Current::TLS_LAYOUT, template.size, template.align);
         // The offsets the linker computed use the segment's own alignment; the allocation
         // is at least 16-byte aligned so that the control block is too.
         let layout = Layout::from_size_align(layout, template.align.max(16)).expect("TLS alignment is a power of two");
@@ -103,7 +134,7 @@ static MAIN_THREAD_POINTER: AtomicUsize = AtomicUsize::new(0);
 /// Gives the running (first) thread its TLS block, for good. Rust code that uses thread
 /// locals (std does) must not run before.
 pub fn init_main_thread() {
-    let block = core::mem::ManuallyDrop::new(TlsBlock::new());
+    let block = core::mem::ManuallyDrop::new(TlsBlock::allocate());
     MAIN_THREAD_POINTER.store(block.thread_pointer(), Ordering::Release);
     Current::set_thread_pointer(block.thread_pointer());
 }
@@ -111,4 +142,28 @@ pub fn init_main_thread() {
 /// The main thread's thread pointer (0 if it has no TLS block).
 pub(crate) fn main_thread_pointer() -> usize {
     MAIN_THREAD_POINTER.load(Ordering::Acquire)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_match_the_offsets_the_linker_computes() {
+        // A std image on x86_64: 0x68 bytes aligned to 8 lie just below the pointer.
+        let below = placement(TlsLayout::BlockBelowPointer, 0x68, 8);
+        assert_eq!(below.pointer_offset - below.data_offset, 0x68);
+        assert!(below.size >= below.pointer_offset + 8, "room for the self pointer");
+        // Alignment pads between the data and the pointer.
+        let padded = placement(TlsLayout::BlockBelowPointer, 0x64, 16);
+        assert_eq!(padded.pointer_offset - padded.data_offset, 0x70);
+        // arm64: a 16-byte control block, the data after it at the alignment.
+        let above = placement(TlsLayout::BlockAbovePointer { control_block: 16 }, 0x68, 8);
+        assert_eq!(
+            (above.pointer_offset, above.data_offset, above.size),
+            (0, 16, 16 + 0x68)
+        );
+        let wide = placement(TlsLayout::BlockAbovePointer { control_block: 16 }, 0x40, 64);
+        assert_eq!(wide.data_offset, 64);
+    }
 }
