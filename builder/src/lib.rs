@@ -282,18 +282,20 @@ pub fn build(shell: &Shell, request: &BuildRequest<'_>) -> Result<BuildRecord, B
         profile,
     } = request;
     let app_dir = project.manifest_path.parent().unwrap_or(Path::new("."));
-    if project.uses_std {
+    let std_sources = if project.uses_std {
         // Tier 3: rustup has no prebuilt std for the Hermit targets; it is built here.
-        toolchain::ensure_rust_src(shell, app_dir)?;
+        let sources = toolchain::ensure_rust_src(shell, app_dir)?;
         shell.note(format!(
             "`{}` is a std application: Rust's std is built from source for {} ({}), enabled on this toolchain by RUSTC_BOOTSTRAP=1",
             project.bin,
             target.std_rust_target,
             profile.std_unstable_args().join(" ")
         ));
+        Some(sources)
     } else {
         toolchain::ensure_target(shell, app_dir, &target.rust_target)?;
-    }
+        None
+    };
     if profile.build_std && !project.uses_std {
         toolchain::ensure_rust_src(shell, app_dir)?;
         shell.note(format!(
@@ -311,7 +313,7 @@ pub fn build(shell: &Shell, request: &BuildRequest<'_>) -> Result<BuildRecord, B
         "Building",
         format!("{} for {} ({} profile)", project.package, target.name, profile.name),
     );
-    let linked = run_cargo(shell, request, app_dir, &script_path)?;
+    let linked = run_cargo(shell, request, app_dir, &script_path, std_sources.as_deref())?;
 
     let elf = std::fs::read(&linked).map_err(io("cannot read", &linked))?;
     let image_err = |source| BuildError::Image {
@@ -468,11 +470,15 @@ pub fn rust_target<'a>(project: &Project, target: &'a Target) -> &'a str {
     }
 }
 
-/// The `CARGO_ENCODED_RUSTFLAGS` of an image build.
-fn rustflags(project: &Project, target: &Target, profile: &Profile) -> String {
+/// The `CARGO_ENCODED_RUSTFLAGS` of an image build (`std_sources`: where std's sources
+/// are, for a std application).
+fn rustflags(target: &Target, profile: &Profile, std_sources: Option<&Path>) -> String {
     let mut flags = target.rustflags.clone();
-    if project.uses_std {
+    if let Some(sources) = std_sources {
         flags.extend(target.std_rustflags.iter().cloned());
+        // std's panic locations name `library/std/src/…`, not this machine's sysroot
+        // (shorter strings in the image, and nothing about the build machine).
+        flags.push(format!("--remap-path-prefix={}/=", sources.display()));
     }
     flags.extend([
         "--cfg".into(),
@@ -486,7 +492,14 @@ fn rustflags(project: &Project, target: &Target, profile: &Profile) -> String {
     flags.extend(profile.rustflags.iter().cloned());
     flags.join("\x1f")
 }
-fn run_cargo(shell: &Shell, request: &BuildRequest<'_>, app_dir: &Path, script: &Path) -> Result<PathBuf, BuildError> {
+/// `std_sources`: where std's sources are, for a std application.
+fn run_cargo(
+    shell: &Shell,
+    request: &BuildRequest<'_>,
+    app_dir: &Path,
+    script: &Path,
+    std_sources: Option<&Path>,
+) -> Result<PathBuf, BuildError> {
     let BuildRequest {
         project,
         target,
@@ -557,7 +570,7 @@ fn run_cargo(shell: &Shell, request: &BuildRequest<'_>, app_dir: &Path, script: 
         command.args(["-Zunstable-options", "--extern", "force:unik"]);
     }
     command
-        .env("CARGO_ENCODED_RUSTFLAGS", rustflags(project, target, profile))
+        .env("CARGO_ENCODED_RUSTFLAGS", rustflags(target, profile, std_sources))
         .stdout(Stdio::piped());
     shell.echo(&command);
     let mut child = command.spawn().map_err(BuildError::CargoNotRunnable)?;

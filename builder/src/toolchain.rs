@@ -2,7 +2,7 @@
 //! (`core`, `alloc`) must be installed; rustup installs it when it can.
 
 use crate::BuildError;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use unik_ui::Shell;
 
 /// Ensures the toolchain that builds in `dir` has `rust_target` installed.
@@ -46,21 +46,20 @@ fn target_installed(shell: &Shell, dir: &Path, rust_target: &str) -> bool {
 }
 
 /// Ensures the toolchain that builds in `dir` has the standard library's sources
-/// (`-Zbuild-std` compiles them).
-pub(crate) fn ensure_rust_src(shell: &Shell, dir: &Path) -> Result<(), BuildError> {
-    let has_sources = || {
+/// (`-Zbuild-std` compiles them); returns where they are (`<sysroot>/lib/rustlib/src/rust`).
+pub(crate) fn ensure_rust_src(shell: &Shell, dir: &Path) -> Result<PathBuf, BuildError> {
+    let sources = || {
         let mut command = shell.command("rustc");
         command.current_dir(dir).args(["--print", "sysroot"]);
         shell.echo(&command);
-        command.output().ok().is_some_and(|output| {
+        command.output().ok().and_then(|output| {
             let sysroot = String::from_utf8_lossy(&output.stdout);
-            Path::new(sysroot.trim())
-                .join("lib/rustlib/src/rust/library/core/Cargo.toml")
-                .is_file()
+            let sources = Path::new(sysroot.trim()).join("lib/rustlib/src/rust");
+            sources.join("library/core/Cargo.toml").is_file().then_some(sources)
         })
     };
-    if has_sources() {
-        return Ok(());
+    if let Some(sources) = sources() {
+        return Ok(sources);
     }
     shell.status(
         "Installing",
@@ -70,9 +69,12 @@ pub(crate) fn ensure_rust_src(shell: &Shell, dir: &Path) -> Result<(), BuildErro
     command.current_dir(dir).args(["component", "add", "rust-src"]);
     shell.echo(&command);
     match command.status() {
-        Ok(status) if status.success() && has_sources() => Ok(()),
-        _ => Err(BuildError::Toolchain(
-            "this profile rebuilds core from source, which needs the rust-src component: run `rustup component add rust-src`".into(),
-        )),
+        Ok(status) if status.success() => sources(),
+        _ => None,
     }
+    .ok_or_else(|| {
+        BuildError::Toolchain(
+            "this build compiles Rust's standard library from source, which needs the rust-src component: run `rustup component add rust-src`".into(),
+        )
+    })
 }
