@@ -148,6 +148,29 @@ fn new_writes_an_application_that_boots() {
 }
 
 #[test]
+fn new_std_writes_a_std_program_that_boots() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(unik().current_dir(dir.path()).args(["new", "--std", "fresh-std"]));
+    assert_eq!(output.status, 0, "{}", output.stderr);
+    let app = dir.path().join("fresh-std");
+    assert!(
+        !std::fs::read_to_string(app.join("src/main.rs"))
+            .unwrap()
+            .contains("no_std")
+    );
+    let output = run(unik()
+        .current_dir(&app)
+        .env("CARGO_TARGET_DIR", root().join("target/test-apps"))
+        .args(["run", "--release", "--timeout", "60", "--accel", &accel()]));
+    assert_eq!(output.status, 0, "{}", output.stderr);
+    assert!(output.stderr.contains("is a std application"), "{}", output.stderr);
+    assert_eq!(
+        output.stdout,
+        "Hello from fresh-std!\nargument 0: from\nargument 1: the\nargument 2: manifest\n"
+    );
+}
+
+#[test]
 fn new_never_overwrites() {
     let dir = tempfile::tempdir().unwrap();
     let existing = dir.path().join("taken");

@@ -6,6 +6,7 @@ use unik_ui::Shell;
 
 const CARGO_TOML: &str = include_str!("../../templates/new/Cargo.toml");
 const MAIN_RS: &str = include_str!("../../templates/new/src/main.rs");
+const MAIN_STD_RS: &str = include_str!("../../templates/new/src/main-std.rs");
 const GITIGNORE: &str = include_str!("../../templates/new/gitignore");
 
 /// Arguments of `unik new`.
@@ -13,6 +14,10 @@ const GITIGNORE: &str = include_str!("../../templates/new/gitignore");
 pub struct Args {
     /// Folder to create; its last component is the package name.
     path: PathBuf,
+    /// Write an ordinary std program (`fn main`, std built for the target) instead of a
+    /// `no_std` one with `#[unik::main]`.
+    #[arg(long)]
+    std: bool,
 }
 
 fn valid_package_name(name: &str) -> bool {
@@ -54,7 +59,7 @@ pub fn exec(shell: &Shell, args: Args) -> Result<()> {
     std::fs::create_dir_all(path.join("src")).with_context(|| format!("cannot create `{}`", path.display()))?;
     for (file, template) in [
         ("Cargo.toml", CARGO_TOML),
-        ("src/main.rs", MAIN_RS),
+        ("src/main.rs", if args.std { MAIN_STD_RS } else { MAIN_RS }),
         (".gitignore", GITIGNORE),
     ] {
         let target = path.join(file);

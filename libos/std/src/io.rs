@@ -75,29 +75,22 @@ pub unsafe extern "C" fn sys_read(fd: i32, buffer: *mut u8, length: usize) -> is
     }
 }
 
-/// Reads into the `count` buffers of `vectors`, stopping at a short read.
+/// Reads into the first non-empty buffer of `vectors` (a read returns what has arrived;
+/// it must not wait again for the next buffer).
 ///
 /// # Safety
 /// `vectors` must hold `count` writable buffers.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sys_readv(fd: i32, vectors: *const iovec, count: usize) -> isize {
-    let mut total = 0isize;
     // SAFETY: the caller's guarantee.
-    for vector in unsafe { slices(vectors, count) } {
-        if vector.iov_len == 0 {
-            continue;
-        }
+    match unsafe { slices(vectors, count) }
+        .iter()
+        .find(|vector| vector.iov_len != 0)
+    {
         // SAFETY: the caller's guarantee.
-        let read = unsafe { sys_read(fd, vector.iov_base.cast(), vector.iov_len) };
-        if read < 0 {
-            return if total > 0 { total } else { read };
-        }
-        total += read;
-        if (read as usize) < vector.iov_len {
-            break;
-        }
+        Some(vector) => unsafe { sys_read(fd, vector.iov_base.cast(), vector.iov_len) },
+        None => 0,
     }
-    total
 }
 
 /// Closes `fd` (the console's descriptors stay open).
