@@ -98,7 +98,11 @@ fn networking_is_only_in_images_that_use_it() {
         for component in ["netfront", "grant-table"] {
             assert!(!holds(&symbols, component), "{target}: http holds {component}");
         }
-        assert_eq!(names(&http["stripped"]), ["args", "time"], "{target}");
+        assert_eq!(
+            names(&http["stripped"]),
+            ["args", "entropy", "std", "thread", "time"],
+            "{target}"
+        );
     }
     // On Xen the same application gets netfront (and what it needs) instead of virtio-net.
     let (http, symbols) = build_json(unik().current_dir(root().join("examples/http")), "xen-x86_64");
@@ -114,7 +118,11 @@ fn networking_is_only_in_images_that_use_it() {
         assert!(holds(&symbols, component), "xen-x86_64: http lacks {component}");
     }
     assert!(!holds(&symbols, "virtio-net"), "xen-x86_64: http holds virtio-net");
-    assert_eq!(names(&http["stripped"]), ["args", "time"], "xen-x86_64");
+    assert_eq!(
+        names(&http["stripped"]),
+        ["args", "entropy", "std", "thread", "time"],
+        "xen-x86_64"
+    );
     let why = run(unik()
         .current_dir(root().join("examples/http"))
         .args(["-q", "why", "virtio-net", "--release"]));
@@ -161,7 +169,7 @@ fn the_build_prints_its_components() {
     assert_eq!(output.status, 0, "{}", output.stderr);
     assert!(
         output.stderr.contains(
-            "Specialised components: console, serial-16550 (2 of 8; stripped: alloc, args, net, task, time, virtio-net)"
+            "Specialised components: console, serial-16550 (2 of 11; stripped: alloc, args, entropy, net, std, task, thread, time, virtio-net)"
         ),
         "{}",
         output.stderr
