@@ -102,7 +102,7 @@ static INSTALLED_HOOKS: Hooks = Hooks {
 /// Why [`spawn`] failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SpawnError {
-    /// No memory for the stack or the TLS block.
+    /// No memory for the stack.
     OutOfMemory,
 }
 
