@@ -435,10 +435,11 @@ fn write_linker_script(project: &Project, target: &Target, out_dir: &Path) -> Re
         .stack_size
         .map_or(target.layout.stack_size, ByteSize::bytes);
     // Only std applications have thread-local storage to describe.
-    let tls_info = match project.uses_std {
-        true => unik_targets::linker_fragment("tls-info.ld")
-            .ok_or_else(|| template_error("templates/linker/tls-info.ld is missing".into()))?,
-        false => "",
+    let tls_info = if project.uses_std {
+        unik_targets::linker_fragment("tls-info.ld")
+            .ok_or_else(|| template_error("templates/linker/tls-info.ld is missing".into()))?
+    } else {
+        ""
     };
     let values = [
         ("load_address", format!("{:#x}", target.layout.load_address)),

@@ -19,6 +19,10 @@ pub fn exec(_shell: &Shell) -> Result<()> {
             "    builds for   {} (Rust target; `unik build` installs it with rustup)",
             target.rust_target
         );
+        unik_ui::outln!(
+            "    std programs {} (std built from source with the rust-src component)",
+            target.std_rust_target
+        );
         let state = if on_path(&machine.qemu) {
             "installed".to_string()
         } else {
