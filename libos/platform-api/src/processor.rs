@@ -53,3 +53,34 @@ pub trait Processor {
     /// `false` if the processor has none (or it keeps failing).
     fn hardware_random(buffer: &mut [u8]) -> bool;
 }
+
+/// Implements [`Processor`] for platform `$platform` by forwarding to the arch module
+/// `$context`, which defines `TLS_LAYOUT`, `set_thread_pointer`, `new_context`,
+/// `switch_context` and `hardware_random` with the trait's signatures (every platform of
+/// an architecture does the same).
+#[macro_export]
+macro_rules! impl_processor {
+    ($platform:ty, $($context:ident)::+) => {
+        impl $crate::Processor for $platform {
+            const TLS_LAYOUT: $crate::TlsLayout = $($context)::+::TLS_LAYOUT;
+
+            fn set_thread_pointer(pointer: usize) {
+                $($context)::+::set_thread_pointer(pointer)
+            }
+
+            unsafe fn new_context(stack_top: usize, entry: extern "C" fn(usize) -> !, argument: usize) -> usize {
+                // SAFETY: forwarded from the caller.
+                unsafe { $($context)::+::new_context(stack_top, entry, argument) }
+            }
+
+            unsafe fn switch_context(save: *mut usize, resume: usize) {
+                // SAFETY: forwarded from the caller.
+                unsafe { $($context)::+::switch_context(save, resume) }
+            }
+
+            fn hardware_random(buffer: &mut [u8]) -> bool {
+                $($context)::+::hardware_random(buffer)
+            }
+        }
+    };
+}

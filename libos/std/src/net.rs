@@ -503,6 +503,19 @@ fn peer_of(fd: i32) -> Result<SocketAddr, i32> {
     }
 }
 
+/// Stores the address `found` at `name` (see [`write_address`]): 0, or the failure.
+///
+/// # Safety
+/// `name` and `length` must be null or writable.
+unsafe fn answer_address(found: Result<SocketAddr, i32>, name: *mut sockaddr, length: *mut socklen_t) -> i32 {
+    // SAFETY: the caller's guarantee.
+    status(
+        found
+            .map(|address| unsafe { write_address(address, name, length) })
+            .map(|()| 0),
+    )
+}
+
 /// This end's address.
 ///
 /// # Safety
@@ -510,11 +523,7 @@ fn peer_of(fd: i32) -> Result<SocketAddr, i32> {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sys_getsockname(fd: i32, name: *mut sockaddr, length: *mut socklen_t) -> i32 {
     // SAFETY: the caller's guarantee.
-    status(
-        local_of(fd)
-            .map(|address| unsafe { write_address(address, name, length) })
-            .map(|()| 0),
-    )
+    unsafe { answer_address(local_of(fd), name, length) }
 }
 
 /// The peer's address.
@@ -524,11 +533,7 @@ pub unsafe extern "C" fn sys_getsockname(fd: i32, name: *mut sockaddr, length: *
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sys_getpeername(fd: i32, name: *mut sockaddr, length: *mut socklen_t) -> i32 {
     // SAFETY: the caller's guarantee.
-    status(
-        peer_of(fd)
-            .map(|address| unsafe { write_address(address, name, length) })
-            .map(|()| 0),
-    )
+    unsafe { answer_address(peer_of(fd), name, length) }
 }
 
 fn timeout_nanos(value: timeval) -> u64 {

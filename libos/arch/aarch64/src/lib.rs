@@ -16,9 +16,6 @@
 
 pub mod boot;
 pub mod context;
-
-#[doc(hidden)]
-pub use unik_platform_api as __platform_api;
 pub mod cpu;
 pub mod devicetree;
 mod exception;

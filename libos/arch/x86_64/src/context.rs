@@ -126,32 +126,3 @@ pub fn hardware_random(buffer: &mut [u8]) -> bool {
     }
     true
 }
-
-/// Implements `unik_platform_api::Processor` for platform `$platform` with this module's
-/// functions (every x86_64 platform does the same).
-#[macro_export]
-macro_rules! impl_processor {
-    ($platform:ty) => {
-        impl $crate::__platform_api::Processor for $platform {
-            const TLS_LAYOUT: $crate::__platform_api::TlsLayout = $crate::context::TLS_LAYOUT;
-
-            fn set_thread_pointer(pointer: usize) {
-                $crate::context::set_thread_pointer(pointer)
-            }
-
-            unsafe fn new_context(stack_top: usize, entry: extern "C" fn(usize) -> !, argument: usize) -> usize {
-                // SAFETY: forwarded from the caller.
-                unsafe { $crate::context::new_context(stack_top, entry, argument) }
-            }
-
-            unsafe fn switch_context(save: *mut usize, resume: usize) {
-                // SAFETY: forwarded from the caller.
-                unsafe { $crate::context::switch_context(save, resume) }
-            }
-
-            fn hardware_random(buffer: &mut [u8]) -> bool {
-                $crate::context::hardware_random(buffer)
-            }
-        }
-    };
-}

@@ -11,9 +11,6 @@
 
 pub mod boot;
 pub mod context;
-
-#[doc(hidden)]
-pub use unik_platform_api as __platform_api;
 pub mod cpu;
 pub mod ioapic;
 pub mod lapic;

@@ -21,7 +21,7 @@ impl Platform for KvmArm64 {
     const NAME: &'static str = "kvm-arm64";
 }
 
-unik_arch_aarch64::impl_processor!(KvmArm64);
+unik_platform_api::impl_processor!(KvmArm64, unik_arch_aarch64::context);
 unik_platform_api::export_platform!(KvmArm64, unik_arch_aarch64::boot::cycles_since_entry);
 
 /// The PL011's registers.

@@ -17,7 +17,7 @@ impl Platform for KvmX86_64 {
     const NAME: &'static str = "kvm-x86_64";
 }
 
-unik_arch_x86_64::impl_processor!(KvmX86_64);
+unik_platform_api::impl_processor!(KvmX86_64, unik_arch_x86_64::context);
 unik_platform_api::export_platform!(KvmX86_64, unik_arch_x86_64::boot::cycles_since_entry);
 
 /// COM1's registers in the I/O port space.

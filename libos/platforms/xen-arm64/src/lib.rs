@@ -25,7 +25,7 @@ impl Platform for XenArm64 {
     const NAME: &'static str = "xen-arm64";
 }
 
-unik_arch_aarch64::impl_processor!(XenArm64);
+unik_platform_api::impl_processor!(XenArm64, unik_arch_aarch64::context);
 unik_platform_api::export_platform!(XenArm64, unik_arch_aarch64::boot::cycles_since_entry);
 
 /// Hypercalls through `hvc #0xea1`.

@@ -26,7 +26,7 @@ impl Platform for XenX86_64 {
     const NAME: &'static str = "xen-x86_64";
 }
 
-unik_arch_x86_64::impl_processor!(XenX86_64);
+unik_platform_api::impl_processor!(XenX86_64, unik_arch_x86_64::context);
 unik_platform_api::export_platform!(XenX86_64, unik_arch_x86_64::boot::cycles_since_entry);
 
 /// Hypercalls through the hypercall page Xen fills in.
