@@ -438,19 +438,18 @@ fn run_under_xen(
 ) -> unik_runner::RunResult {
     let target = unik_targets::find(target).unwrap();
     let shell = unik_ui::Shell::new(false, true);
-    let xen = target.machine.hypervisor.as_ref().unwrap();
-    let binary = unik_runner::hypervisor::ensure(&shell, xen, &support::hypervisor_cache()).unwrap();
-    let request = unik_runner::RunRequest {
+    let request = unik_runner::BootRequest {
         target: &target,
         image,
+        mode: role.map(unik_targets::BootMode::DeviceTree),
         memory: unik_targets::ByteSize::new(16 << 20),
         cmdline: String::new(),
         accel: unik_runner::accel::Resolved::Tcg,
         timeout: Some(std::time::Duration::from_secs(60)),
-        hypervisor: Some(binary),
-        role,
         network: None,
-        xl_domu: None,
+        vif_bridge: None,
+        dom0_command: None,
+        cache: support::hypervisor_cache(),
     };
     unik_runner::run(&shell, &request, console).unwrap()
 }

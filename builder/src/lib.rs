@@ -1,4 +1,5 @@
-//! Builds an application into an image for one target.
+//! Builds an application into an image for one target, in two steps: [`plan()`] decides
+//! everything the build will do as data ([`BuildPlan`]); [`execute`] carries it out.
 //!
 //! One `cargo rustc` per target compiles the application and the library OS together
 //! (so LTO and `--gc-sections` see the whole program) with the target's flags, the
@@ -6,20 +7,21 @@
 //! verified and written to `<target-dir>/unik/<target>/<package>`, with the linked ELF
 //! (`.elf`, symbols kept, for analysis) and a JSON build record (`.json`) beside it.
 
-use serde::Serialize;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use thiserror::Error;
-use unik_linker::{Expectations, Image, ImageError, VerifyError, image, link, script, verify};
+use unik_linker::record::{self, BuildRecord};
+use unik_linker::{Expectations, Image, ImageError, VerifyError, image, verify};
 use unik_project::Project;
-use unik_targets::{ByteSize, Target};
+use unik_targets::{ByteSize, Target, xl};
 use unik_ui::Shell;
 
+pub mod plan;
 pub mod profile;
 mod toolchain;
-pub mod xl;
 
+pub use plan::{BuildPlan, Presentation, Toolchain, output_dir, plan};
 pub use profile::Profile;
 
 /// What to build.
@@ -31,54 +33,6 @@ pub struct BuildRequest<'a> {
     pub target: &'a Target,
     /// The profile.
     pub profile: &'a Profile,
-}
-
-/// A finished, verified image.
-#[derive(Clone, Debug, Serialize)]
-pub struct BuildRecord {
-    /// Version of this record's layout.
-    pub schema: u32,
-    /// Package name.
-    pub package: String,
-    /// Target name.
-    pub target: String,
-    /// Profile name.
-    pub profile: String,
-    /// The image file.
-    pub image: PathBuf,
-    /// The linked ELF with symbols, for analysis.
-    pub elf: PathBuf,
-    /// Size of the image file.
-    pub bytes: u64,
-    /// Memory the loaded segments occupy.
-    pub loaded_bytes: u64,
-    /// Loaded bytes by kind.
-    pub loaded: Loaded,
-    /// Entry point address.
-    pub entry: String,
-    /// Least guest memory that holds the image.
-    pub memory_required: u64,
-    /// Guest memory from the manifest or the target's default.
-    pub memory: u64,
-    /// Optional components the image holds (catalog names).
-    pub components: Vec<String>,
-    /// Optional components the target provides that the image does not hold.
-    pub stripped: Vec<String>,
-    /// Version of unik that built it.
-    pub unik_version: String,
-}
-
-/// Loaded bytes by kind (see [`unik_linker::LoadedSizes`]).
-#[derive(Clone, Copy, Debug, Serialize)]
-pub struct Loaded {
-    /// Executable bytes.
-    pub text: u64,
-    /// Read-only data.
-    pub rodata: u64,
-    /// Initialised writable data.
-    pub data: u64,
-    /// Zero-filled memory: bss, stack, page tables.
-    pub bss: u64,
 }
 
 /// Why a build failed.
@@ -159,23 +113,8 @@ pub enum BuildError {
         source: unik_linker::arm64::Arm64Error,
     },
     /// The configured memory cannot hold the image.
-    #[error(
-        "{memory} of memory ({origin}) cannot hold the image for {target}: it needs at least {required} (the image is loaded at {load:#x} and ends at {end:#x}). Raise `memory` under [package.metadata.unik] or pass --memory"
-    )]
-    MemoryTooSmall {
-        /// Configured memory.
-        memory: ByteSize,
-        /// Where the value came from.
-        origin: String,
-        /// Least memory.
-        required: ByteSize,
-        /// Target.
-        target: String,
-        /// Load address.
-        load: u64,
-        /// End of the image.
-        end: u64,
-    },
+    #[error(transparent)]
+    MemoryTooSmall(#[from] MemoryTooSmall),
     /// A file could not be read or written.
     #[error("{action} `{path}`: {source}")]
     Io {
@@ -207,18 +146,6 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
         action,
         path: path.to_path_buf(),
         source,
-    }
-}
-
-/// Where images for `target` go: `<target-dir>/unik/<target>/` for the release profile
-/// (what is deployed), `<target-dir>/unik/<target>/<profile>/` for the others, so that a dev
-/// build never replaces a release image.
-pub fn output_dir(project: &Project, target: &Target, profile: &Profile) -> PathBuf {
-    let dir = project.target_directory.join("unik").join(&target.name);
-    if profile.name == "release" {
-        dir
-    } else {
-        dir.join(&profile.name)
     }
 }
 
@@ -258,62 +185,80 @@ pub fn memory_required(image: &Image, target: &Target) -> ByteSize {
     ByteSize::new(end.div_ceil(4096) * 4096)
 }
 
-/// Checks that `memory` holds `image`; `origin` says where the value came from.
-pub fn check_memory(image: &Image, target: &Target, memory: ByteSize, origin: &str) -> Result<(), BuildError> {
-    let required = memory_required(image, target);
-    if memory < required {
-        return Err(BuildError::MemoryTooSmall {
+/// Memory that cannot hold an image.
+#[derive(Debug, Error)]
+#[error(
+    "{memory} of memory ({origin}) cannot hold the image for {target}: it needs at least {required} (it is loaded at {load:#x}). Raise `memory` under [package.metadata.unik] or pass --memory"
+)]
+pub struct MemoryTooSmall {
+    /// Configured memory.
+    pub memory: ByteSize,
+    /// Where the value came from.
+    pub origin: String,
+    /// Least memory.
+    pub required: ByteSize,
+    /// Target.
+    pub target: String,
+    /// Load address.
+    pub load: u64,
+}
+
+/// Checks that `memory` holds an image that needs `required` bytes on `target`; `origin`
+/// says where the value came from.
+pub fn check_memory(required: u64, target: &Target, memory: ByteSize, origin: &str) -> Result<(), MemoryTooSmall> {
+    if memory.bytes() < required {
+        return Err(MemoryTooSmall {
             memory,
             origin: origin.to_string(),
-            required,
+            required: ByteSize::new(required),
             target: target.name.clone(),
             load: target.layout.load_address,
-            end: image.loaded_end(),
         });
     }
     Ok(())
 }
 
-/// Builds, compacts, verifies and records the image.
+/// Plans and executes a build: the toolchain probed, [`plan()`], then [`execute`].
 pub fn build(shell: &Shell, request: &BuildRequest<'_>) -> Result<BuildRecord, BuildError> {
+    let toolchain = Toolchain::probe(shell, request.project)?;
+    let plan = plan(request, &toolchain, Presentation::of(shell))?;
+    execute(shell, request, &plan)
+}
+
+/// Carries out `plan` (made by [`plan()`] from `request`): installs what the toolchain
+/// lacks, writes the linker script, runs cargo, then compacts, verifies, analyses and
+/// records the image.
+pub fn execute(shell: &Shell, request: &BuildRequest<'_>, plan: &BuildPlan) -> Result<BuildRecord, BuildError> {
     let BuildRequest {
         project,
         target,
-        profile,
+        profile: _,
     } = request;
-    let app_dir = project.manifest_path.parent().unwrap_or(Path::new("."));
-    let std_sources = if project.uses_std {
-        // Tier 3: rustup has no prebuilt std for the Hermit targets; it is built here.
-        let sources = toolchain::ensure_rust_src(shell, app_dir)?;
-        shell.note(format!(
-            "`{}` is a std application: Rust's std is built from source for {} ({}), enabled on this toolchain by RUSTC_BOOTSTRAP=1",
-            project.bin,
-            target.std_rust_target,
-            profile.std_unstable_args().join(" ")
-        ));
-        Some(sources)
-    } else {
-        toolchain::ensure_target(shell, app_dir, &target.rust_target)?;
-        None
-    };
-    if profile.build_std && !project.uses_std {
-        toolchain::ensure_rust_src(shell, app_dir)?;
-        shell.note(format!(
-            "profile `{}` rebuilds core and alloc for size with nightly-only cargo flags ({}), enabled on this toolchain by RUSTC_BOOTSTRAP=1",
-            profile.name,
-            profile.unstable_args().join(" ")
-        ));
+    let app_dir = plan.cargo.cwd.as_path();
+    if let Some(rust_target) = &plan.toolchain.target {
+        toolchain::ensure_target(shell, app_dir, rust_target)?;
     }
-
-    let out_dir = output_dir(project, target, profile);
-    std::fs::create_dir_all(&out_dir).map_err(io("cannot create", &out_dir))?;
-    let script_path = write_linker_script(project, target, &out_dir)?;
-
+    if plan.toolchain.rust_src {
+        toolchain::ensure_rust_src(shell, app_dir)?;
+    }
+    let out_dir = &plan.outputs.dir;
+    std::fs::create_dir_all(out_dir).map_err(io("cannot create", out_dir))?;
+    let script = &plan.linker_script;
+    // A fresh build writes the script: its name carries a hash of its text.
+    let fresh = !script.path.exists();
+    if fresh {
+        write_atomically(&script.path, script.contents.as_bytes())?;
+    }
+    if fresh || shell.is_verbose() {
+        for note in &plan.notes {
+            shell.note(note);
+        }
+    }
     shell.status(
         "Building",
-        format!("{} for {} ({} profile)", project.package, target.name, profile.name),
+        format!("{} for {} ({} profile)", plan.package, plan.target, plan.profile),
     );
-    let linked = run_cargo(shell, request, app_dir, &script_path, std_sources.as_deref())?;
+    let linked = run_cargo(shell, request, plan)?;
 
     let elf = std::fs::read(&linked).map_err(io("cannot read", &linked))?;
     let image_err = |source| BuildError::Image {
@@ -322,23 +267,14 @@ pub fn build(shell: &Shell, request: &BuildRequest<'_>) -> Result<BuildRecord, B
     };
     let compacted = image::compact(&elf).map_err(image_err)?;
     let image = Image::parse(&compacted).map_err(image_err)?;
-    let format = match target.image_format {
-        unik_targets::ImageFormat::PvhElf => unik_linker::ImageFormat::PvhElf,
-        unik_targets::ImageFormat::Arm64Image => unik_linker::ImageFormat::Arm64Image,
-    };
-    let expectations = Expectations {
-        format,
-        machine: target.arch.elf_machine(),
-        load_address: target.layout.load_address,
-    };
-    verify::verify(&image, &expectations).map_err(|source| BuildError::Verify {
+    verify::verify(&image, &Expectations::of(target)).map_err(|source| BuildError::Verify {
         path: linked.clone(),
         target: target.name.clone(),
         source,
     })?;
 
     // The file loaders read: the compact ELF itself, or the Image laid out from it.
-    let file = match format {
+    let file = match target.image_format {
         unik_linker::ImageFormat::PvhElf => compacted,
         unik_linker::ImageFormat::Arm64Image => {
             let bytes = unik_linker::arm64::write(&compacted).map_err(image_err)?;
@@ -354,228 +290,99 @@ pub fn build(shell: &Shell, request: &BuildRequest<'_>) -> Result<BuildRecord, B
     let graph = unik_linker::graph::Graph::of(&elf).map_err(image_err)?;
     let catalog = unik_catalog::Catalog::shipped()?;
     let analysis = unik_catalog::analysis::analyse(&catalog, &target.name, &graph)?;
+    let required = memory_required(&image, target).bytes();
+    let memory = ByteSize::new(plan.memory.bytes);
+    check_memory(required, target, memory, &plan.memory.origin)?;
 
-    let (memory, origin) = match project.settings.memory {
-        Some(memory) => (
-            memory,
-            format!("package.metadata.unik.memory in `{}`", project.manifest_path.display()),
-        ),
-        None => (target.machine.default_memory, format!("the default of {}", target.name)),
-    };
-    check_memory(&image, target, memory, &origin)?;
-
-    let image_path = out_dir.join(&project.package);
-    let elf_path = out_dir.join(format!("{}.elf", project.package));
-    write_atomically(&image_path, &file)?;
-    write_atomically(&elf_path, &elf)?;
-    let sizes = image.loaded_sizes();
+    let devices = catalog.devices_of(&analysis.present);
+    let vif_bridge = (devices.contains(&record::Device::Nic) && plan.outputs.xl.is_some()).then(|| {
+        project
+            .settings
+            .xen_bridge
+            .clone()
+            .unwrap_or_else(|| unik_project::DEFAULT_XEN_BRIDGE.to_string())
+    });
+    write_atomically(&plan.outputs.image, &file)?;
+    write_atomically(&plan.outputs.elf, &elf)?;
     let record = BuildRecord {
-        schema: 1,
-        package: project.package.clone(),
-        target: target.name.clone(),
-        profile: profile.name.clone(),
-        image: image_path,
-        elf: elf_path,
+        schema: record::SCHEMA,
+        package: plan.package.clone(),
+        target: plan.target.clone(),
+        profile: plan.profile.clone(),
+        image: plan.outputs.image.clone(),
+        elf: plan.outputs.elf.clone(),
+        xl: plan.outputs.xl.clone(),
         bytes: file.len() as u64,
         loaded_bytes: image.loaded_bytes(),
-        loaded: Loaded {
-            text: sizes.text,
-            rodata: sizes.rodata,
-            data: sizes.data,
-            bss: sizes.bss,
-        },
+        loaded: image.loaded_sizes(),
         entry: format!("{:#x}", image.entry),
-        memory_required: memory_required(&image, target).bytes(),
+        memory_required: required,
         memory: memory.bytes(),
         components: analysis.present,
         stripped: analysis.stripped,
+        devices,
+        vif_bridge,
         unik_version: env!("CARGO_PKG_VERSION").to_string(),
     };
-    if let Some(guest_type) = &target.xl_type {
-        let xl_path = out_dir.join(format!("{}.xl", project.package));
+    if let (Some(xl_path), Some(guest_type)) = (&plan.outputs.xl, &target.xl_type) {
         let text = xl::render(&xl::XlConfig {
-            name: &project.package,
+            name: &record.package,
             guest_type,
             kernel: &record.image,
             memory_mib: memory.bytes().div_ceil(1 << 20),
             cmdline: project.settings.cmdline.as_deref().unwrap_or_default(),
             target: &target.name,
-            vif_bridge: xl_vif_bridge(project, &record.components),
+            vif_bridge: record.vif_bridge.as_deref(),
         });
-        write_atomically(&xl_path, text.as_bytes())?;
+        write_atomically(xl_path, text.as_bytes())?;
     }
-    let record_path = out_dir.join(format!("{}.json", project.package));
-    let json = serde_json::to_string_pretty(&record).expect("a build record always serialises");
-    write_atomically(&record_path, (json + "\n").as_bytes())?;
+    write_atomically(&plan.outputs.record, record.to_json().as_bytes())?;
     Ok(record)
 }
 
-/// The bridge of the `vif` an image's `.xl` declares: the manifest's, or the default, for
-/// an image with the net component; `None` for one without.
-pub fn xl_vif_bridge<'a>(project: &'a Project, components: &[String]) -> Option<&'a str> {
-    components.iter().any(|component| component == "net").then(|| {
-        project
-            .settings
-            .xen_bridge
-            .as_deref()
-            .unwrap_or(unik_project::DEFAULT_XEN_BRIDGE)
-    })
+/// The `image-built` JSON message `unik build --message-format json` prints for `record`.
+pub fn image_built_message(record: &BuildRecord) -> serde_json::Value {
+    let mut message = serde_json::json!({ "reason": "image-built" });
+    if let (Some(object), Ok(serde_json::Value::Object(fields))) =
+        (message.as_object_mut(), serde_json::to_value(record))
+    {
+        object.extend(fields);
+        object.insert(
+            "record".into(),
+            serde_json::json!(BuildRecord::path_beside(&record.image)),
+        );
+    }
+    message
 }
 
-/// Renders the target's linker script into `out_dir`. The file name carries a hash of
-/// the contents: cargo does not notice a changed script, but it does notice changed flags.
-fn write_linker_script(project: &Project, target: &Target, out_dir: &Path) -> Result<PathBuf, BuildError> {
-    let template_error = |message: String| BuildError::Template {
-        target: target.name.clone(),
-        message,
-    };
-    let template = target.linker_template().map_err(|e| template_error(e.to_string()))?;
-    let stack = project
-        .settings
-        .stack_size
-        .map_or(target.layout.stack_size, ByteSize::bytes);
-    // Only std applications have thread-local storage to describe.
-    let tls_info = if project.uses_std {
-        unik_targets::linker_fragment("tls-info.ld")
-            .ok_or_else(|| template_error("templates/linker/tls-info.ld is missing".into()))?
-    } else {
-        ""
-    };
-    let values = [
-        ("load_address", format!("{:#x}", target.layout.load_address)),
-        ("max_image_end", format!("{:#x}", target.layout.max_image_end)),
-        ("stack_size", format!("{:#x}", stack.div_ceil(4096) * 4096)),
-        ("tls_info", tls_info.to_string()),
-    ];
-    let text = script::render(template, &values).map_err(|e| template_error(e.to_string()))?;
-    let path = out_dir.join(format!("{}-{:016x}.ld", project.package, fnv1a(text.as_bytes())));
-    if !path.exists() {
-        write_atomically(&path, text.as_bytes())?;
+/// The `build-plan` JSON message `unik build --dry-run --message-format json` prints.
+pub fn build_plan_message(plan: &BuildPlan) -> serde_json::Value {
+    let mut message = serde_json::json!({ "reason": "build-plan" });
+    if let (Some(object), Ok(serde_json::Value::Object(fields))) = (message.as_object_mut(), serde_json::to_value(plan))
+    {
+        object.extend(fields);
     }
-    Ok(path)
+    message
 }
 
-/// FNV-1a, to name rendered scripts by content (not security relevant).
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
-        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
-/// The Rust target an application compiles for on `target`.
-pub fn rust_target<'a>(project: &Project, target: &'a Target) -> &'a str {
-    if project.uses_std {
-        &target.std_rust_target
-    } else {
-        &target.rust_target
-    }
-}
-
-/// The `CARGO_ENCODED_RUSTFLAGS` of an image build (`std_sources`: where std's sources
-/// are, for a std application).
-fn rustflags(target: &Target, profile: &Profile, std_sources: Option<&Path>) -> String {
-    let mut flags = target.rustflags.clone();
-    if let Some(sources) = std_sources {
-        flags.extend(target.std_rustflags.iter().cloned());
-        // std's panic locations name `library/std/src/…`, not this machine's sysroot
-        // (shorter strings in the image, and nothing about the build machine).
-        flags.push(format!("--remap-path-prefix={}/=", sources.display()));
-    }
-    flags.extend([
-        "--cfg".into(),
-        "unik_platform".into(),
-        "--cfg".into(),
-        format!("unik_platform=\"{}\"", target.platform),
-    ]);
-    for cfg in &profile.cfg {
-        flags.extend(["--cfg".into(), cfg.clone()]);
-    }
-    flags.extend(profile.rustflags.iter().cloned());
-    flags.join("\x1f")
-}
-/// `std_sources`: where std's sources are, for a std application.
-fn run_cargo(
-    shell: &Shell,
-    request: &BuildRequest<'_>,
-    app_dir: &Path,
-    script: &Path,
-    std_sources: Option<&Path>,
-) -> Result<PathBuf, BuildError> {
-    let BuildRequest {
-        project,
-        target,
-        profile,
-    } = request;
-    let mut command = shell.command("cargo");
-    command
-        .current_dir(app_dir)
-        .arg("rustc")
-        .arg("--manifest-path")
-        .arg(&project.manifest_path)
-        .args([
-            "--bin",
-            &project.bin,
-            "--target",
-            rust_target(project, target),
-            "--profile",
-            &profile.cargo_profile(&target.platform),
-        ])
-        .arg("--message-format")
-        .arg(if shell.is_color() {
-            "json-diagnostic-rendered-ansi"
-        } else {
-            "json"
-        })
-        .args(profile.cargo_config_args(&target.platform))
-        .args(if project.uses_std {
-            profile.std_unstable_args()
-        } else {
-            profile.unstable_args()
-        })
-        .args(["--color", if shell.is_color() { "always" } else { "never" }]);
-    // On a terminal cargo draws its progress bar; elsewhere only unik's plain status lines.
-    if !shell.is_verbose() && !shell.is_terminal() {
-        command.arg("--quiet");
-    }
-    if profile.build_std || project.uses_std {
-        command.env("RUSTC_BOOTSTRAP", "1");
-    }
-    // argv[0] of a std application.
-    command.env("UNIK_PROGRAM_NAME", &project.bin);
-    // The manifest's static address reaches the net component at compile time
-    // (`option_env!`); without one, nothing from the caller's environment may stand in.
-    for (variable, value) in [
-        (
-            "UNIK_NET_IP",
-            project.settings.net.as_ref().map(|net| net.address.clone()),
-        ),
-        (
-            "UNIK_NET_GATEWAY",
-            project
-                .settings
-                .net
-                .as_ref()
-                .and_then(|net| net.gateway)
-                .map(|gateway| gateway.to_string()),
-        ),
-    ] {
+/// Runs the plan's cargo command, passing its diagnostics on; the linked executable.
+fn run_cargo(shell: &Shell, request: &BuildRequest<'_>, plan: &BuildPlan) -> Result<PathBuf, BuildError> {
+    let project = request.project;
+    let mut command = shell.command(&plan.cargo.program);
+    command.current_dir(&plan.cargo.cwd).args(&plan.cargo.args);
+    for (variable, value) in &plan.cargo.env {
         match value {
             Some(value) => command.env(variable, value),
             None => command.env_remove(variable),
         };
     }
-    command.arg("--").args(link::rustc_args(script));
-    if project.uses_std {
-        // A std program need not name `unik` in its code: link the library OS all the same
-        // (a dependency the code never names is otherwise left out).
-        command.args(["-Zunstable-options", "--extern", "force:unik"]);
-    }
-    command
-        .env("CARGO_ENCODED_RUSTFLAGS", rustflags(target, profile, std_sources))
-        .stdout(Stdio::piped());
+    command.stdout(Stdio::piped());
     shell.echo(&command);
     let mut child = command.spawn().map_err(BuildError::CargoNotRunnable)?;
-    let stdout = child.stdout.take().expect("stdout is piped");
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| BuildError::CargoNotRunnable(std::io::Error::other("cargo's output is not readable")))?;
 
     let mut executable = None;
     let mut link_failure = None;
@@ -586,7 +393,7 @@ fn run_cargo(
                 let rendered = message.message.rendered.as_deref().unwrap_or(&message.message.message);
                 link_failure = link_failure.or_else(|| classify_link_failure(request, rendered));
                 if link_failure.is_none() || shell.is_verbose() {
-                    eprint!("{rendered}");
+                    shell.diagnostic(rendered);
                 }
             }
             cargo_metadata::Message::CompilerArtifact(artifact)
@@ -594,7 +401,7 @@ fn run_cargo(
             {
                 executable = artifact.executable.map(|p| p.into_std_path_buf());
             }
-            cargo_metadata::Message::TextLine(line) => println!("{line}"),
+            cargo_metadata::Message::TextLine(line) => shell.diagnostic(&format!("{line}\n")),
             _ => {}
         }
     }
@@ -606,7 +413,7 @@ fn run_cargo(
         Some(path) if status.success() => Ok(path),
         _ => Err(BuildError::Compile {
             package: project.package.clone(),
-            target: target.name.clone(),
+            target: request.target.name.clone(),
         }),
     }
 }

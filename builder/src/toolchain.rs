@@ -78,3 +78,32 @@ pub(crate) fn ensure_rust_src(shell: &Shell, dir: &Path) -> Result<PathBuf, Buil
         )
     })
 }
+
+impl crate::Toolchain {
+    /// The toolchain that builds in `project`'s folder (`rustc --print sysroot`).
+    pub fn probe(shell: &Shell, project: &unik_project::Project) -> Result<crate::Toolchain, BuildError> {
+        let dir = project.manifest_path.parent().unwrap_or(Path::new("."));
+        let mut command = shell.command("rustc");
+        command.current_dir(dir).args(["--print", "sysroot"]);
+        shell.echo(&command);
+        match command.output() {
+            Ok(output) if output.status.success() => Ok(crate::Toolchain {
+                sysroot: PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()),
+            }),
+            _ => Err(BuildError::Toolchain(
+                "`rustc --print sysroot` failed: is a Rust toolchain installed (https://rustup.rs)?".into(),
+            )),
+        }
+    }
+}
+
+impl crate::Presentation {
+    /// How `shell` wants cargo's output: colour on a colour terminal, progress on a
+    /// terminal or with `-v`.
+    pub fn of(shell: &Shell) -> crate::Presentation {
+        crate::Presentation {
+            color: shell.is_color(),
+            progress: shell.is_terminal() || shell.is_verbose(),
+        }
+    }
+}

@@ -96,7 +96,7 @@ pub fn analyse(catalog: &Catalog, target: &str, graph: &Graph) -> Result<Analysi
     let mut present = Vec::new();
     let mut stripped = Vec::new();
     for component in catalog.components.iter().filter(|c| !c.always) {
-        let provided = component.targets.iter().any(|t| t == target);
+        let provided = component.is_provided_on(target);
         match chain_to(graph, component) {
             Some(chain) if !provided => {
                 return Err(Unprovided {

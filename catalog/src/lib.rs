@@ -11,6 +11,7 @@ pub mod analysis;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use thiserror::Error;
+pub use unik_linker::record::Device;
 
 /// The catalog shipped with unik.
 pub const CATALOG: &str = include_str!("../../configs/components.toml");
@@ -39,13 +40,21 @@ pub struct Component {
     pub symbols: Vec<String>,
     /// Components it needs.
     pub requires: Vec<String>,
-    /// Targets providing it.
-    pub targets: Vec<String>,
+    /// The only targets providing it; absent: every target.
+    #[serde(default)]
+    pub only: Option<Vec<String>>,
     /// VM devices it needs.
-    pub devices: Vec<String>,
+    pub devices: Vec<Device>,
     /// Whether every image has it.
     #[serde(default)]
     pub always: bool,
+}
+
+impl Component {
+    /// Whether `target` provides the component (every target does, unless `only` says).
+    pub fn is_provided_on(&self, target: &str) -> bool {
+        self.only.as_ref().is_none_or(|only| only.iter().any(|t| t == target))
+    }
 }
 
 /// A validated catalog, in name order.
@@ -121,7 +130,8 @@ impl Catalog {
                     known: known_crates.join(", "),
                 });
             }
-            if let Some(target) = component.targets.iter().find(|t| !known_targets.contains(&t.as_str())) {
+            let only = component.only.as_deref().unwrap_or_default();
+            if let Some(target) = only.iter().find(|t| !known_targets.contains(&t.as_str())) {
                 return Err(CatalogError::UnknownTarget {
                     component: component.name.clone(),
                     target: target.clone(),
@@ -148,9 +158,19 @@ impl Catalog {
 
     /// Components `target` provides.
     pub fn for_target<'a>(&'a self, target: &'a str) -> impl Iterator<Item = &'a Component> {
-        self.components
+        self.components.iter().filter(move |c| c.is_provided_on(target))
+    }
+
+    /// The devices the components called `names` need from the VM, each once, in order.
+    pub fn devices_of(&self, names: &[String]) -> Vec<Device> {
+        let mut devices: Vec<Device> = names
             .iter()
-            .filter(move |c| c.targets.iter().any(|t| t == target))
+            .filter_map(|name| self.get(name))
+            .flat_map(|component| component.devices.iter().copied())
+            .collect();
+        devices.sort();
+        devices.dedup();
+        devices
     }
 
     fn check_cycles(&self) -> Result<(), CatalogError> {
@@ -195,7 +215,7 @@ mod tests {
 
     fn component(requires: &str, krate: &str, target: &str) -> String {
         format!(
-            "summary = \"s\"\ncrates = [\"{krate}\"]\nsymbols = []\nrequires = [{requires}]\ntargets = [\"{target}\"]\ndevices = []\n"
+            "summary = \"s\"\ncrates = [\"{krate}\"]\nsymbols = []\nrequires = [{requires}]\nonly = [\"{target}\"]\ndevices = []\n"
         )
     }
 
@@ -210,6 +230,14 @@ mod tests {
         let names: Vec<&str> = catalog.components.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["platform", "time"]);
         assert_eq!(catalog.for_target("kvm-x86_64").count(), 2);
+        assert_eq!(catalog.for_target("xen-x86_64").count(), 0, "`only` restricts");
+        let everywhere = "[platform]\nsummary = \"s\"\ncrates = []\nsymbols = []\nrequires = []\ndevices = [\"nic\"]\n";
+        let catalog = Catalog::parse(everywhere, CRATES, TARGETS).unwrap();
+        assert!(
+            catalog.components[0].is_provided_on("any-target"),
+            "no `only`: every target"
+        );
+        assert_eq!(catalog.devices_of(&["platform".into()]), [Device::Nic]);
     }
 
     #[test]

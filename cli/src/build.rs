@@ -2,8 +2,9 @@
 
 use anyhow::{Context, Result};
 use clap::ValueEnum;
-use std::path::{Path, PathBuf};
-use unik_builder::{BuildRecord, BuildRequest, Profile};
+use std::path::PathBuf;
+use unik_builder::{BuildRequest, Presentation, Profile, Toolchain};
+use unik_linker::BuildRecord;
 use unik_project::Project;
 use unik_targets::Target;
 use unik_ui::Shell;
@@ -43,29 +44,16 @@ pub struct Args {
     /// How to report built images.
     #[arg(long, value_enum, default_value_t)]
     message_format: MessageFormat,
+    /// Print what the build would do (the cargo command, its environment, the files it
+    /// writes) and do nothing.
+    #[arg(long)]
+    dry_run: bool,
 }
 
-/// The target used when neither the command line nor the manifest names one.
-pub const DEFAULT_TARGET: &str = "kvm-x86_64";
-
 /// Reads the manifest chosen by `selection`, printing its warnings.
-pub fn load_project(shell: &Shell, manifest_path: Option<&Path>) -> Result<Project> {
+pub fn load_project(shell: &Shell, selection: &Selection) -> Result<Project> {
     let cwd = std::env::current_dir().context("cannot read the current folder")?;
-    let manifest = unik_project::locate_manifest(manifest_path, &cwd)?;
-    let mut command = unik_project::metadata_command(&manifest);
-    unik_ui::sanitize(&mut command);
-    shell.echo(&command);
-    let output = command.output().context("cannot run `cargo metadata`")?;
-    if !output.status.success() {
-        let message = String::from_utf8_lossy(&output.stderr).trim().to_string();
-        return Err(unik_project::ProjectError::Metadata {
-            path: manifest,
-            message,
-        }
-        .into());
-    }
-    let json = String::from_utf8_lossy(&output.stdout);
-    let project = unik_project::from_metadata(&manifest, &json, &crate::libos_unik())?;
+    let project = unik_project::load(shell, selection.manifest_path.as_deref(), &cwd, &crate::libos_unik())?;
     for warning in &project.warnings {
         shell.warn(warning);
     }
@@ -82,21 +70,6 @@ pub fn profile(selection: &Selection) -> Result<Profile> {
     Ok(unik_builder::profile::find(name)?)
 }
 
-/// The targets to build: the command line's, else the manifest's, else the default.
-pub fn targets(requested: &[String], project: &Project) -> Result<Vec<Target>> {
-    let names: Vec<&str> = if !requested.is_empty() {
-        requested.iter().map(String::as_str).collect()
-    } else if !project.settings.targets.is_empty() {
-        project.settings.targets.iter().map(String::as_str).collect()
-    } else {
-        vec![DEFAULT_TARGET]
-    };
-    names
-        .into_iter()
-        .map(|name| unik_targets::find(name).map_err(Into::into))
-        .collect()
-}
-
 /// Builds one image, reporting it as `format` says.
 pub fn build_one(
     shell: &Shell,
@@ -105,14 +78,12 @@ pub fn build_one(
     profile: &Profile,
     format: MessageFormat,
 ) -> Result<BuildRecord> {
-    let record = unik_builder::build(
-        shell,
-        &BuildRequest {
-            project,
-            target,
-            profile,
-        },
-    )?;
+    let request = BuildRequest {
+        project,
+        target,
+        profile,
+    };
+    let record = unik_builder::build(shell, &request)?;
     match format {
         MessageFormat::Human => {
             shell.status(
@@ -132,53 +103,55 @@ pub fn build_one(
             };
             shell.status("Specialised", unik_catalog::analysis::summary(&analysis));
         }
-        MessageFormat::Json => unik_ui::outln!("{}", image_built_message(&record)),
+        MessageFormat::Json => unik_ui::outln!("{}", unik_builder::image_built_message(&record)),
     }
     Ok(record)
 }
 
-/// The `image-built` JSON message for `record`.
-pub fn image_built_message(record: &BuildRecord) -> serde_json::Value {
-    serde_json::json!({
-        "reason": "image-built",
-        "package": record.package,
-        "target": record.target,
-        "profile": record.profile,
-        "image": record.image,
-        "bytes": record.bytes,
-        "loaded_bytes": record.loaded_bytes,
-        "loaded": record.loaded,
-        "memory_required": record.memory_required,
-        "components": record.components,
-        "stripped": record.stripped,
-        "record": record.image.with_extension("json"),
-    })
+/// Prints the plan of building `project` for `target`, as `format` says.
+pub fn print_plan(
+    shell: &Shell,
+    project: &Project,
+    target: &Target,
+    profile: &Profile,
+    format: MessageFormat,
+) -> Result<()> {
+    let request = BuildRequest {
+        project,
+        target,
+        profile,
+    };
+    let plan = unik_builder::plan(&request, &Toolchain::probe(shell, project)?, Presentation::of(shell))?;
+    match format {
+        MessageFormat::Human => unik_ui::out!("{}", plan.describe()),
+        MessageFormat::Json => unik_ui::outln!("{}", unik_builder::build_plan_message(&plan)),
+    }
+    Ok(())
 }
 
 /// Builds the one image a command works on: the manifest chosen by `selection`, for
 /// `target` (else the manifest's first target, else the default), without reporting it.
 pub fn build_selected(shell: &Shell, selection: &Selection, target: Option<&str>) -> Result<BuildRecord> {
-    let project = load_project(shell, selection.manifest_path.as_deref())?;
-    let profile = profile(selection)?;
-    let requested: Vec<String> = target.map(str::to_string).into_iter().collect();
-    let target = targets(&requested, &project)?.swap_remove(0);
-    Ok(unik_builder::build(
-        shell,
-        &BuildRequest {
-            project: &project,
-            target: &target,
-            profile: &profile,
-        },
-    )?)
+    let project = load_project(shell, selection)?;
+    let target = project.target(target)?;
+    let request = BuildRequest {
+        project: &project,
+        target: &target,
+        profile: &profile(selection)?,
+    };
+    Ok(unik_builder::build(shell, &request)?)
 }
 
 /// Runs `unik build`.
-pub fn exec(shell: &Shell, args: Args) -> Result<Vec<BuildRecord>> {
-    let project = load_project(shell, args.selection.manifest_path.as_deref())?;
+pub fn exec(shell: &Shell, args: Args) -> Result<()> {
+    let project = load_project(shell, &args.selection)?;
     let profile = profile(&args.selection)?;
-    let targets = targets(&args.targets, &project)?;
-    targets
-        .iter()
-        .map(|target| build_one(shell, &project, target, &profile, args.message_format))
-        .collect()
+    for target in project.targets(&args.targets)? {
+        if args.dry_run {
+            print_plan(shell, &project, &target, &profile, args.message_format)?;
+        } else {
+            build_one(shell, &project, &target, &profile, args.message_format)?;
+        }
+    }
+    Ok(())
 }

@@ -34,8 +34,14 @@ pub fn exec(args: Args) -> Result<()> {
         unik_ui::outln!("{:<14} {kind:<9} {}", component.name, component.summary);
         unik_ui::outln!("{:<14} {:<9} {}", "", "crates", list(&component.crates));
         unik_ui::outln!("{:<14} {:<9} {}", "", "requires", list(&component.requires));
-        unik_ui::outln!("{:<14} {:<9} {}", "", "devices", list(&component.devices));
-        unik_ui::outln!("{:<14} {:<9} {}", "", "targets", list(&component.targets));
+        let devices: Vec<String> = component.devices.iter().map(|d| d.name().to_string()).collect();
+        unik_ui::outln!("{:<14} {:<9} {}", "", "devices", list(&devices));
+        let targets: Vec<String> = unik_targets::all()
+            .into_iter()
+            .map(|target| target.name)
+            .filter(|target| component.is_provided_on(target))
+            .collect();
+        unik_ui::outln!("{:<14} {:<9} {}", "", "targets", list(&targets));
     }
     Ok(())
 }

@@ -52,7 +52,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let shell = Shell::new(cli.verbose, cli.quiet);
     let result = match cli.command {
-        Command::Build(args) => build::exec(&shell, args).map(|_| 0),
+        Command::Build(args) => build::exec(&shell, args).map(|()| 0),
         Command::Run(args) => run::exec(&shell, args),
         Command::Components(args) => components::exec(args).map(|_| 0),
         Command::SizeReport(args) => size::exec(&shell, args),

@@ -253,12 +253,17 @@ fn references(file: &ElfFile64<'_, Endianness>, data: &[u8]) -> Vec<(u64, u64)> 
 /// For a PC-relative relocation type of machine `machine`, the size of its field (what to
 /// add to the addend to find the address it refers to); `None` for absolute ones.
 fn pc_relative_field(machine: u16, kind: u32) -> Option<i64> {
-    const EM_X86_64: u16 = 62;
+    use object::elf;
+    const X86_64: u16 = elf::EM_X86_64.0;
+    const PC32: u32 = elf::R_X86_64_PC32.0;
+    const PLT32: u32 = elf::R_X86_64_PLT32.0;
+    const GOTPCREL: u32 = elf::R_X86_64_GOTPCREL.0;
+    const GOTPCRELX: u32 = elf::R_X86_64_GOTPCRELX.0;
+    const REX_GOTPCRELX: u32 = elf::R_X86_64_REX_GOTPCRELX.0;
+    const PC64: u32 = elf::R_X86_64_PC64.0;
     match (machine, kind) {
-        // R_X86_64_PC32, PLT32, GOTPCREL, GOTPCRELX, REX_GOTPCRELX.
-        (EM_X86_64, 2 | 4 | 9 | 41 | 42) => Some(4),
-        // R_X86_64_PC64.
-        (EM_X86_64, 24) => Some(8),
+        (X86_64, PC32 | PLT32 | GOTPCREL | GOTPCRELX | REX_GOTPCRELX) => Some(4),
+        (X86_64, PC64) => Some(8),
         _ => None,
     }
 }

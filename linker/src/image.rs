@@ -95,7 +95,7 @@ pub struct Note {
 /// The structure of an image file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Image {
-    /// `e_machine` (`EM_X86_64` = 62, `EM_AARCH64` = 183).
+    /// `e_machine` (`object::elf::EM_X86_64`, `EM_AARCH64`).
     pub machine: u16,
     /// `e_type` (`ET_EXEC` = 2).
     pub file_type: u16,
@@ -437,8 +437,9 @@ pub(crate) mod tests {
     }
 }
 
-/// Loaded bytes by kind, from segment permissions: what the image costs in memory.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Loaded bytes by kind, from segment permissions: what the image costs in memory. The one
+/// type the build record, the JSON message and the size report share.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LoadedSizes {
     /// Executable segments.
     pub text: u64,
@@ -471,7 +472,7 @@ impl Image {
 }
 
 /// The image file's bytes by what they hold; the fields sum to the file's size.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FileSizes {
     /// ELF file header and program headers.
     pub headers: u64,

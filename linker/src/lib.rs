@@ -15,9 +15,11 @@ pub mod arm64;
 pub mod graph;
 pub mod image;
 pub mod link;
+pub mod record;
 pub mod script;
 pub mod size;
 pub mod verify;
 
 pub use image::{FileSizes, Image, ImageError, LoadedSizes, Segment};
-pub use verify::{Expectations, ImageFormat, VerifyError};
+pub use record::BuildRecord;
+pub use verify::{Expectations, ImageFormat, VerifyError, elf_machine};

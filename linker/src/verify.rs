@@ -4,14 +4,14 @@ use crate::image::{Image, flags};
 use thiserror::Error;
 use unik_boot_abi::pvh;
 
-/// Image file formats unik produces.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ImageFormat {
-    /// An ELF executable with a Xen PVH entry note (x86_64).
-    PvhElf,
-    /// A position-independent ELF (linked at 0) whose loadable bytes become a Linux arm64
-    /// `Image` (see [`crate::arm64`]).
-    Arm64Image,
+pub use unik_targets::{Arch, ImageFormat};
+
+/// The ELF `e_machine` of images for `arch`.
+pub fn elf_machine(arch: Arch) -> u16 {
+    match arch {
+        Arch::X86_64 => object::elf::EM_X86_64.0,
+        Arch::Aarch64 => object::elf::EM_AARCH64.0,
+    }
 }
 
 /// What a target expects of its images.
@@ -19,10 +19,21 @@ pub enum ImageFormat {
 pub struct Expectations {
     /// Image format.
     pub format: ImageFormat,
-    /// `e_machine` the image must have.
+    /// `e_machine` the image must have (see [`elf_machine`]).
     pub machine: u16,
     /// Lowest physical address a segment may be loaded at.
     pub load_address: u64,
+}
+
+impl Expectations {
+    /// What `target` expects of its images.
+    pub fn of(target: &unik_targets::Target) -> Expectations {
+        Expectations {
+            format: target.image_format,
+            machine: elf_machine(target.arch),
+            load_address: target.layout.load_address,
+        }
+    }
 }
 
 /// A rule the image breaks.
@@ -162,7 +173,7 @@ mod tests {
     fn expectations() -> Expectations {
         Expectations {
             format: ImageFormat::PvhElf,
-            machine: 62,
+            machine: object::elf::EM_X86_64.0,
             load_address: 0x100000,
         }
     }
@@ -199,7 +210,7 @@ mod tests {
     fn wrong_machine_and_low_load_address_are_named() {
         let image = Image::parse(&compact(&sample_elf(0x100000, 5)).unwrap()).unwrap();
         let arm = Expectations {
-            machine: 183,
+            machine: object::elf::EM_AARCH64.0,
             ..expectations()
         };
         assert_eq!(

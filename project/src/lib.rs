@@ -6,6 +6,8 @@
 use cargo_metadata::{Metadata, MetadataCommand, Package, TargetKind};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
+use unik_targets::{Target, TargetError};
+use unik_ui::Shell;
 
 pub mod settings;
 
@@ -139,6 +141,58 @@ pub fn metadata_command(manifest: &Path) -> std::process::Command {
     let mut command = MetadataCommand::new();
     command.cargo_path("cargo").manifest_path(manifest).no_deps();
     command.cargo_command()
+}
+
+/// Reads the application: finds its manifest (`explicit`, else in `cwd` or above), runs
+/// `cargo metadata` through `shell` (echoed, in a clean environment) and builds the
+/// [`Project`]. `libos_hint` is the `unik` crate's path, for the error of a missing
+/// dependency. Warnings about the manifest are in [`Project::warnings`].
+pub fn load(shell: &Shell, explicit: Option<&Path>, cwd: &Path, libos_hint: &Path) -> Result<Project, ProjectError> {
+    let manifest = locate_manifest(explicit, cwd)?;
+    let mut command = metadata_command(&manifest);
+    unik_ui::sanitize(&mut command);
+    shell.echo(&command);
+    let failure = |message: String| ProjectError::Metadata {
+        path: manifest.clone(),
+        message,
+    };
+    let output = command
+        .output()
+        .map_err(|e| failure(format!("cannot run `cargo metadata`: {e}")))?;
+    if !output.status.success() {
+        return Err(failure(String::from_utf8_lossy(&output.stderr).trim().to_string()));
+    }
+    from_metadata(&manifest, &String::from_utf8_lossy(&output.stdout), libos_hint)
+}
+
+impl Project {
+    /// The targets to build: `requested` (the command line's), else the manifest's
+    /// `targets`, else [`unik_targets::DEFAULT_TARGET`].
+    pub fn targets(&self, requested: &[String]) -> Result<Vec<Target>, TargetError> {
+        let names: Vec<&str> = if !requested.is_empty() {
+            requested.iter().map(String::as_str).collect()
+        } else if !self.settings.targets.is_empty() {
+            self.settings.targets.iter().map(String::as_str).collect()
+        } else {
+            vec![unik_targets::DEFAULT_TARGET]
+        };
+        names.into_iter().map(unik_targets::find).collect()
+    }
+
+    /// Where downloaded hypervisors and the dom0 kit are kept: `$UNIK_CACHE_DIR`, else
+    /// `<target-dir>/unik/cache`.
+    pub fn cache_dir(&self) -> PathBuf {
+        std::env::var_os("UNIK_CACHE_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.target_directory.join("unik").join("cache"))
+    }
+
+    /// The one target a command works on: `requested`, else the first of
+    /// [`Project::targets`].
+    pub fn target(&self, requested: Option<&str>) -> Result<Target, TargetError> {
+        let requested: Vec<String> = requested.map(str::to_string).into_iter().collect();
+        Ok(self.targets(&requested)?.swap_remove(0))
+    }
 }
 
 /// Builds the [`Project`] for `manifest` from `cargo metadata`'s output `json`.

@@ -23,41 +23,12 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use unik_targets::{Arch, XlHost};
 use unik_ui::Shell;
 
-/// Debian packages of the dom0 userland (the kernel comes from `linux-image-amd64`).
-pub const PACKAGES: &[&str] = &[
-    "xen-utils-4.17",
-    "xen-utils-common",
-    "xenstore-utils",
-    "libxenmisc4.17",
-    "libxencall1",
-    "libxenevtchn1",
-    "libxenforeignmemory1",
-    "libxengnttab1",
-    "libxenstore4",
-    "libxentoollog1",
-    "libxenhypfs1",
-    "libxendevicemodel1",
-    "libxentoolcore1",
-    "libyajl2",
-    "libext2fs2",
-    "libcom-err2",
-    "liblzma5",
-    "libuuid1",
-    "libzstd1",
-    "zlib1g",
-    "libc6",
-    "libtinfo6",
-    "libgcc-s1",
-    "busybox-static",
-    "bash",
-];
 /// Client programs for commands run in the dom0, with the packages they depend on
 /// (resolved with `apt-cache depends --recurse`).
 const CLIENT_PACKAGES: &[&str] = &["curl"];
-/// The package whose dependency names the current kernel package.
-const KERNEL_METAPACKAGE: &str = "linux-image-amd64";
 /// Programs the dom0 runs: (path in the unpacked packages, path in the initramfs).
 const PROGRAMS: &[(&str, &str)] = &[
     ("bin/busybox", "bin/busybox"),
@@ -85,12 +56,8 @@ const MODULES: &[&str] = &[
     "bridge",
     "xen-netback",
 ];
-/// Where the unpacked packages keep shared libraries.
-const LIBRARY_DIRECTORIES: &[&str] = &[
-    "lib/x86_64-linux-gnu",
-    "usr/lib/x86_64-linux-gnu",
-    "usr/lib/xen-4.17/lib",
-];
+/// Where the image is inside the dom0 (the kernel its `.xl` names).
+pub const DOMU_IMAGE: &str = "/domu/image";
 
 /// Lines of the domU's console, as the dom0 relays them.
 pub const DOMU_PREFIX: &str = "unik-domu: ";
@@ -140,7 +107,7 @@ if [ -f /domu/command ]; then
     mkfifo /run/console-input
     exec 3<>/run/console-input
     xl create -c /domu/domu.xl <&3 | relay "@DOMU_PREFIX@" &
-    (cd /tmp && UNIK_DOMU_ADDRESS=@DOMU_ADDRESS@ sh /domu/command < /dev/null; echo "unik: exit status $?") 2>&1 | relay "@COMMAND_PREFIX@"
+    (cd /tmp && UNIK_DOMU_ADDRESS=@DOMU_ADDRESS@ sh /domu/command < /dev/null; echo "@STATUS_PREFIX@$?") 2>&1 | relay "@COMMAND_PREFIX@"
     for domain in $(xl list | awk 'NR > 2 { print $2 }'); do xl destroy "$domain"; done
     wait
 else
@@ -158,6 +125,7 @@ poweroff -f
 fn init_script() -> String {
     INIT.replace("@MODULES@", &MODULES.join(" "))
         .replace("@READY@", READY_LINE)
+        .replace("@STATUS_PREFIX@", unik_boot_abi::EXIT_STATUS_PREFIX)
         .replace("@DOMU_PREFIX@", DOMU_PREFIX)
         .replace("@COMMAND_PREFIX@", COMMAND_PREFIX)
         .replace("@DOM0_ADDRESS@", DOM0_ADDRESS)
@@ -166,17 +134,13 @@ fn init_script() -> String {
 
 /// A name for the recipe (everything that decides the kit's contents), so that a cached
 /// kit of another recipe is never used: FNV-1a over its parts.
-fn recipe_id() -> String {
+fn recipe_id(host: &XlHost) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let parts = [init_script()]
+    let parts = [init_script(), host.kernel_metapackage.clone()]
         .into_iter()
-        .chain(
-            PACKAGES
-                .iter()
-                .chain(CLIENT_PACKAGES)
-                .chain(MODULES)
-                .map(|s| s.to_string()),
-        )
+        .chain(host.packages.iter().cloned())
+        .chain(host.library_directories.iter().cloned())
+        .chain(CLIENT_PACKAGES.iter().chain(MODULES).map(|s| s.to_string()))
         .chain(PROGRAMS.iter().map(|(from, to)| format!("{from}>{to}")))
         .chain(XENSTORE_COMMANDS.iter().map(|s| s.to_string()));
     for part in parts {
@@ -243,22 +207,30 @@ fn run(shell: &Shell, command: &mut Command) -> Result<Vec<u8>, Dom0Error> {
     Ok(output.stdout)
 }
 
-/// The dom0 kit in `cache` (`<cache>/dom0-x86_64-<recipe>/`), made there first if need
-/// be: `apt-get download` of the packages, `dpkg -x` (nothing is installed), the kernel
-/// uncompressed, the initramfs assembled. Kits of other recipes are removed.
-pub fn ensure(shell: &Shell, cache: &Path) -> Result<Dom0, Dom0Error> {
-    let name = format!("dom0-x86_64-{}", recipe_id());
-    let folder = cache.join(&name);
-    let kit = Dom0 {
+/// Where the dom0 kit for `arch` and `host` is (or will be) in `cache`:
+/// `<cache>/dom0-<arch>-<recipe>/`.
+pub fn kit_paths(cache: &Path, arch: Arch, host: &XlHost) -> Dom0 {
+    let folder = cache.join(format!("dom0-{}-{}", arch.name(), recipe_id(host)));
+    Dom0 {
         kernel: folder.join("vmlinux"),
         initramfs: folder.join("initramfs.cpio.gz"),
-    };
+    }
+}
+
+/// The dom0 kit in `cache` (see [`kit_paths`]), made there first if need be: `apt-get
+/// download` of the packages, `dpkg -x` (nothing is installed), the kernel uncompressed,
+/// the initramfs assembled. Kits of other recipes are removed.
+pub fn ensure(shell: &Shell, cache: &Path, arch: Arch, host: &XlHost) -> Result<Dom0, Dom0Error> {
+    let kit = kit_paths(cache, arch, host);
     if kit.kernel.is_file() && kit.initramfs.is_file() {
         return Ok(kit);
     }
+    let folder = kit.kernel.parent().unwrap_or(cache).to_path_buf();
+    let name = folder.file_name().unwrap_or_default().to_os_string();
+    let prefix = format!("dom0-{}", arch.name());
     // Kits of earlier recipes (the cache is unik's own folder).
     for entry in std::fs::read_dir(cache).into_iter().flatten().flatten() {
-        let stale = entry.file_name().to_string_lossy().starts_with("dom0-x86_64") && entry.file_name() != *name;
+        let stale = entry.file_name().to_string_lossy().starts_with(&prefix) && entry.file_name() != *name;
         if stale {
             let _ = std::fs::remove_dir_all(entry.path());
         }
@@ -272,7 +244,8 @@ pub fn ensure(shell: &Shell, cache: &Path) -> Result<Dom0, Dom0Error> {
             folder.display()
         ),
     );
-    let depends = run(shell, Command::new("apt-cache").args(["depends", KERNEL_METAPACKAGE]))?;
+    let metapackage = &host.kernel_metapackage;
+    let depends = run(shell, shell.command("apt-cache").args(["depends", metapackage]))?;
     let kernel_package = String::from_utf8_lossy(&depends)
         .lines()
         .find_map(|line| {
@@ -282,10 +255,11 @@ pub fn ensure(shell: &Shell, cache: &Path) -> Result<Dom0, Dom0Error> {
                 .map(str::to_string)
         })
         .map(|version| format!("linux-image-{version}"))
-        .ok_or_else(|| Dom0Error::Missing(format!("`apt-cache depends {KERNEL_METAPACKAGE}` names no kernel")))?;
+        .ok_or_else(|| Dom0Error::Missing(format!("`apt-cache depends {metapackage}` names no kernel")))?;
     let client_closure = run(
         shell,
-        Command::new("apt-cache")
+        shell
+            .command("apt-cache")
             .args([
                 "depends",
                 "--recurse",
@@ -298,7 +272,7 @@ pub fn ensure(shell: &Shell, cache: &Path) -> Result<Dom0, Dom0Error> {
             ])
             .args(CLIENT_PACKAGES),
     )?;
-    let mut packages: std::collections::BTreeSet<String> = PACKAGES.iter().map(|p| p.to_string()).collect();
+    let mut packages: std::collections::BTreeSet<String> = host.packages.iter().cloned().collect();
     // Package names start a line; dependencies are indented; virtual packages are `<…>`.
     packages.extend(
         String::from_utf8_lossy(&client_closure)
@@ -311,7 +285,8 @@ pub fn ensure(shell: &Shell, cache: &Path) -> Result<Dom0, Dom0Error> {
     std::fs::create_dir_all(&debs).map_err(io("cannot create", &debs))?;
     run(
         shell,
-        Command::new("apt-get")
+        shell
+            .command("apt-get")
             .current_dir(&debs)
             .arg("download")
             .args(&packages),
@@ -319,7 +294,7 @@ pub fn ensure(shell: &Shell, cache: &Path) -> Result<Dom0, Dom0Error> {
     let stage = work.path().join("stage");
     let entries = std::fs::read_dir(&debs).map_err(io("cannot read", &debs))?;
     for deb in entries.flatten() {
-        run(shell, Command::new("dpkg").arg("-x").arg(deb.path()).arg(&stage))?;
+        run(shell, shell.command("dpkg").arg("-x").arg(deb.path()).arg(&stage))?;
     }
 
     let kernel = unpacked_kernel(shell, &stage)?;
@@ -357,7 +332,7 @@ pub fn ensure(shell: &Shell, cache: &Path) -> Result<Dom0, Dom0Error> {
     let mut libraries = std::collections::BTreeSet::new();
     for (from, to) in PROGRAMS {
         let data = std::fs::read(stage.join(from)).map_err(io("cannot read", &stage.join(from)))?;
-        needed_libraries(&data, &stage, &mut libraries)?;
+        needed_libraries(host, &data, &stage, &mut libraries)?;
         archive.file(to, 0o755, &data);
     }
     archive.directory("lib");
@@ -439,7 +414,7 @@ fn unpacked_kernel(shell: &Shell, stage: &Path) -> Result<Vec<u8>, Dom0Error> {
     };
     let payload = stage.join("payload.xz");
     std::fs::write(&payload, &bz_image[start..]).map_err(io("cannot write", &payload))?;
-    let mut command = Command::new("xz");
+    let mut command = shell.command("xz");
     command
         .args(["--decompress", "--stdout", "--single-stream"])
         .arg(&payload);
@@ -470,19 +445,21 @@ fn find_module(stage: &Path, name: &str) -> Result<PathBuf, Dom0Error> {
 /// Adds the shared libraries `elf` needs (and theirs, and the dynamic loader) to `found`,
 /// by file name, from the unpacked packages.
 fn needed_libraries(
+    host: &XlHost,
     elf: &[u8],
     stage: &Path,
     found: &mut std::collections::BTreeSet<(String, PathBuf)>,
 ) -> Result<(), Dom0Error> {
     let mut pending: Vec<String> = dynamic_needs(elf);
     if !pending.is_empty() {
-        pending.push("ld-linux-x86-64.so.2".into());
+        pending.push(host.dynamic_loader.clone());
     }
     while let Some(name) = pending.pop() {
         if found.iter().any(|(known, _)| *known == name) {
             continue;
         }
-        let path = LIBRARY_DIRECTORIES
+        let path = host
+            .library_directories
             .iter()
             .map(|dir| stage.join(dir).join(&name))
             .find(|path| path.exists())
@@ -617,9 +594,11 @@ mod tests {
         assert!(!init.contains('@'), "{init}");
         assert!(init.contains(&format!("UNIK_DOMU_ADDRESS={DOMU_ADDRESS} sh /domu/command")));
         assert!(init.contains("insmod /lib/modules/$module.ko"));
-        let id = recipe_id();
+        let target = unik_targets::find("xen-x86_64").unwrap();
+        let host = target.xl_host().unwrap();
+        let id = recipe_id(host);
         assert_eq!(id.len(), 8);
-        assert_eq!(id, recipe_id(), "the same recipe, the same kit");
+        assert_eq!(id, recipe_id(host), "the same recipe, the same kit");
     }
 
     #[test]

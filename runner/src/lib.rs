@@ -8,12 +8,12 @@
 //! stopped at the timeout.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
-use unik_targets::{ByteSize, ExitProtocol, Handoff, Role, Target};
+use unik_targets::{ByteSize, ExitProtocol, Target};
 use unik_ui::Shell;
 
 pub mod accel;
@@ -22,70 +22,18 @@ pub mod devicetree;
 pub mod dom0;
 pub mod hypervisor;
 pub mod network;
+pub mod plan;
 
 pub use accel::Accel;
+pub use plan::{BootPlan, BootRequest, RunOptions, prepare};
 
-/// What to boot.
-#[derive(Clone, Debug)]
-pub struct RunRequest<'a> {
-    /// Target definition.
-    pub target: &'a Target,
-    /// Image file.
-    pub image: &'a Path,
-    /// Guest memory.
-    pub memory: ByteSize,
-    /// Boot command line.
-    pub cmdline: String,
-    /// Accelerator (already resolved, see [`accel::resolve`]).
-    pub accel: accel::Resolved,
-    /// Stop the VM after this long.
-    pub timeout: Option<Duration>,
-    /// The hypervisor binary, for targets that boot under one (see [`hypervisor::ensure`]).
-    pub hypervisor: Option<PathBuf>,
-    /// The image's role under the hypervisor, where the target lets it choose (device-tree
-    /// handoff); `None`: the target's default.
-    pub role: Option<Role>,
-    /// A NIC and the ports forwarded to it (for images with the `net` component).
-    pub network: Option<network::Network>,
-    /// Boot the image as a domU of a Linux dom0 that creates it with `xl` (targets whose
-    /// hypervisor takes the image as a module, i.e. xen-x86_64).
-    pub xl_domu: Option<XlDomU>,
-}
-
-/// What a run as a domU under `xl` needs: the dom0 kit and the `xl` configuration to
-/// create the domain from, whose kernel is `/domu/image` (see [`dom0`]).
-#[derive(Clone, Debug)]
-pub struct XlDomU {
-    /// The dom0 kernel and initramfs.
-    pub dom0: dom0::Dom0,
-    /// The `xl` configuration.
-    pub config: String,
-    /// The bridge of the domU's vif (the dom0 makes it, with DHCP on it); `None`
-    /// without a vif.
-    pub bridge: Option<String>,
-    /// A shell command the dom0 runs once the domU is created (a client for it); its
-    /// exit status ends the run, and the domU is destroyed after it.
-    pub dom0_command: Option<String>,
-}
-
-/// Xen's command line under a Linux dom0 (PV; `noreboot` would keep QEMU running after
-/// the dom0 ends the machine).
-const XL_HOST_XEN_CMDLINE: &str = "dom0_mem=256M,max:256M dom0_max_vcpus=1 dom0-iommu=none console=com1 loglvl=all guest_loglvl=all console_timestamps=boot";
-/// The dom0 kernel's command line.
-const XL_HOST_DOM0_CMDLINE: &str = "console=hvc0 earlyprintk=xen rdinit=/init panic=1 loglevel=4 rodata=off";
-/// Memory of that dom0.
-const XL_HOST_DOM0_MEMORY: u64 = 256 << 20;
-
-impl RunRequest<'_> {
-    /// The role the image boots in under the target's hypervisor (`None`: no hypervisor).
-    pub fn role(&self) -> Option<Role> {
-        match &self.target.machine.hypervisor.as_ref()?.handoff {
-            Handoff::Module { .. } if self.xl_domu.is_some() => Some(Role::DomU),
-            Handoff::Module { .. } => Some(Role::Dom0),
-            Handoff::DeviceTree { role, .. } => Some(self.role.unwrap_or(*role)),
-        }
-    }
-}
+/// Exit status of `unik run` when the VM ended without reporting a status (a triple
+/// fault, a reset). Guests report 0..=127, so this cannot be mistaken for one.
+pub const STATUS_NO_REPORT: i32 = 134;
+/// Exit status of `unik run` when the timeout stopped the VM.
+pub const STATUS_TIMEOUT: i32 = 142;
+/// Hypervisor log lines a failure message shows.
+const HYPERVISOR_LINES_SHOWN: usize = 6;
 
 /// How a run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,9 +71,93 @@ pub struct LogLine {
     pub text: String,
 }
 
+impl RunResult {
+    /// The exit status `unik run` ends with, and for a run that reported none, why
+    /// (with the last console and hypervisor lines).
+    pub fn exit_status(&self) -> (i32, Option<String>) {
+        let tail = || {
+            let mut text = if self.last_lines.is_empty() {
+                "The guest printed nothing.".to_string()
+            } else {
+                format!("Its last console lines:\n  {}", self.last_lines.join("\n  "))
+            };
+            let log = &self.hypervisor_log;
+            let last: Vec<&str> = log[log.len().saturating_sub(HYPERVISOR_LINES_SHOWN)..]
+                .iter()
+                .map(|l| l.text.as_str())
+                .collect();
+            if !last.is_empty() {
+                text += &format!(
+                    "\nThe hypervisor's last lines (all of them with -v):\n  {}",
+                    last.join("\n  ")
+                );
+            }
+            text
+        };
+        match self.outcome {
+            Outcome::Exited(status) => (status, None),
+            Outcome::NoStatus => (
+                STATUS_NO_REPORT,
+                Some(format!(
+                    "the VM ended without reporting an exit status (a triple fault, a reset, a crashed domain or a hypervisor panic?). {}",
+                    tail()
+                )),
+            ),
+            Outcome::TimedOut(after) => (
+                STATUS_TIMEOUT,
+                Some(format!(
+                    "the VM was still running after {:.1} s and was stopped (--timeout). {}",
+                    after.as_secs_f64(),
+                    tail()
+                )),
+            ),
+        }
+    }
+}
+
 /// A VM that could not be run at all.
 #[derive(Debug, Error)]
 pub enum RunError {
+    /// The target cannot boot the image as an `xl` domU.
+    #[error("--domu: target {0} does not boot under a dom0 with xl (`unik targets` says which targets do)")]
+    NoXlHost(String),
+    /// `--publish` for an image without a NIC.
+    #[error(
+        "--publish: the image {} has no `net` component (the application never uses unik::net or std::net), so nothing in it could answer on a port; drop --publish",
+        .0.display()
+    )]
+    PublishWithoutNic(PathBuf),
+    /// `--publish` to an `xl` domU.
+    #[error(
+        "--publish: the host cannot reach a domU, which sits on a bridge inside the dom0; run a client in the dom0 instead, with --in-dom0 'curl http://$UNIK_DOMU_ADDRESS:PORT/'"
+    )]
+    PublishToDomU,
+    /// An image with a NIC on a target that gives it no network this way.
+    #[error(
+        "the image {} has the `net` component, but target {target} gives `unik run` no network device to attach{}",
+        image.display(),
+        if *as_domu { "; run it as a domU with a vif instead: `unik run --domu`" } else { "" }
+    )]
+    NoNetworkDevice {
+        /// The image.
+        image: PathBuf,
+        /// The target.
+        target: String,
+        /// Whether it would have one as an `xl` domU.
+        as_domu: bool,
+    },
+    /// `--memory` below what the image needs.
+    #[error(
+        "{memory} of memory (--memory) cannot hold the image for {target}: it needs at least {required}; pass a larger --memory"
+    )]
+    MemoryTooSmall {
+        /// Asked for.
+        memory: ByteSize,
+        /// Needed.
+        required: ByteSize,
+        /// Target.
+        target: String,
+    },
     /// QEMU is not installed.
     #[error("`{binary}` was not found on PATH; install it (Debian/Ubuntu: `sudo apt-get install {package}`)")]
     QemuMissing {
@@ -180,187 +212,6 @@ pub enum RunError {
     },
 }
 
-/// QEMU with the target's machine, accelerator, CPU, `memory` and arguments: everything but
-/// what to boot.
-fn machine_command(shell: &Shell, request: &RunRequest<'_>, machine_option: &str, memory: ByteSize) -> Command {
-    let machine = &request.target.machine;
-    let mut command = shell.command(&machine.qemu);
-    command.arg("-M").arg(machine_option);
-    match request.accel {
-        accel::Resolved::Tcg => {
-            command.args(["-accel", "tcg"]);
-            if let Some(cpu) = &machine.tcg_cpu {
-                command.args(["-cpu", cpu]);
-            }
-        }
-        accel::Resolved::Kvm => {
-            command.args(["-accel", "kvm", "-cpu", &machine.kvm_cpu]);
-        }
-    }
-    command.args(["-m", &format!("{}K", memory.kib_rounded_up())]);
-    command.args(&machine.args);
-    command
-}
-
-/// Memory QEMU gives the machine: the guest's, plus the hypervisor's own if there is one.
-fn machine_memory(request: &RunRequest<'_>) -> ByteSize {
-    match &request.target.machine.hypervisor {
-        None => request.memory,
-        Some(hypervisor) => {
-            let memory_mib = request.memory.bytes().div_ceil(1 << 20);
-            let dom0 = if request.xl_domu.is_some() {
-                XL_HOST_DOM0_MEMORY
-            } else {
-                0
-            };
-            ByteSize::new((memory_mib << 20) + hypervisor.overhead.bytes() + dom0)
-        }
-    }
-}
-
-/// The QEMU command booting `request`; `prepared` is the device tree a device-tree handoff
-/// passes (see [`prepare_device_tree`]), or the dom0's initramfs of an `xl` run (see
-/// [`dom0::initramfs_with`]).
-pub fn qemu_command(shell: &Shell, request: &RunRequest<'_>, prepared: Option<&Path>) -> Result<Command, RunError> {
-    let machine = &request.target.machine;
-    let mut command = machine_command(shell, request, &machine.machine, machine_memory(request));
-    if let Some(network) = &request.network {
-        let nic = machine
-            .nic_device
-            .as_ref()
-            .ok_or_else(|| RunError::NoNic(request.target.name.clone()))?;
-        command.args(network.qemu_args(nic));
-    }
-    let Some(hypervisor) = &machine.hypervisor else {
-        command.arg(&machine.kernel_arg).arg(request.image);
-        if !request.cmdline.is_empty() {
-            command.arg(&machine.cmdline_arg).arg(&request.cmdline);
-        }
-        return Ok(command);
-    };
-    let binary = request
-        .hypervisor
-        .as_ref()
-        .ok_or_else(|| RunError::NoHypervisor(request.target.name.clone()))?;
-    let image = request.image.to_string_lossy();
-    if image.contains([' ', ',']) {
-        return Err(RunError::UnpassablePath(request.image.to_path_buf()));
-    }
-    command.arg(&machine.kernel_arg).arg(binary);
-    match &hypervisor.handoff {
-        Handoff::Module { image_arg } if request.xl_domu.is_some() => {
-            let (Some(dom0), Some(initramfs)) = (&request.xl_domu, prepared) else {
-                return Err(RunError::NoHypervisor(request.target.name.clone()));
-            };
-            let paths = [dom0.dom0.kernel.as_path(), initramfs];
-            if let Some(path) = paths.iter().find(|p| p.to_string_lossy().contains([' ', ','])) {
-                return Err(RunError::UnpassablePath(path.to_path_buf()));
-            }
-            command.arg(&machine.cmdline_arg).arg(XL_HOST_XEN_CMDLINE);
-            command.arg(image_arg).arg(format!(
-                "{} {XL_HOST_DOM0_CMDLINE},{}",
-                paths[0].display(),
-                paths[1].display()
-            ));
-            // The dom0 ends the machine through this device once the domU is gone.
-            command.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
-        }
-        Handoff::Module { image_arg } => {
-            command.arg(&machine.cmdline_arg).arg(hypervisor_cmdline(request));
-            // QEMU separates modules with commas; a comma inside one is written twice.
-            let module = if request.cmdline.is_empty() {
-                image.into_owned()
-            } else {
-                format!("{image} {}", request.cmdline.replace(',', ",,"))
-            };
-            command.arg(image_arg).arg(module);
-        }
-        Handoff::DeviceTree { module_address, .. } => {
-            let tree = prepared.ok_or_else(|| RunError::DeviceTree {
-                target: request.target.name.clone(),
-                message: "no device tree was prepared".into(),
-            })?;
-            command.arg("-dtb").arg(tree);
-            command.args([
-                "-device",
-                &format!("loader,file={image},addr={module_address:#x},force-raw=on"),
-            ]);
-        }
-    }
-    Ok(command)
-}
-
-/// The hypervisor's command line for `request` (empty without a hypervisor).
-fn hypervisor_cmdline(request: &RunRequest<'_>) -> String {
-    let Some(hypervisor) = &request.target.machine.hypervisor else {
-        return String::new();
-    };
-    let mut line = hypervisor.cmdline.clone();
-    if let (Handoff::DeviceTree { dom0_cmdline, .. }, Some(Role::Dom0)) = (&hypervisor.handoff, request.role()) {
-        line = format!("{line} {dom0_cmdline}");
-    }
-    let memory_mib = request.memory.bytes().div_ceil(1 << 20);
-    line.replace("{memory_mib}", &memory_mib.to_string())
-}
-
-/// For a device-tree handoff: dumps QEMU's own tree for the machine (same options), adds
-/// the hypervisor's boot nodes, and writes it into `folder`; `None` for other targets.
-pub fn prepare_device_tree(
-    shell: &Shell,
-    request: &RunRequest<'_>,
-    folder: &Path,
-) -> Result<Option<PathBuf>, RunError> {
-    let Some(hypervisor) = &request.target.machine.hypervisor else {
-        return Ok(None);
-    };
-    let Handoff::DeviceTree { module_address, .. } = &hypervisor.handoff else {
-        return Ok(None);
-    };
-    let failure = |message: String| RunError::DeviceTree {
-        target: request.target.name.clone(),
-        message,
-    };
-    let dumped = folder.join("machine.dtb");
-    let machine = &request.target.machine;
-    let option = format!("{},dumpdtb={}", machine.machine, dumped.display());
-    let mut dump = machine_command(shell, request, &option, machine_memory(request));
-    dump.stdin(Stdio::null());
-    shell.echo(&dump);
-    let output = dump.output().map_err(|source| RunError::Spawn {
-        binary: machine.qemu.clone(),
-        source,
-    })?;
-    let base = std::fs::read(&dumped).map_err(|e| {
-        failure(format!(
-            "QEMU did not dump its device tree ({e}): {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
-    })?;
-    let module_size = std::fs::metadata(request.image)
-        .map_err(|_| RunError::ImageMissing(request.image.to_path_buf()))?
-        .len();
-    let xen_cmdline = hypervisor_cmdline(request);
-    let tree = devicetree::with_xen_boot(
-        &base,
-        &devicetree::XenBoot {
-            xen_cmdline: &xen_cmdline,
-            guest_cmdline: &request.cmdline,
-            module_address: *module_address,
-            module_size,
-            memory_kib: request.memory.kib_rounded_up(),
-            role: request.role().unwrap_or(Role::DomU),
-        },
-    )
-    .map_err(|e| failure(e.to_string()))?;
-    let path = folder.join("xen.dtb");
-    std::fs::write(&path, tree).map_err(|e| failure(format!("cannot write `{}`: {e}", path.display())))?;
-    Ok(Some(path))
-}
-
-fn on_path(binary: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(binary).is_file()))
-}
-
 /// Console lines kept for failure messages.
 const KEPT_LINES: usize = 10;
 /// After a hypervisor's end marker, how long QEMU may take to exit by itself.
@@ -389,12 +240,15 @@ struct Session<'a> {
     domu_marker: Option<String>,
     /// For a domU under `xl`: the prefixes with which the dom0 relays the domU's console
     /// and its command's output; the dom0's other lines are log.
-    relay_prefixes: &'static [&'static str],
+    relay_prefixes: Vec<String>,
 }
 
 /// The status a `unik: exit status N` line reports.
 pub fn parse_status_line(line: &str) -> Option<i32> {
-    line.strip_prefix("unik: exit status ")?.trim_end().parse().ok()
+    line.strip_prefix(unik_boot_abi::EXIT_STATUS_PREFIX)?
+        .trim_end()
+        .parse()
+        .ok()
 }
 
 impl<'a> Session<'a> {
@@ -410,7 +264,7 @@ impl<'a> Session<'a> {
             started,
             first_output: None,
             domu_marker: None,
-            relay_prefixes: &[],
+            relay_prefixes: Vec::new(),
         }
     }
 
@@ -449,9 +303,9 @@ impl<'a> Session<'a> {
             let raw: Vec<u8> = self.partial.drain(..=end).collect();
             let line = String::from_utf8_lossy(&raw).trim_end_matches(['\r', '\n']).to_string();
             let message = line.strip_prefix(&hypervisor.log_prefix);
-            let guest_line = match (message, self.relay_prefixes) {
+            let guest_line = match (message, self.relay_prefixes.as_slice()) {
                 (None, []) => Some(line.as_str()),
-                (None, prefixes) => prefixes.iter().find_map(|prefix| line.strip_prefix(prefix)),
+                (None, prefixes) => prefixes.iter().find_map(|prefix| line.strip_prefix(prefix.as_str())),
                 (Some(message), _) => self.domu_text(message),
             };
             match guest_line {
@@ -532,39 +386,77 @@ impl Write for CapturedConsole {
     }
 }
 
-/// Boots the image, copying the guest console to `console` as it arrives.
-pub fn run(shell: &Shell, request: &RunRequest<'_>, console: Box<dyn Write + Send>) -> Result<RunResult, RunError> {
-    let machine = &request.target.machine;
-    if !request.image.is_file() {
-        return Err(RunError::ImageMissing(request.image.to_path_buf()));
+/// Plans and boots `request` ([`prepare`], then [`execute`]).
+pub fn run(shell: &Shell, request: &BootRequest<'_>, console: Box<dyn Write + Send>) -> Result<RunResult, RunError> {
+    execute(shell, &prepare(request)?, console)
+}
+
+/// The run folder: made for one boot, removed with everything in it when the boot ends.
+struct RunDir(PathBuf);
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
-    if !on_path(&machine.qemu) {
+}
+
+/// Carries out `plan`: fetches what the cache lacks, makes the run's files, boots QEMU,
+/// copies the guest console to `console` as it arrives, and decodes how the run ended.
+pub fn execute(shell: &Shell, plan: &BootPlan, console: Box<dyn Write + Send>) -> Result<RunResult, RunError> {
+    let target = &plan.definition;
+    let machine = &target.machine;
+    if !plan.image.is_file() {
+        return Err(RunError::ImageMissing(plan.image.clone()));
+    }
+    if !unik_ui::on_path(&plan.qemu.program) {
         return Err(RunError::QemuMissing {
-            binary: machine.qemu.clone(),
-            package: machine.debian_package.clone(),
+            binary: plan.qemu.program.clone(),
+            package: plan.qemu_package.clone(),
         });
     }
-    // The generated device tree (if any) lives as long as the run.
-    let scratch = tempfile::tempdir().map_err(|e| RunError::DeviceTree {
-        target: request.target.name.clone(),
-        message: format!("cannot create a temporary folder: {e}"),
-    })?;
-    let prepared = match &request.xl_domu {
-        Some(xl) => {
-            let initramfs = scratch.path().join("dom0-initramfs.cpio.gz");
-            let run = dom0::DomURun {
-                image: request.image,
-                xl_config: &xl.config,
-                bridge: xl.bridge.as_deref(),
-                command: xl.dom0_command.as_deref(),
-            };
-            dom0::initramfs_with(&xl.dom0, &run, &initramfs)?;
-            Some(initramfs)
+    let mut kit = None;
+    for fetch in &plan.fetch {
+        match fetch {
+            plan::Fetch::Hypervisor { .. } => {
+                if let Some(hypervisor) = &machine.hypervisor {
+                    hypervisor::ensure(shell, hypervisor, &plan.cache)?;
+                }
+            }
+            plan::Fetch::Dom0Kit { .. } => {
+                if let Some(host) = target.xl_host() {
+                    kit = Some(dom0::ensure(shell, &plan.cache, target.arch, host)?);
+                }
+            }
         }
-        None => prepare_device_tree(shell, request, scratch.path())?,
-    };
-    let mut command = qemu_command(shell, request, prepared.as_deref())?;
+    }
+    std::fs::create_dir(&plan.run_dir).map_err(|e| RunError::DeviceTree {
+        target: plan.target.clone(),
+        message: format!("cannot create the run folder `{}`: {e}", plan.run_dir.display()),
+    })?;
+    let _run_dir = RunDir(plan.run_dir.clone());
+    for preparation in &plan.prepare {
+        match preparation {
+            plan::Preparation::DeviceTree { .. } => plan::make_device_tree(shell, preparation, plan)?,
+            plan::Preparation::Dom0Initramfs {
+                path,
+                xl_config,
+                bridge,
+                command,
+            } => {
+                let kit = kit.as_ref().ok_or_else(|| RunError::NoXlHost(plan.target.clone()))?;
+                let run = dom0::DomURun {
+                    image: &plan.image,
+                    xl_config,
+                    bridge: bridge.as_deref(),
+                    command: command.as_deref(),
+                };
+                dom0::initramfs_with(kit, &run, path)?;
+            }
+        }
+    }
+    let mut command = shell.command(&plan.qemu.program);
     command
+        .args(&plan.qemu.args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -593,18 +485,10 @@ pub fn run(shell: &Shell, request: &RunRequest<'_>, console: Box<dyn Write + Sen
         text
     });
 
-    let mut session = Session::new(request.target, console, started);
-    if request.xl_domu.is_some() {
-        session.relay_prefixes = &[dom0::DOMU_PREFIX, dom0::COMMAND_PREFIX];
-    }
-    session.domu_marker = match (&machine.hypervisor, request.role()) {
-        (Some(hypervisor), Some(Role::DomU)) => match &hypervisor.handoff {
-            Handoff::DeviceTree { domu_marker, .. } => Some(domu_marker.clone()),
-            Handoff::Module { .. } => None,
-        },
-        _ => None,
-    };
-    let deadline = request.timeout.map(|limit| started + limit);
+    let mut session = Session::new(target, console, started);
+    session.relay_prefixes = plan.console.relay_prefixes.clone();
+    session.domu_marker = plan.console.domu_marker.clone();
+    let deadline = plan.timeout.map(|limit| started + limit);
     let mut timed_out = false;
     let mut ended_at = None;
     loop {
@@ -753,52 +637,57 @@ mod tests {
         assert_eq!(session.status, None, "kvm-x86_64 reports through isa-debug-exit only");
     }
 
-    fn request<'a>(target: &'a Target, hypervisor: Option<PathBuf>) -> RunRequest<'a> {
-        RunRequest {
+    fn request(target: &Target) -> BootRequest<'_> {
+        BootRequest {
             target,
-            image: Path::new("/images/hello"),
+            image: std::path::Path::new("/images/hello"),
+            mode: None,
             memory: ByteSize::new(16 << 20),
             cmdline: "a \"b c\",d".into(),
             accel: accel::Resolved::Tcg,
             timeout: None,
-            hypervisor,
-            role: None,
             network: None,
-            xl_domu: None,
+            vif_bridge: None,
+            dom0_command: None,
+            cache: "/cache".into(),
         }
     }
 
     #[test]
     fn qemu_command_follows_the_target_definition() {
         let target = unik_targets::find("kvm-x86_64").unwrap();
-        let mut request = request(&target, None);
+        let mut request = request(&target);
         request.accel = accel::Resolved::Kvm;
-        let command = qemu_command(&Shell::new(false, true), &request, None).unwrap();
+        let plan = prepare(&request).unwrap();
         assert_eq!(
-            unik_ui::display_command(&command),
+            plan.qemu.display(),
             "qemu-system-x86_64 -M microvm,acpi=off -accel kvm -cpu host,-arch-capabilities -m 16384K -nodefaults -no-reboot \
              -display none -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
              -kernel /images/hello -append 'a \"b c\",d'"
         );
+        assert!(plan.fetch.is_empty() && plan.prepare.is_empty());
     }
 
     #[test]
     fn xen_boots_the_image_as_its_first_module() {
         let target = unik_targets::find("xen-x86_64").unwrap();
-        let command = qemu_command(
-            &Shell::new(false, true),
-            &request(&target, Some("/cache/xen".into())),
-            None,
-        )
-        .unwrap();
-        let line = unik_ui::display_command(&command);
+        let plan = prepare(&request(&target)).unwrap();
+        let line = plan.qemu.display();
         assert!(line.contains(" -m 278528K "), "{line}");
-        assert!(line.contains(" -kernel /cache/xen -append 'dom0=pvh "), "{line}");
+        assert!(
+            line.contains(" -kernel /cache/xen-hypervisor-4.17-amd64/xen-4.17-amd64 -append 'dom0=pvh "),
+            "{line}"
+        );
         assert!(line.contains("dom0_mem=16M,max:16M"), "{line}");
         assert!(line.ends_with(" -initrd '/images/hello a \"b c\",,d'"), "{line}");
-        assert!(matches!(
-            qemu_command(&Shell::new(false, true), &request(&target, None), None),
-            Err(RunError::NoHypervisor(_))
-        ));
+        assert!(matches!(plan.fetch[..], [plan::Fetch::Hypervisor { .. }]));
+    }
+
+    #[test]
+    fn a_mode_the_target_lacks_is_refused() {
+        let target = unik_targets::find("kvm-arm64").unwrap();
+        let mut request = request(&target);
+        request.mode = Some(unik_targets::BootMode::XlDomU);
+        assert!(matches!(prepare(&request), Err(RunError::NoXlHost(_))));
     }
 }

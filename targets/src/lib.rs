@@ -2,15 +2,19 @@
 //! to boot it. Each target is a folder beside this crate holding a `target.toml`; the
 //! files are embedded when the CLI is built, so `unik` needs no data files at run time.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 }
 pub mod size;
+pub mod xl;
 
 pub use size::ByteSize;
+
+/// The target used when neither the command line nor the manifest names one.
+pub const DEFAULT_TARGET: &str = "kvm-x86_64";
 
 /// CPU architecture of a target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -24,17 +28,26 @@ pub enum Arch {
 }
 
 impl Arch {
-    /// ELF `e_machine` of images for this architecture.
-    pub fn elf_machine(self) -> u16 {
+    /// The name Debian gives the architecture (`amd64`, `arm64`).
+    pub fn debian_name(self) -> &'static str {
         match self {
-            Arch::X86_64 => 62,
-            Arch::Aarch64 => 183,
+            Arch::X86_64 => "amd64",
+            Arch::Aarch64 => "arm64",
+        }
+    }
+
+    /// The name Rust and the ELF world give it (`x86_64`, `aarch64`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Aarch64 => "aarch64",
         }
     }
 }
 
-/// The file format of a target's images.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+/// The file format of a target's images (the one vocabulary of the builder, the verifier
+/// and the size report).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ImageFormat {
     /// ELF executable with a Xen PVH entry note.
@@ -101,6 +114,30 @@ pub struct Hypervisor {
     pub end_markers: Vec<String>,
     /// How the image reaches the hypervisor.
     pub handoff: Handoff,
+    /// A Linux dom0 with the `xl` toolstack that can run the image as a real domU (`unik
+    /// run --domu`); none: the target cannot boot that way yet.
+    pub xl_host: Option<XlHost>,
+}
+
+/// A Linux dom0 assembled from Debian's packages, and how the hypervisor boots it, for
+/// images that run as a domU created by `xl` (see `runner::dom0`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct XlHost {
+    /// The hypervisor's command line when it boots the dom0.
+    pub xen_cmdline: String,
+    /// The dom0 kernel's command line.
+    pub dom0_cmdline: String,
+    /// The dom0's memory (QEMU adds it to the machine's).
+    pub dom0_memory: ByteSize,
+    /// The Debian package whose dependency names the current kernel package.
+    pub kernel_metapackage: String,
+    /// Debian packages of the dom0's userland.
+    pub packages: Vec<String>,
+    /// Where the unpacked packages keep shared libraries.
+    pub library_directories: Vec<String>,
+    /// The dynamic loader of the dom0's programs (a library file name).
+    pub dynamic_loader: String,
 }
 
 /// How QEMU hands the image to the hypervisor.
@@ -133,7 +170,7 @@ pub enum Handoff {
 }
 
 /// The role of the image under a hypervisor.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 pub enum Role {
     /// The control domain.
     #[serde(rename = "dom0")]
@@ -196,6 +233,32 @@ pub struct Machine {
     /// The QEMU device that gives images with the `net` component their NIC (none: `unik
     /// run` cannot attach one on this target).
     pub nic_device: Option<String>,
+}
+
+/// How an image of a target boots: the one place the runner decides how to start QEMU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BootMode {
+    /// QEMU loads the image itself (`-kernel`).
+    Direct,
+    /// The image is the hypervisor's first boot module and boots as its dom0.
+    HypervisorModule,
+    /// The image is a module the hypervisor's device tree describes, in this role
+    /// (a dom0less domU, or dom0).
+    DeviceTree(Role),
+    /// A Linux dom0 boots under the hypervisor and creates the image's domain with `xl`.
+    XlDomU,
+}
+
+/// How an image with the `net` component reaches a network on a target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetworkDevice<'a> {
+    /// A QEMU NIC device on QEMU's user network (`--publish` forwards host ports).
+    QemuNic(&'a str),
+    /// A vif on a bridge in a Linux dom0, declared in the `.xl` (only as an `xl` domU).
+    XenVif,
+    /// None: `unik run` cannot give the image a network on this target.
+    None,
 }
 
 /// One target.
@@ -293,6 +356,58 @@ pub fn linker_fragment(name: &str) -> Option<&'static str> {
 }
 
 impl Target {
+    /// How the target's images boot unless the run asks for another mode.
+    pub fn default_boot_mode(&self) -> BootMode {
+        match self.machine.hypervisor.as_ref().map(|h| &h.handoff) {
+            None => BootMode::Direct,
+            Some(Handoff::Module { .. }) => BootMode::HypervisorModule,
+            Some(Handoff::DeviceTree { role, .. }) => BootMode::DeviceTree(*role),
+        }
+    }
+
+    /// Every way the target's images can boot, the default first.
+    pub fn boot_modes(&self) -> Vec<BootMode> {
+        let mut modes = vec![self.default_boot_mode()];
+        if let Some(Handoff::DeviceTree { role, .. }) = self.machine.hypervisor.as_ref().map(|h| &h.handoff) {
+            let other = match role {
+                Role::Dom0 => Role::DomU,
+                Role::DomU => Role::Dom0,
+            };
+            modes.push(BootMode::DeviceTree(other));
+        }
+        if self.xl_host().is_some() {
+            modes.push(BootMode::XlDomU);
+        }
+        modes
+    }
+
+    /// The dom0 that runs images of this target as `xl` domUs, if the target has one.
+    pub fn xl_host(&self) -> Option<&XlHost> {
+        let hypervisor = self.machine.hypervisor.as_ref()?;
+        // `xl` needs the guest type of the `.xl` it creates the domain from.
+        self.xl_type.as_ref()?;
+        hypervisor.xl_host.as_ref()
+    }
+
+    /// How an image with the `net` component gets its network here.
+    pub fn network_device(&self) -> NetworkDevice<'_> {
+        match (&self.machine.nic_device, self.xl_host()) {
+            (Some(nic), _) => NetworkDevice::QemuNic(nic),
+            (None, Some(_)) => NetworkDevice::XenVif,
+            (None, None) => NetworkDevice::None,
+        }
+    }
+
+    /// The Rust target an application compiles for here: the std target for a std
+    /// application.
+    pub fn rust_target_for(&self, uses_std: bool) -> &str {
+        if uses_std {
+            &self.std_rust_target
+        } else {
+            &self.rust_target
+        }
+    }
+
     /// The text of this target's linker-script template.
     pub fn linker_template(&self) -> Result<&'static str, TargetError> {
         embedded::LINKER_TEMPLATES

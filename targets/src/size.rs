@@ -5,7 +5,8 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A size in bytes, written with an optional binary suffix (K, M, G = KiB, MiB, GiB).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
 pub struct ByteSize(u64);
 
 impl ByteSize {

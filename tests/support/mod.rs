@@ -26,13 +26,24 @@ pub fn accel() -> String {
     std::env::var("UNIK_TEST_ACCEL").unwrap_or_else(|_| "tcg".into())
 }
 
-/// The accelerator for `target`: a hypervisor inside QEMU runs under TCG.
+/// The accelerator for `target`: TCG where the target takes nothing else (a hypervisor
+/// inside QEMU), else [`accel`].
 pub fn accel_for(target: &str) -> String {
-    if target.starts_with("xen-") {
-        "tcg".into()
-    } else {
+    let definition = unik_targets::find(target).unwrap();
+    if definition
+        .machine
+        .accelerators
+        .contains(&unik_targets::Accelerator::Kvm)
+    {
         accel()
+    } else {
+        "tcg".into()
     }
+}
+
+/// Whether `target` boots its images under a hypervisor QEMU runs.
+pub fn under_hypervisor(target: &str) -> bool {
+    unik_targets::find(target).unwrap().machine.hypervisor.is_some()
 }
 
 /// The hypervisor cache the tests share (`cargo xtask setup` fills it).

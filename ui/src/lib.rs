@@ -76,6 +76,12 @@ impl Shell {
         );
     }
 
+    /// Text another tool wrote for people (a compiler's rendered diagnostics), passed to
+    /// stderr as it is; a closed stderr is ignored.
+    pub fn diagnostic(&self, text: &str) {
+        let _ = std::io::stderr().write_all(text.as_bytes());
+    }
+
     /// `note: message`.
     pub fn note(&self, message: impl AsRef<str>) {
         if !self.quiet {
@@ -150,15 +156,20 @@ pub fn display_command(command: &Command) -> String {
     let mut parts = Vec::new();
     for (key, value) in command.get_envs() {
         if let Some(value) = value {
-            parts.push(format!("{}={}", key.to_string_lossy(), quote(&value.to_string_lossy())));
+            parts.push(format!(
+                "{}={}",
+                key.to_string_lossy(),
+                shell_word(&value.to_string_lossy())
+            ));
         }
     }
-    parts.push(quote(&command.get_program().to_string_lossy()));
-    parts.extend(command.get_args().map(|a| quote(&a.to_string_lossy())));
+    parts.push(shell_word(&command.get_program().to_string_lossy()));
+    parts.extend(command.get_args().map(|a| shell_word(&a.to_string_lossy())));
     parts.join(" ")
 }
 
-fn quote(text: &str) -> String {
+/// `text` as a POSIX shell would need it quoted (unit separators shown as `\x1f`).
+pub fn shell_word(text: &str) -> String {
     let plain = !text.is_empty()
         && text
             .chars()
@@ -168,6 +179,11 @@ fn quote(text: &str) -> String {
     } else {
         format!("'{}'", text.replace('\'', r"'\''").replace('\x1f', r"\x1f"))
     }
+}
+
+/// Whether `binary` is an executable file in one of `PATH`'s folders.
+pub fn on_path(binary: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(binary).is_file()))
 }
 
 /// Writes to stdout; a closed pipe (`unik targets | head`) ends the process quietly with

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use unik_runner::{Outcome, RunRequest, accel};
+use unik_runner::{BootRequest, Outcome, accel};
 use unik_targets::{Accelerator, ByteSize, Target};
 use unik_ui::Shell;
 
@@ -40,7 +40,7 @@ pub fn is_server(example: &str) -> bool {
 
 /// Whether the bench builds `example` for `target`.
 fn builds_for(example: &str, target: &Target) -> bool {
-    !is_server(example) || target.machine.nic_device.is_some()
+    !is_server(example) || matches!(target.network_device(), unik_targets::NetworkDevice::QemuNic(_))
 }
 
 /// Boots per measurement (and as many floor boots, interleaved).
@@ -173,8 +173,9 @@ impl Report {
             return Err(format!("schema {} is not {SCHEMA}", self.schema));
         }
         for example in &examples() {
-            for target in targets.iter().filter(|t| builds_for(example, t)) {
-                let target = &target.name;
+            for definition in targets.iter().filter(|t| builds_for(example, t)) {
+                let target = &definition.name;
+                let under_hypervisor = definition.machine.hypervisor.is_some();
                 if !self
                     .sizes
                     .iter()
@@ -183,7 +184,7 @@ impl Report {
                     return Err(format!("no size for {example} on {target}"));
                 }
                 let needs_floor =
-                    !is_server(example) && (!self.machine.quick || example == "hello" || !target.starts_with("xen-"));
+                    !is_server(example) && (!self.machine.quick || example == "hello" || !under_hypervisor);
                 if needs_floor
                     && !self
                         .memory_floors
@@ -194,7 +195,8 @@ impl Report {
                 }
             }
         }
-        for target in targets.iter().map(|t| &t.name) {
+        for definition in targets {
+            let target = &definition.name;
             let boot = self
                 .boots
                 .iter()
@@ -203,7 +205,7 @@ impl Report {
             if boot.hello.runs < BOOT_RUNS || boot.floor.runs < BOOT_RUNS {
                 return Err(format!("{target}: fewer than {BOOT_RUNS} boots"));
             }
-            if target.starts_with("xen-") && boot.domain_build_to_first_line_ms.is_none() {
+            if definition.machine.hypervisor.is_some() && boot.domain_build_to_first_line_ms.is_none() {
                 return Err(format!("{target}: no domain-build-to-first-line time"));
             }
         }
@@ -320,23 +322,25 @@ struct Booter<'a> {
     shell: &'a Shell,
     target: &'a Target,
     accel: accel::Resolved,
-    hypervisor: Option<PathBuf>,
+    /// Where the hypervisor is cached.
+    cache: PathBuf,
 }
 
 impl Booter<'_> {
     fn boot(&self, image: &Path, memory: ByteSize, cmdline: &str) -> Result<(unik_runner::RunResult, String), String> {
         let captured = unik_runner::CapturedConsole::default();
-        let request = RunRequest {
+        let request = BootRequest {
             target: self.target,
             image,
+            mode: None,
             memory,
             cmdline: cmdline.to_string(),
             accel: self.accel,
             timeout: Some(Duration::from_secs(60)),
-            hypervisor: self.hypervisor.clone(),
-            role: None,
             network: None,
-            xl_domu: None,
+            vif_bridge: None,
+            dom0_command: None,
+            cache: self.cache.clone(),
         };
         let result = unik_runner::run(self.shell, &request, Box::new(captured.clone())).map_err(|e| e.to_string())?;
         Ok((result, captured.text()))
@@ -493,10 +497,9 @@ pub fn bench(shell: &Shell, quick: bool) -> Result<(), String> {
     let mut boots = Vec::new();
     let mut memory_floors = Vec::new();
     for target in &targets {
-        let hypervisor = match &target.machine.hypervisor {
-            Some(h) => Some(unik_runner::hypervisor::ensure(shell, h, &cache).map_err(|e| e.to_string())?),
-            None => None,
-        };
+        if let Some(hypervisor) = &target.machine.hypervisor {
+            unik_runner::hypervisor::ensure(shell, hypervisor, &cache).map_err(|e| e.to_string())?;
+        }
         let record = build(shell, &unik, "hello", &target.name, "bench")?;
         let hello = PathBuf::from(record["image"].as_str().ok_or("no image")?);
         let memory = ByteSize::new(16 << 20);
@@ -518,7 +521,7 @@ pub fn bench(shell: &Shell, quick: bool) -> Result<(), String> {
                 shell,
                 target,
                 accel: resolved,
-                hypervisor: hypervisor.clone(),
+                cache: cache.clone(),
             };
             let (mut hello_times, mut floor_times, mut cycles, mut builds) =
                 (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -565,7 +568,7 @@ pub fn bench(shell: &Shell, quick: bool) -> Result<(), String> {
             shell,
             target,
             accel: accel::Resolved::Tcg,
-            hypervisor,
+            cache: cache.clone(),
         };
         let under_hypervisor = target.machine.hypervisor.is_some();
         for example in &examples {
@@ -651,7 +654,7 @@ pub fn bench(shell: &Shell, quick: bool) -> Result<(), String> {
 fn http_load_targets() -> Vec<Target> {
     unik_targets::all()
         .into_iter()
-        .filter(|target| target.machine.nic_device.is_some())
+        .filter(|target| matches!(target.network_device(), unik_targets::NetworkDevice::QemuNic(_)))
         .collect()
 }
 

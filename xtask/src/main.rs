@@ -91,36 +91,29 @@ fn test(shell: &Shell) -> Result<(), String> {
     )?;
     let mut std_targets_linted: Vec<&str> = Vec::new();
     let targets = unik_targets::all();
+    let dev = unik_builder::profile::find("dev").map_err(|e| e.to_string())?;
     for target in &targets {
-        let flags = format!(
-            "--cfg\x1funik_platform\x1f--cfg\x1funik_platform=\"{}\"",
-            target.platform
-        );
-        // The bare-metal crates of every platform, built as `unik build` builds them: for
-        // no_std applications, and for std applications (the Hermit target, with
-        // unik-std, std itself built from source). The latter once per Hermit target:
-        // std is rebuilt for every set of flags, and the std-only crates are the same for
-        // every platform of an architecture.
-        let std_build = [
-            "-Zbuild-std=std,panic_abort",
-            "-Zbuild-std-features=compiler-builtins-mem",
-        ];
-        let mut builds = vec![(target.rust_target.as_str(), &[][..])];
+        // The bare-metal crates of every platform, built as `unik build` builds them (the
+        // same rustflags): for no_std applications, and for std applications (the std
+        // target, with unik-std, std itself built from source). The latter once per std
+        // target: std is rebuilt for every set of flags, and the std-only crates are the
+        // same for every platform of an architecture.
+        let mut builds = vec![(false, target.rust_target.as_str())];
         if !std_targets_linted.contains(&target.std_rust_target.as_str()) {
             std_targets_linted.push(&target.std_rust_target);
-            builds.push((&target.std_rust_target, &std_build[..]));
+            builds.push((true, &target.std_rust_target));
         }
-        for (rust_target, unstable) in builds {
+        for (uses_std, rust_target) in builds {
+            let flags = unik_builder::plan::rustflags(target, &dev, None).join("\x1f");
             let mut command = shell.command("cargo");
             command
                 .current_dir(root.join("libos"))
                 .args(["clippy", "--quiet", "--package", "unik", "--target", rust_target])
-                .args(unstable)
-                .args(["--", "-D", "warnings"])
                 .env("CARGO_ENCODED_RUSTFLAGS", &flags);
-            if !unstable.is_empty() {
-                command.env("RUSTC_BOOTSTRAP", "1");
+            if uses_std {
+                command.args(dev.std_unstable_args()).env("RUSTC_BOOTSTRAP", "1");
             }
+            command.args(["--", "-D", "warnings"]);
             run(shell, &mut command)?;
         }
     }

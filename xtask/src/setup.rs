@@ -19,9 +19,7 @@ const PROGRAMS: &[(&str, &str)] = &[
 ];
 const BACKPORTS_SOURCE: &str = "/etc/apt/sources.list.d/unik-bookworm-backports.sources";
 
-fn on_path(binary: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(binary).is_file()))
-}
+use unik_ui::on_path;
 
 fn output(shell: &Shell, program: &str, args: &[&str]) -> Option<String> {
     let mut command = shell.command(program);

@@ -8,3 +8,8 @@
 
 pub mod arm64_image;
 pub mod pvh;
+
+/// How a guest whose exit status cannot leave the VM any other way reports it: its last
+/// console line is this prefix and the status in decimal (`unik: exit status 101`). The
+/// platforms print it, and the runner reads it.
+pub const EXIT_STATUS_PREFIX: &str = "unik: exit status ";

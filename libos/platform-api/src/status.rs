@@ -8,7 +8,7 @@ pub const FAULT: i32 = 70;
 /// Writes the line `unik: exit status N` (with its newline) through `write`: the last
 /// console line of a VM whose host reads the status from the console (Xen targets).
 pub fn report_line(status: i32, mut write: impl FnMut(&[u8])) {
-    write(b"unik: exit status ");
+    write(unik_boot_abi::EXIT_STATUS_PREFIX.as_bytes());
     if status < 0 {
         write(b"-");
     }

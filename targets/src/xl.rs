@@ -1,4 +1,5 @@
-//! `xl` configurations for Xen targets: the file `xl create` boots the image from.
+//! `xl` configurations for Xen targets: the file `xl create` boots the image from (written
+//! by the builder beside the image, and by the runner for a dom0 it boots).
 //!
 //! Only what the image uses is declared: devices come with the components that need
 //! them (a `vif` on the manifest's bridge for an image with the net component; no disk).

@@ -1,0 +1,620 @@
+//! What a boot will do, as plain data: [`prepare`] turns a [`BootRequest`] into a
+//! [`BootPlan`] (the QEMU command, the files to fetch and make first, how to read the
+//! console) without touching the machine; [`crate::execute`] carries it out; `unik run
+//! --dry-run` prints it.
+
+use crate::network::{Network, PortForward};
+use crate::{RunError, accel, devicetree, dom0, hypervisor};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use unik_linker::record::{BuildRecord, Device};
+use unik_targets::{BootMode, ByteSize, Handoff, NetworkDevice, Role, Target, xl};
+
+/// What to boot, and how.
+#[derive(Clone, Debug)]
+pub struct BootRequest<'a> {
+    /// Target definition.
+    pub target: &'a Target,
+    /// Image file.
+    pub image: &'a Path,
+    /// How it boots; `None`: the target's default.
+    pub mode: Option<BootMode>,
+    /// Guest memory.
+    pub memory: ByteSize,
+    /// Boot command line.
+    pub cmdline: String,
+    /// Accelerator (already resolved, see [`accel::resolve`]).
+    pub accel: accel::Resolved,
+    /// Stop the VM after this long.
+    pub timeout: Option<Duration>,
+    /// A NIC on QEMU's user network and the ports forwarded to it.
+    pub network: Option<Network>,
+    /// For an `xl` domU: the bridge of its vif (which the dom0 makes), if it has one.
+    pub vif_bridge: Option<String>,
+    /// For an `xl` domU: a shell command the dom0 runs once the domU exists.
+    pub dom0_command: Option<String>,
+    /// Where hypervisors and the dom0 kit are cached.
+    pub cache: PathBuf,
+}
+
+/// What `unik run` asks beyond the image: the options a user gives.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Boot as an `xl` domU of a Linux dom0 (`--domu`).
+    pub domu: bool,
+    /// Guest memory (`--memory`); `None`: the build record's.
+    pub memory: Option<ByteSize>,
+    /// Boot command line.
+    pub cmdline: String,
+    /// Ports to forward (`--publish`).
+    pub publish: Vec<PortForward>,
+    /// A command for the dom0 (`--in-dom0`).
+    pub dom0_command: Option<String>,
+    /// Stop the VM after this long.
+    pub timeout: Option<Duration>,
+}
+
+impl<'a> BootRequest<'a> {
+    /// The request that boots the image `record` describes as `options` ask, checked
+    /// against what the image needs (memory, a network device) and what `target` can do.
+    pub fn for_image(
+        target: &'a Target,
+        record: &'a BuildRecord,
+        options: RunOptions,
+        accel: accel::Resolved,
+        cache: PathBuf,
+    ) -> Result<BootRequest<'a>, RunError> {
+        let image = record.image.as_path();
+        let memory = match options.memory {
+            Some(memory) => {
+                unik_builder_memory_check(record, target, memory)?;
+                memory
+            }
+            None => ByteSize::new(record.memory),
+        };
+        let mode = if options.domu {
+            if !target.boot_modes().contains(&BootMode::XlDomU) {
+                return Err(RunError::NoXlHost(target.name.clone()));
+            }
+            BootMode::XlDomU
+        } else {
+            target.default_boot_mode()
+        };
+        let has_nic = record.needs(Device::Nic);
+        if !options.publish.is_empty() {
+            if !has_nic {
+                return Err(RunError::PublishWithoutNic(image.to_path_buf()));
+            }
+            if mode == BootMode::XlDomU {
+                return Err(RunError::PublishToDomU);
+            }
+        }
+        let network = match (has_nic, mode, target.network_device()) {
+            (false, ..) | (true, BootMode::XlDomU, _) => None,
+            (true, _, NetworkDevice::QemuNic(_)) => Some(Network {
+                publish: options.publish,
+            }),
+            (true, _, device) => {
+                return Err(RunError::NoNetworkDevice {
+                    image: image.to_path_buf(),
+                    target: target.name.clone(),
+                    as_domu: device == NetworkDevice::XenVif,
+                });
+            }
+        };
+        Ok(BootRequest {
+            target,
+            image,
+            mode: Some(mode),
+            memory,
+            cmdline: options.cmdline,
+            accel,
+            timeout: options.timeout,
+            network,
+            vif_bridge: record.vif_bridge.clone().filter(|_| mode == BootMode::XlDomU),
+            dom0_command: options.dom0_command,
+            cache,
+        })
+    }
+}
+
+fn unik_builder_memory_check(record: &BuildRecord, target: &Target, memory: ByteSize) -> Result<(), RunError> {
+    if memory.bytes() < record.memory_required {
+        return Err(RunError::MemoryTooSmall {
+            memory,
+            required: ByteSize::new(record.memory_required),
+            target: target.name.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// A command line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CommandLine {
+    /// The program.
+    pub program: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+}
+
+impl CommandLine {
+    /// As a shell would read it.
+    pub fn display(&self) -> String {
+        std::iter::once(&self.program)
+            .chain(&self.args)
+            .map(|word| unik_ui::shell_word(word))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// Something a boot needs that is made once into the cache (downloaded on first use).
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Fetch {
+    /// The hypervisor from its Debian package.
+    Hypervisor {
+        /// The package.
+        package: String,
+        /// Where the binary is cached.
+        path: PathBuf,
+    },
+    /// The Linux dom0 with `xl`, from Debian's packages.
+    Dom0Kit {
+        /// Its kernel.
+        kernel: PathBuf,
+        /// Its initramfs.
+        initramfs: PathBuf,
+    },
+}
+
+/// A file a boot makes in its run folder before QEMU starts.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Preparation {
+    /// QEMU's own device tree for the machine, dumped with `dump`, with the hypervisor's
+    /// boot nodes added.
+    DeviceTree {
+        /// The dump command.
+        dump: CommandLine,
+        /// Where the dump goes.
+        dumped: PathBuf,
+        /// The tree QEMU boots with.
+        path: PathBuf,
+        /// The hypervisor's command line in `/chosen`.
+        xen_cmdline: String,
+        /// Where QEMU's loader puts the image.
+        module_address: u64,
+        /// The image's role.
+        role: Role,
+    },
+    /// The dom0's initramfs with the image, its `.xl` and the run's requests appended.
+    Dom0Initramfs {
+        /// Where it goes.
+        path: PathBuf,
+        /// The `.xl` the dom0 creates the domain from.
+        xl_config: String,
+        /// The vif's bridge, which the dom0 makes.
+        bridge: Option<String>,
+        /// The command the dom0 runs.
+        command: Option<String>,
+    },
+}
+
+/// How the runner reads the console of this boot.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ConsoleReading {
+    /// Lines the dom0 relays with these prefixes are the guest's (an `xl` domU); the
+    /// dom0's other lines are log.
+    pub relay_prefixes: Vec<String>,
+    /// After the hypervisor's log prefix, what marks a dom0less domU's console line.
+    pub domu_marker: Option<String>,
+}
+
+/// Everything a boot will do.
+#[derive(Clone, Debug, Serialize)]
+pub struct BootPlan {
+    /// Target name.
+    pub target: String,
+    /// How the image boots.
+    pub mode: BootMode,
+    /// The image.
+    pub image: PathBuf,
+    /// Guest memory.
+    pub memory: ByteSize,
+    /// The accelerator.
+    pub accel: &'static str,
+    /// The guest's command line.
+    pub cmdline: String,
+    /// The timeout.
+    #[serde(skip)]
+    pub timeout: Option<Duration>,
+    /// What is fetched into the cache first (if it is not there yet).
+    pub fetch: Vec<Fetch>,
+    /// Where fetched things are cached.
+    pub cache: PathBuf,
+    /// The run's own folder, made before and removed after the boot.
+    pub run_dir: PathBuf,
+    /// Files made in the run folder before QEMU starts.
+    pub prepare: Vec<Preparation>,
+    /// The QEMU command.
+    pub qemu: CommandLine,
+    /// The Debian package that has QEMU.
+    pub qemu_package: String,
+    /// How the console is read.
+    pub console: ConsoleReading,
+    /// The target, for the console protocol.
+    #[serde(skip)]
+    pub definition: Target,
+}
+
+/// A folder for one run's files (not made yet): unique within this machine.
+fn run_dir() -> PathBuf {
+    static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("unik-run-{}-{run}", std::process::id()))
+}
+
+/// QEMU's memory for the machine: the guest's, plus the hypervisor's own and a dom0's.
+fn machine_memory(request: &BootRequest<'_>, mode: BootMode) -> ByteSize {
+    let Some(hypervisor) = &request.target.machine.hypervisor else {
+        return request.memory;
+    };
+    let memory_mib = request.memory.bytes().div_ceil(1 << 20);
+    let dom0 = match (mode, request.target.xl_host()) {
+        (BootMode::XlDomU, Some(host)) => host.dom0_memory.bytes(),
+        _ => 0,
+    };
+    ByteSize::new((memory_mib << 20) + hypervisor.overhead.bytes() + dom0)
+}
+
+/// QEMU with the target's machine (`machine_option`), accelerator, CPU, memory and
+/// arguments: everything but what to boot.
+fn machine_args(request: &BootRequest<'_>, machine_option: &str, memory: ByteSize) -> Vec<String> {
+    let machine = &request.target.machine;
+    let mut args = vec!["-M".to_string(), machine_option.to_string()];
+    match request.accel {
+        accel::Resolved::Tcg => {
+            args.extend(["-accel".into(), "tcg".into()]);
+            if let Some(cpu) = &machine.tcg_cpu {
+                args.extend(["-cpu".into(), cpu.clone()]);
+            }
+        }
+        accel::Resolved::Kvm => args.extend(["-accel".into(), "kvm".into(), "-cpu".into(), machine.kvm_cpu.clone()]),
+    }
+    args.extend(["-m".into(), format!("{}K", memory.kib_rounded_up())]);
+    args.extend(machine.args.iter().cloned());
+    args
+}
+
+/// A path QEMU's module list can carry (no space, no comma).
+fn passable(path: &Path) -> Result<String, RunError> {
+    let text = path.to_string_lossy();
+    if text.contains([' ', ',']) {
+        return Err(RunError::UnpassablePath(path.to_path_buf()));
+    }
+    Ok(text.into_owned())
+}
+
+/// The hypervisor's command line for a module or device-tree boot in `role`.
+fn hypervisor_cmdline(request: &BootRequest<'_>, role: Option<Role>) -> String {
+    let Some(hypervisor) = &request.target.machine.hypervisor else {
+        return String::new();
+    };
+    let mut line = hypervisor.cmdline.clone();
+    if let (Handoff::DeviceTree { dom0_cmdline, .. }, Some(Role::Dom0)) = (&hypervisor.handoff, role) {
+        line = format!("{line} {dom0_cmdline}");
+    }
+    let memory_mib = request.memory.bytes().div_ceil(1 << 20);
+    line.replace("{memory_mib}", &memory_mib.to_string())
+}
+
+/// Decides everything `request` will do. Reads nothing from the machine: what the boot
+/// needs from the cache is listed in [`BootPlan::fetch`], and made by [`crate::execute`].
+pub fn prepare(request: &BootRequest<'_>) -> Result<BootPlan, RunError> {
+    let target = request.target;
+    let machine = &target.machine;
+    let mode = request.mode.unwrap_or_else(|| target.default_boot_mode());
+    if !target.boot_modes().contains(&mode) {
+        return Err(RunError::NoXlHost(target.name.clone()));
+    }
+    let run_dir = run_dir();
+    let mut args = machine_args(request, &machine.machine, machine_memory(request, mode));
+    if let Some(network) = &request.network {
+        let NetworkDevice::QemuNic(nic) = target.network_device() else {
+            return Err(RunError::NoNic(target.name.clone()));
+        };
+        args.extend(network.qemu_args(nic));
+    }
+    let mut fetch = Vec::new();
+    let mut preparations = Vec::new();
+    let mut console = ConsoleReading::default();
+    let image = passable(request.image)?;
+    let hypervisor = match &machine.hypervisor {
+        Some(hypervisor) => {
+            let path = hypervisor::cached_path(hypervisor, &request.cache);
+            fetch.push(Fetch::Hypervisor {
+                package: hypervisor.debian_package.clone(),
+                path: path.clone(),
+            });
+            args.extend([machine.kernel_arg.clone(), passable(&path)?]);
+            Some(hypervisor)
+        }
+        None => None,
+    };
+    match (mode, hypervisor) {
+        (BootMode::Direct, _) | (_, None) => {
+            args.extend([machine.kernel_arg.clone(), image]);
+            if !request.cmdline.is_empty() {
+                args.extend([machine.cmdline_arg.clone(), request.cmdline.clone()]);
+            }
+        }
+        (BootMode::HypervisorModule, Some(hypervisor)) => {
+            let Handoff::Module { image_arg } = &hypervisor.handoff else {
+                return Err(RunError::NoXlHost(target.name.clone()));
+            };
+            args.extend([
+                machine.cmdline_arg.clone(),
+                hypervisor_cmdline(request, Some(Role::Dom0)),
+            ]);
+            // QEMU separates modules with commas; a comma inside one is written twice.
+            let module = if request.cmdline.is_empty() {
+                image
+            } else {
+                format!("{image} {}", request.cmdline.replace(',', ",,"))
+            };
+            args.extend([image_arg.clone(), module]);
+        }
+        (BootMode::DeviceTree(role), Some(hypervisor)) => {
+            let Handoff::DeviceTree {
+                module_address,
+                domu_marker,
+                ..
+            } = &hypervisor.handoff
+            else {
+                return Err(RunError::NoXlHost(target.name.clone()));
+            };
+            let dumped = run_dir.join("machine.dtb");
+            let option = format!("{},dumpdtb={}", machine.machine, dumped.display());
+            let tree = run_dir.join("xen.dtb");
+            preparations.push(Preparation::DeviceTree {
+                dump: CommandLine {
+                    program: machine.qemu.clone(),
+                    args: machine_args(request, &option, machine_memory(request, mode)),
+                },
+                dumped,
+                path: tree.clone(),
+                xen_cmdline: hypervisor_cmdline(request, Some(role)),
+                module_address: *module_address,
+                role,
+            });
+            args.extend(["-dtb".into(), tree.display().to_string()]);
+            args.extend([
+                "-device".into(),
+                format!("loader,file={image},addr={module_address:#x},force-raw=on"),
+            ]);
+            if role == Role::DomU {
+                console.domu_marker = Some(domu_marker.clone());
+            }
+        }
+        (BootMode::XlDomU, Some(hypervisor)) => {
+            let (Some(host), Some(guest_type), Handoff::Module { image_arg }) =
+                (target.xl_host(), &target.xl_type, &hypervisor.handoff)
+            else {
+                return Err(RunError::NoXlHost(target.name.clone()));
+            };
+            let kit = dom0::kit_paths(&request.cache, target.arch, host);
+            fetch.push(Fetch::Dom0Kit {
+                kernel: kit.kernel.clone(),
+                initramfs: kit.initramfs.clone(),
+            });
+            let initramfs = run_dir.join("dom0-initramfs.cpio.gz");
+            // The configuration `unik build` writes, with the dom0's paths and this run's
+            // command line.
+            let xl_config = xl::render(&xl::XlConfig {
+                name: &image_name(request.image),
+                guest_type,
+                kernel: Path::new(dom0::DOMU_IMAGE),
+                memory_mib: request.memory.bytes().div_ceil(1 << 20),
+                cmdline: &request.cmdline,
+                target: &target.name,
+                vif_bridge: request.vif_bridge.as_deref(),
+            });
+            preparations.push(Preparation::Dom0Initramfs {
+                path: initramfs.clone(),
+                xl_config,
+                bridge: request.vif_bridge.clone(),
+                command: request.dom0_command.clone(),
+            });
+            args.extend([machine.cmdline_arg.clone(), host.xen_cmdline.clone()]);
+            args.extend([
+                image_arg.clone(),
+                format!(
+                    "{} {},{}",
+                    passable(&kit.kernel)?,
+                    host.dom0_cmdline,
+                    initramfs.display()
+                ),
+            ]);
+            // The dom0 ends the machine through this device once the domU is gone.
+            args.extend(["-device".into(), "isa-debug-exit,iobase=0xf4,iosize=0x04".into()]);
+            console.relay_prefixes = vec![dom0::DOMU_PREFIX.into(), dom0::COMMAND_PREFIX.into()];
+        }
+    }
+    Ok(BootPlan {
+        target: target.name.clone(),
+        mode,
+        image: request.image.to_path_buf(),
+        memory: request.memory,
+        accel: request.accel.name(),
+        cmdline: request.cmdline.clone(),
+        timeout: request.timeout,
+        fetch,
+        cache: request.cache.clone(),
+        run_dir,
+        prepare: preparations,
+        qemu: CommandLine {
+            program: machine.qemu.clone(),
+            args,
+        },
+        qemu_package: machine.debian_package.clone(),
+        console,
+        definition: target.clone(),
+    })
+}
+
+/// The domain name of an image: its file name.
+fn image_name(image: &Path) -> String {
+    image
+        .file_name()
+        .map_or_else(|| "unik".to_string(), |name| name.to_string_lossy().into_owned())
+}
+
+impl BootPlan {
+    /// One line for the `Running` status: the image, where and how it boots.
+    pub fn summary(&self) -> String {
+        let under = match (&self.definition.machine.hypervisor, self.mode) {
+            (None, _) => String::new(),
+            (Some(hypervisor), BootMode::XlDomU) => format!(" under {} {}", hypervisor.name, mode_name(self.mode)),
+            (Some(hypervisor), _) => format!(" under {}", hypervisor.name),
+        };
+        format!(
+            "{} on {}{under} ({}, {} memory)",
+            self.image.display(),
+            self.target,
+            self.accel,
+            self.memory
+        )
+    }
+
+    /// The plan for people: what `unik run --dry-run` prints.
+    pub fn describe(&self) -> String {
+        let mut out = format!(
+            "boot {} on {} ({}, {} memory, {})\n",
+            self.image.display(),
+            self.target,
+            mode_name(self.mode),
+            self.memory,
+            self.accel
+        );
+        for fetch in &self.fetch {
+            match fetch {
+                Fetch::Hypervisor { package, path } => {
+                    out += &format!("  fetches      {} (Debian's {package}, once)\n", path.display())
+                }
+                Fetch::Dom0Kit { kernel, initramfs } => {
+                    out += &format!(
+                        "  fetches      {} and {} (a Linux dom0 from Debian's packages, once)\n",
+                        kernel.display(),
+                        initramfs.display()
+                    )
+                }
+            }
+        }
+        for preparation in &self.prepare {
+            match preparation {
+                Preparation::DeviceTree { dump, path, role, .. } => {
+                    out += &format!(
+                        "  runs         {}\n  writes       {} (QEMU's device tree with Xen's boot nodes, the image as {})\n",
+                        dump.display(),
+                        path.display(),
+                        match role {
+                            Role::Dom0 => "dom0",
+                            Role::DomU => "a dom0less domU",
+                        }
+                    )
+                }
+                Preparation::Dom0Initramfs {
+                    path,
+                    xl_config,
+                    bridge,
+                    command,
+                } => {
+                    out += &format!(
+                        "  writes       {} (the dom0's initramfs with the image and this .xl:)\n",
+                        path.display()
+                    );
+                    for line in xl_config.lines().filter(|line| !line.starts_with('#')) {
+                        out += &format!("                 {line}\n");
+                    }
+                    if let Some(bridge) = bridge {
+                        out += &format!("  in the dom0  makes bridge {bridge} with a DHCP server for the domU's vif\n");
+                    }
+                    if let Some(command) = command {
+                        out += &format!("  in the dom0  runs `{command}` once the domU exists\n");
+                    }
+                }
+            }
+        }
+        out += &format!("  runs         {}\n", self.qemu.display());
+        if let Some(timeout) = self.timeout {
+            out += &format!("  stops it     after {:.1} s\n", timeout.as_secs_f64());
+        }
+        out
+    }
+}
+
+/// How `mode` is said in messages.
+pub fn mode_name(mode: BootMode) -> &'static str {
+    match mode {
+        BootMode::Direct => "direct boot",
+        BootMode::HypervisorModule => "as the hypervisor's dom0",
+        BootMode::DeviceTree(Role::DomU) => "as a dom0less domU",
+        BootMode::DeviceTree(Role::Dom0) => "as the hypervisor's dom0",
+        BootMode::XlDomU => "as a domU of a Linux dom0 (xl)",
+    }
+}
+
+/// Makes the device tree a [`Preparation::DeviceTree`] describes (`image`: the module).
+pub(crate) fn make_device_tree(
+    shell: &unik_ui::Shell,
+    preparation: &Preparation,
+    plan: &BootPlan,
+) -> Result<(), RunError> {
+    let Preparation::DeviceTree {
+        dump,
+        dumped,
+        path,
+        xen_cmdline,
+        module_address,
+        role,
+    } = preparation
+    else {
+        return Ok(());
+    };
+    let failure = |message: String| RunError::DeviceTree {
+        target: plan.target.clone(),
+        message,
+    };
+    let mut command = shell.command(&dump.program);
+    command.args(&dump.args).stdin(std::process::Stdio::null());
+    shell.echo(&command);
+    let output = command.output().map_err(|source| RunError::Spawn {
+        binary: dump.program.clone(),
+        source,
+    })?;
+    let base = std::fs::read(dumped).map_err(|e| {
+        failure(format!(
+            "QEMU did not dump its device tree ({e}): {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    })?;
+    let module_size = std::fs::metadata(&plan.image)
+        .map_err(|_| RunError::ImageMissing(plan.image.clone()))?
+        .len();
+    let tree = devicetree::with_xen_boot(
+        &base,
+        &devicetree::XenBoot {
+            xen_cmdline,
+            guest_cmdline: &plan.cmdline,
+            module_address: *module_address,
+            module_size,
+            memory_kib: plan.memory.kib_rounded_up(),
+            role: *role,
+        },
+    )
+    .map_err(|e| failure(e.to_string()))?;
+    std::fs::write(path, tree).map_err(|e| failure(format!("cannot write `{}`: {e}", path.display())))
+}
