@@ -84,6 +84,39 @@ fn memory_that_cannot_hold_the_image_is_refused() {
 }
 
 #[test]
+fn memory_on_the_command_line_works_for_arm64_images_too() {
+    // The check reads the build record: an arm64 `Image` is no ELF file to parse.
+    for target in ["kvm-arm64", "xen-arm64"] {
+        let too_small = run(unik()
+            .current_dir(root().join("examples/hello"))
+            .args(["run", "--release", "--target", target, "--memory", "4K"]));
+        assert_clean_error(&too_small, &format!("4K of memory (--memory) cannot hold the image for {target}"));
+    }
+    let output = run(unik()
+        .current_dir(root().join("examples/hello"))
+        .args(support::run_args("kvm-arm64", 60))
+        .args(["--memory", "8M"]));
+    assert_eq!(output.status, 0, "{}", output.stderr);
+    assert!(output.stdout.starts_with("Hello"), "{}", output.stdout);
+}
+
+#[test]
+fn a_build_with_a_closed_stdout_finishes() {
+    // The builder writes nothing to stdout itself (cargo's lines go to stderr).
+    let mut child = unik_for_app("unknown-key")
+        .args(["build", "--release"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+}
+
+#[test]
 fn a_bad_memory_size_names_the_key() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("src")).unwrap();

@@ -2,30 +2,30 @@
 //! for every target, kind of application and profile (builds), and every boot mode
 //! (boots). Machine paths are normalised (the checkout, the toolchain's sysroot, the
 //! cache, the run folder). Re-bless after an intended change with
-//! `UNIK_BLESS=1 cargo test --test plans` and review the diff.
+//! `UNIK_UPDATE_GOLDEN=1 cargo test --test plans` and review the diff.
 
 mod support;
 
 use support::{data, root, run, unik};
 
 /// Compares `actual` with the golden file `tests/data/golden/plans/<name>`, or writes it
-/// when `UNIK_BLESS` is set.
+/// when `UNIK_UPDATE_GOLDEN` is set.
 fn golden(name: &str, actual: &str) {
     let path = data("golden/plans").join(name);
-    if std::env::var_os("UNIK_BLESS").is_some() {
+    if std::env::var_os("UNIK_UPDATE_GOLDEN").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, actual).unwrap();
         return;
     }
     let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "{}: {e} (bless with UNIK_BLESS=1 cargo test --test plans)",
+            "{}: {e} (bless with UNIK_UPDATE_GOLDEN=1 cargo test --test plans)",
             path.display()
         )
     });
     assert!(
         expected == actual,
-        "{name} differs from {}; if the change is intended, re-bless with UNIK_BLESS=1 cargo test --test plans\n--- expected\n{expected}\n--- actual\n{actual}",
+        "{name} differs from {}; if the change is intended, re-bless with UNIK_UPDATE_GOLDEN=1 cargo test --test plans\n--- expected\n{expected}\n--- actual\n{actual}",
         path.display()
     );
 }

@@ -185,23 +185,52 @@ fn a_budget_fails_an_image_over_it() {
 }
 
 #[test]
+fn a_dev_image_is_reported_for_its_own_target_with_its_components() {
+    // The record beside the image names its target: not the profile folder's name.
+    let hello = root().join("examples/hello");
+    let built = run(unik().current_dir(&hello).args(["-q", "build", "--target", "kvm-arm64"]));
+    assert_eq!(built.status, 0, "{}", built.stderr);
+    let image = root().join("examples/target/unik/kvm-arm64/dev/hello");
+    let output = run(unik().args(["size-report", "--format", "json", "--image", image.to_str().unwrap()]));
+    assert_eq!(output.status, 0, "{}", output.stderr);
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
+    assert_eq!(report["target"], "kvm-arm64");
+    assert_eq!(report["package"], "hello");
+    assert!(report["components"].as_array().unwrap().iter().any(|c| c == "console"), "{report}");
+}
+
+#[test]
 fn bad_input_gets_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let text = dir.path().join("notes.txt");
     std::fs::write(&text, "not an image\n").unwrap();
     let output = run(unik().args(["size-report", "--image", text.to_str().unwrap()]));
+    assert_clean_error(&output, "has no build record beside it");
+    let host_program = run(unik().args(["size-report", "--image", "/bin/true"]));
+    assert_clean_error(&host_program, "has no build record beside it");
+
+    // A build record beside a file that is not the image it describes.
+    size_report("hello", &[]);
+    let built = root().join("examples/target/unik/kvm-x86_64/hello");
+    let record = std::fs::read_to_string(format!("{}.json", built.display())).unwrap();
+    let mut record: serde_json::Value = serde_json::from_str(&record).unwrap();
+    record["image"] = serde_json::json!(text);
+    std::fs::write(dir.path().join("notes.txt.json"), record.to_string()).unwrap();
+    let output = run(unik().args(["size-report", "--image", text.to_str().unwrap()]));
     assert_clean_error(&output, "is not an image");
     assert_clean_error(&output, "not an ELF image");
 
-    let elf = std::fs::read(root().join("examples/target/unik/kvm-x86_64/hello.elf"));
-    let elf = elf.unwrap_or_else(|_| {
-        size_report("hello", &[]);
-        std::fs::read(root().join("examples/target/unik/kvm-x86_64/hello.elf")).unwrap()
-    });
+    let elf = std::fs::read(root().join("examples/target/unik/kvm-x86_64/hello.elf")).unwrap();
     let truncated = dir.path().join("truncated");
     std::fs::write(&truncated, &elf[..200]).unwrap();
+    record["image"] = serde_json::json!(truncated);
+    record["elf"] = serde_json::json!(truncated);
+    std::fs::write(dir.path().join("truncated.json"), record.to_string()).unwrap();
     let output = run(unik().args(["size-report", "--image", truncated.to_str().unwrap()]));
     assert_clean_error(&output, "corrupt or truncated ELF image");
+
+    let output = size_report("hello", &["--max-growth", "NaN", "--baseline", "/dev/null"]);
+    assert_clean_error(&output, "--max-growth NaN: give a number of percent");
 
     let other_schema = baseline_with(|report| report["schema"] = serde_json::json!(99));
     let output = size_report("hello", &["--baseline", other_schema.path().to_str().unwrap()]);

@@ -244,15 +244,12 @@ pub fn execute(shell: &Shell, request: &BuildRequest<'_>, plan: &BuildPlan) -> R
     let out_dir = &plan.outputs.dir;
     std::fs::create_dir_all(out_dir).map_err(io("cannot create", out_dir))?;
     let script = &plan.linker_script;
-    // A fresh build writes the script: its name carries a hash of its text.
-    let fresh = !script.path.exists();
-    if fresh {
+    // The name carries a hash of the text: an existing file holds the same script.
+    if !script.path.exists() {
         write_atomically(&script.path, script.contents.as_bytes())?;
     }
-    if fresh || shell.is_verbose() {
-        for note in &plan.notes {
-            shell.note(note);
-        }
+    for note in &plan.notes {
+        shell.note(note);
     }
     shell.status(
         "Building",

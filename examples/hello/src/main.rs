@@ -1,3 +1,4 @@
+//! examples/hello: the smallest unik application, printing one line.
 #![no_std]
 #![no_main]
 

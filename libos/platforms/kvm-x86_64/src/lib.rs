@@ -54,7 +54,7 @@ impl Shutdown for KvmX86_64 {
         let reported = if (0..=LARGEST_REPORTABLE_STATUS).contains(&status) {
             status
         } else {
-            Self::write(b"unik: exit status outside 0..=127 cannot leave the VM; reporting 127\n");
+            Self::write(b"unik: an exit code outside 0..=127 cannot leave the VM; reports 127.\n");
             LARGEST_REPORTABLE_STATUS
         };
         cpu::outl(DEBUG_EXIT_PORT, reported as u32);

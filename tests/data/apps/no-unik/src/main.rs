@@ -1,1 +1,2 @@
+//! A package that does not depend on unik (a CLI test of the error).
 fn main() {}

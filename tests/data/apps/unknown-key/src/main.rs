@@ -1,3 +1,4 @@
+//! An application whose manifest has a misspelt key (a CLI test of the warning).
 #![no_std]
 #![no_main]
 
