@@ -87,10 +87,18 @@ fn memory_that_cannot_hold_the_image_is_refused() {
 fn memory_on_the_command_line_works_for_arm64_images_too() {
     // The check reads the build record: an arm64 `Image` is no ELF file to parse.
     for target in ["kvm-arm64", "xen-arm64"] {
-        let too_small = run(unik()
-            .current_dir(root().join("examples/hello"))
-            .args(["run", "--release", "--target", target, "--memory", "4K"]));
-        assert_clean_error(&too_small, &format!("4K of memory (--memory) cannot hold the image for {target}"));
+        let too_small = run(unik().current_dir(root().join("examples/hello")).args([
+            "run",
+            "--release",
+            "--target",
+            target,
+            "--memory",
+            "4K",
+        ]));
+        assert_clean_error(
+            &too_small,
+            &format!("4K of memory (--memory) cannot hold the image for {target}"),
+        );
     }
     let output = run(unik()
         .current_dir(root().join("examples/hello"))

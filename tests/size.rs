@@ -188,7 +188,9 @@ fn a_budget_fails_an_image_over_it() {
 fn a_dev_image_is_reported_for_its_own_target_with_its_components() {
     // The record beside the image names its target: not the profile folder's name.
     let hello = root().join("examples/hello");
-    let built = run(unik().current_dir(&hello).args(["-q", "build", "--target", "kvm-arm64"]));
+    let built = run(unik()
+        .current_dir(&hello)
+        .args(["-q", "build", "--target", "kvm-arm64"]));
     assert_eq!(built.status, 0, "{}", built.stderr);
     let image = root().join("examples/target/unik/kvm-arm64/dev/hello");
     let output = run(unik().args(["size-report", "--format", "json", "--image", image.to_str().unwrap()]));
@@ -196,7 +198,10 @@ fn a_dev_image_is_reported_for_its_own_target_with_its_components() {
     let report: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
     assert_eq!(report["target"], "kvm-arm64");
     assert_eq!(report["package"], "hello");
-    assert!(report["components"].as_array().unwrap().iter().any(|c| c == "console"), "{report}");
+    assert!(
+        report["components"].as_array().unwrap().iter().any(|c| c == "console"),
+        "{report}"
+    );
 }
 
 #[test]

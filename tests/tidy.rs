@@ -145,8 +145,15 @@ fn every_source_file_starts_with_a_module_comment() {
 
 /// The host crates that ship in `unik` (not the tests, not xtask).
 const PRODUCTION_HOST_CRATES: &[&str] = &[
-    "cli/src", "builder/src", "runner/src", "project/src", "linker/src", "catalog/src", "targets/src",
-    "report/src", "ui/src",
+    "cli/src",
+    "builder/src",
+    "runner/src",
+    "project/src",
+    "linker/src",
+    "catalog/src",
+    "targets/src",
+    "report/src",
+    "ui/src",
 ];
 
 #[test]
@@ -215,7 +222,10 @@ const NOT_YET_BENCHED: &[&str] = &[
 #[test]
 fn adding_a_target_checklist_holds_for_every_target() {
     let checklist = read(Path::new("ARCHITECTURE.md"));
-    assert!(checklist.contains("## Adding a target"), "ARCHITECTURE.md has the checklist");
+    assert!(
+        checklist.contains("## Adding a target"),
+        "ARCHITECTURE.md has the checklist"
+    );
     let platform_manifest = read(Path::new("libos/platform/Cargo.toml"));
     let platform_choice = read(Path::new("libos/platform/src/lib.rs"));
     let bench: serde_json::Value = serde_json::from_str(&read(Path::new("benchmarks/report.json"))).unwrap();
@@ -223,9 +233,16 @@ fn adding_a_target_checklist_holds_for_every_target() {
     for target in unik_targets::all() {
         let name = &target.name;
         let platform = root().join("libos/platforms").join(&target.platform);
-        assert!(platform.join("Cargo.toml").is_file(), "{name}: no platform crate {}", platform.display());
+        assert!(
+            platform.join("Cargo.toml").is_file(),
+            "{name}: no platform crate {}",
+            platform.display()
+        );
         let package = format!("unik-platform-{}", target.platform);
-        assert!(platform_manifest.contains(&package), "{name}: libos/platform/Cargo.toml lacks {package}");
+        assert!(
+            platform_manifest.contains(&package),
+            "{name}: libos/platform/Cargo.toml lacks {package}"
+        );
         assert!(
             platform_choice.contains(&format!("unik_platform = \"{}\"", target.platform)),
             "{name}: libos/platform/src/lib.rs does not choose its platform"
@@ -234,12 +251,19 @@ fn adding_a_target_checklist_holds_for_every_target() {
             catalog.get("platform").unwrap().crates.contains(&package),
             "{name}: the catalog's platform component lacks {package}"
         );
-        assert!(support::TARGETS.contains(&name.as_str()), "{name}: not in the boot tests' TARGETS");
+        assert!(
+            support::TARGETS.contains(&name.as_str()),
+            "{name}: not in the boot tests' TARGETS"
+        );
         for application in ["hello", "std-hello"] {
             let golden = support::data(&format!("golden/plans/build/{application}-{name}-release.json"));
             assert!(golden.is_file(), "{name}: no golden build plan {}", golden.display());
         }
-        let benched = bench["sizes"].as_array().unwrap().iter().any(|row| row["target"] == *name);
+        let benched = bench["sizes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|row| row["target"] == *name);
         assert_eq!(
             benched,
             !NOT_YET_BENCHED.contains(&name.as_str()),

@@ -82,6 +82,20 @@ pub trait Devices {
     fn enable_interrupt(interrupt: u32) -> bool;
 }
 
+/// A network interface driver, as the net component sees the NIC its platform names
+/// (`unik_platform::Nic`): found and started through the platform `P`, so the net
+/// component names no driver itself.
+pub trait NetworkDriver<P>: Sized {
+    /// Finds and starts the VM's NIC, its interrupt (if it has one) routed to this CPU;
+    /// the NIC and its MAC address. `None` when the VM has none (a driver that finds one it
+    /// cannot use says why on the console).
+    fn open() -> Option<(Self, [u8; 6])>;
+
+    /// Re-arms the NIC's interrupt before the stack looks for work (interrupts only wake
+    /// the CPU; nothing runs in a handler).
+    fn acknowledge_interrupt(&mut self) {}
+}
+
 /// Everything a platform provides; implemented by one zero-sized type per target.
 pub trait Platform: Console + Shutdown + Clock + BootInfo + Devices + Processor {
     /// The target name, e.g. `"kvm-x86_64"`.

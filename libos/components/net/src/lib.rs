@@ -93,54 +93,11 @@ type Device = unik_platform::Nic;
 #[cfg(test)]
 type Device = smoltcp::phy::Loopback;
 
-/// How the stack finds and starts its platform's NIC driver.
+/// The platform's NIC driver, as the stack drives it.
 #[cfg(not(test))]
-trait Driver: stack::Nic + Sized {
-    /// The started NIC, its MAC address, and the interrupt to enable, if it has one.
-    fn open() -> Option<(Self, [u8; 6], Option<u32>)>;
-}
-
-#[cfg(not(test))]
-impl stack::Nic for unik_driver_virtio_net::VirtioNet {
+impl<D: unik_platform::NetworkDriver<Current> + smoltcp::phy::Device> stack::Nic for D {
     fn acknowledge_interrupt(&mut self) {
-        unik_driver_virtio_net::VirtioNet::acknowledge_interrupt(self)
-    }
-}
-
-#[cfg(not(test))]
-impl Driver for unik_driver_virtio_net::VirtioNet {
-    fn open() -> Option<(Self, [u8; 6], Option<u32>)> {
-        use unik_platform::Devices;
-        let (nic, interrupt) = unik_driver_virtio_net::VirtioNet::probe(Current::virtio_mmio())?;
-        let mac = nic.mac_address();
-        Some((nic, mac, Some(interrupt)))
-    }
-}
-
-/// Netfront's events are routed when it connects, and need no acknowledging.
-#[cfg(not(test))]
-impl<B: unik_xen::XenBus> stack::Nic for unik_driver_xen_netfront::Netfront<B> {}
-
-#[cfg(not(test))]
-impl<B: unik_xen::XenBus + Clock> Driver for unik_driver_xen_netfront::Netfront<B> {
-    fn open() -> Option<(Self, [u8; 6], Option<u32>)> {
-        match unik_driver_xen_netfront::Netfront::<B>::probe() {
-            Ok(nic) => {
-                let mac = nic.mac_address();
-                Some((nic, mac, None))
-            }
-            Err(unik_driver_xen_netfront::ProbeError::Absent) => None,
-            Err(unik_driver_xen_netfront::ProbeError::Failed(reason)) => {
-                for part in [
-                    b"unik: net: the Xen vif cannot be used: ".as_slice(),
-                    reason.as_bytes(),
-                    b"\n",
-                ] {
-                    Current::write(part);
-                }
-                None
-            }
-        }
+        unik_platform::NetworkDriver::<Current>::acknowledge_interrupt(self)
     }
 }
 
@@ -160,18 +117,19 @@ fn now() -> smoltcp::time::Instant {
     smoltcp::time::Instant::from_micros((Current::now_nanos() / 1000) as i64)
 }
 
-/// The NIC, its MAC address, its interrupt, and the command line its addressing comes from.
+/// The NIC (started, its interrupt routed), its MAC address, and the command line its
+/// addressing comes from.
 #[cfg(not(test))]
-fn open_device() -> Option<(Device, [u8; 6], Option<u32>, &'static str)> {
+fn open_device() -> Option<(Device, [u8; 6], &'static str)> {
     use unik_platform::BootInfo;
-    let (nic, mac, interrupt) = Device::open()?;
-    Some((nic, mac, interrupt, Current::command_line()))
+    let (nic, mac) = <Device as unik_platform::NetworkDriver<Current>>::open()?;
+    Some((nic, mac, Current::command_line()))
 }
 
 #[cfg(test)]
-fn open_device() -> Option<(Device, [u8; 6], Option<u32>, &'static str)> {
+fn open_device() -> Option<(Device, [u8; 6], &'static str)> {
     let loopback = smoltcp::phy::Loopback::new(smoltcp::phy::Medium::Ethernet);
-    Some((loopback, [2, 0, 0, 0, 0, 1], None, "unik.ip=10.0.0.1/24"))
+    Some((loopback, [2, 0, 0, 0, 0, 1], "unik.ip=10.0.0.1/24"))
 }
 
 /// Finds and starts the NIC the first time; `Err(NoDevice)` when there is none.
@@ -181,7 +139,7 @@ fn start() -> Result<()> {
         ABSENT => return Err(Error::NoDevice),
         _ => {}
     }
-    let Some((device, mac, interrupt, command_line)) = open_device() else {
+    let Some((device, mac, command_line)) = open_device() else {
         STATE.store(ABSENT, Ordering::Release);
         return Err(Error::NoDevice);
     };
@@ -198,10 +156,6 @@ fn start() -> Result<()> {
     });
     let seed = Current::now_nanos() ^ u64::from_le_bytes([mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], 0, 0]);
     *STACK.lock() = Some(Box::new(Stack::new(device, mac, addressing, seed, now())));
-    if let Some(interrupt) = interrupt {
-        use unik_platform::Devices;
-        Current::enable_interrupt(interrupt);
-    }
     unik_task::add_event_source(run_stack);
     STATE.store(READY, Ordering::Release);
     Ok(())

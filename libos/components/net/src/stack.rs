@@ -31,7 +31,7 @@ const EPHEMERAL_PORTS: core::ops::RangeInclusive<u16> = 49152..=65535;
 /// A NIC the stack can drive: a smoltcp device that may need its interrupt acknowledged.
 pub trait Nic: Device {
     /// Re-arms the NIC's interrupt before the stack looks for work (see
-    /// `unik_driver_virtio_net::VirtioNet::acknowledge_interrupt`).
+    /// `unik_platform_api::NetworkDriver::acknowledge_interrupt`).
     fn acknowledge_interrupt(&mut self) {}
 }
 

@@ -21,7 +21,7 @@ use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, Ordering};
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
-use unik_platform_api::MmioDevice;
+use unik_platform_api::{Devices, MmioDevice, NetworkDriver};
 use virtio_drivers::device::net::VirtIONetRaw;
 use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
 use virtio_drivers::transport::{DeviceType, Transport};
@@ -273,5 +273,20 @@ impl phy::Device for VirtioNet {
         capabilities.max_transmission_unit = MAX_FRAME;
         capabilities.max_burst_size = Some(QUEUE_SIZE / 2);
         capabilities
+    }
+}
+
+/// The net component's view: the first virtio-net device among the platform's
+/// virtio-mmio transports, its interrupt routed by the platform.
+impl<P: Devices> NetworkDriver<P> for VirtioNet {
+    fn open() -> Option<(Self, [u8; 6])> {
+        let (nic, interrupt) = VirtioNet::probe(P::virtio_mmio())?;
+        P::enable_interrupt(interrupt);
+        let mac = nic.mac_address();
+        Some((nic, mac))
+    }
+
+    fn acknowledge_interrupt(&mut self) {
+        VirtioNet::acknowledge_interrupt(self)
     }
 }

@@ -32,7 +32,7 @@ use core::marker::PhantomData;
 use core::sync::atomic::{AtomicBool, Ordering};
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
-use unik_platform_api::Clock;
+use unik_platform_api::{Clock, Console, NetworkDriver};
 use unik_xen::XenBus;
 use unik_xen::abi::{
     NETIF_RSP_NULL, NETRXF_EXTRA_INFO, NETRXF_MORE_DATA, NetifRxRequest, NetifRxResponse, NetifTxRequest,
@@ -462,5 +462,29 @@ mod tests {
         assert_eq!(parse_mac("00:16:3e:0a:bc"), None);
         assert_eq!(parse_mac("00:16:3e:0a:bc:ff:01"), None);
         assert_eq!(parse_mac("0:16:3e:0a:bc:ff"), None);
+    }
+}
+
+/// The net component's view: the domain's first vif (its events are routed when it
+/// connects and need no acknowledging).
+impl<B: XenBus + Clock + Console> NetworkDriver<B> for Netfront<B> {
+    fn open() -> Option<(Self, [u8; 6])> {
+        match Netfront::<B>::probe() {
+            Ok(nic) => {
+                let mac = nic.mac_address();
+                Some((nic, mac))
+            }
+            Err(ProbeError::Absent) => None,
+            Err(ProbeError::Failed(reason)) => {
+                for part in [
+                    b"unik: net: the Xen vif cannot be used: ".as_slice(),
+                    reason.as_bytes(),
+                    b"\n",
+                ] {
+                    B::write(part);
+                }
+                None
+            }
+        }
     }
 }
