@@ -445,26 +445,6 @@ impl<B: XenBus> phy::Device for Netfront<B> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn macs_parse_as_xl_writes_them() {
-        assert_eq!(
-            parse_mac("00:16:3e:0a:Bc:ff"),
-            Some([0x00, 0x16, 0x3e, 0x0a, 0xbc, 0xff])
-        );
-        assert_eq!(
-            parse_mac("00:16:3e:0a:bc:ff\0"),
-            Some([0x00, 0x16, 0x3e, 0x0a, 0xbc, 0xff])
-        );
-        assert_eq!(parse_mac("00:16:3e:0a:bc"), None);
-        assert_eq!(parse_mac("00:16:3e:0a:bc:ff:01"), None);
-        assert_eq!(parse_mac("0:16:3e:0a:bc:ff"), None);
-    }
-}
-
 /// The net component's view: the domain's first vif (its events are routed when it
 /// connects and need no acknowledging).
 impl<B: XenBus + Clock + Console> NetworkDriver<B> for Netfront<B> {
@@ -486,5 +466,25 @@ impl<B: XenBus + Clock + Console> NetworkDriver<B> for Netfront<B> {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macs_parse_as_xl_writes_them() {
+        assert_eq!(
+            parse_mac("00:16:3e:0a:Bc:ff"),
+            Some([0x00, 0x16, 0x3e, 0x0a, 0xbc, 0xff])
+        );
+        assert_eq!(
+            parse_mac("00:16:3e:0a:bc:ff\0"),
+            Some([0x00, 0x16, 0x3e, 0x0a, 0xbc, 0xff])
+        );
+        assert_eq!(parse_mac("00:16:3e:0a:bc"), None);
+        assert_eq!(parse_mac("00:16:3e:0a:bc:ff:01"), None);
+        assert_eq!(parse_mac("0:16:3e:0a:bc:ff"), None);
     }
 }
