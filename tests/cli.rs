@@ -108,20 +108,26 @@ fn memory_on_the_command_line_works_for_arm64_images_too() {
     assert!(output.stdout.starts_with("Hello"), "{}", output.stdout);
 }
 
-#[test]
-fn a_build_with_a_closed_stdout_finishes() {
-    // The builder writes nothing to stdout itself (cargo's lines go to stderr).
-    let mut child = unik_for_app("unknown-key")
-        .args(["build", "--release"])
+/// Runs `command` with its stdout closed at once, as a consumer that has already gone
+/// away would; its status and stderr, which must show no panic.
+fn with_closed_stdout(command: &mut std::process::Command) -> (Option<i32>, String) {
+    let mut child = command
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     drop(child.stdout.take());
     let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    (output.status.code(), stderr)
+}
+
+#[test]
+fn a_build_with_a_closed_stdout_finishes() {
+    // The builder writes nothing to stdout itself (cargo's lines go to stderr).
+    let (status, stderr) = with_closed_stdout(unik_for_app("unknown-key").args(["build", "--release"]));
+    assert_eq!(status, Some(0), "{stderr}");
 }
 
 #[test]
@@ -314,23 +320,9 @@ fn the_component_catalog_listing_matches_the_golden_files() {
 
 #[test]
 fn a_closed_stdout_ends_quietly_without_a_panic() {
-    let mut child = unik()
-        .arg("components")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Close the read end at once, long before the child (still starting up) writes, as a
-    // consumer that has already gone away would.
-    drop(child.stdout.take());
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    assert_eq!(
-        output.status.code(),
-        Some(141),
-        "ended as SIGPIPE would; stderr: {stderr}"
-    );
+    // The read end closes long before the child (still starting up) writes.
+    let (status, stderr) = with_closed_stdout(unik().arg("components"));
+    assert_eq!(status, Some(141), "ended as SIGPIPE would; stderr: {stderr}");
 }
 
 #[test]

@@ -78,24 +78,21 @@ pub fn build_one(
     profile: &Profile,
     format: MessageFormat,
 ) -> Result<BuildRecord> {
-    let request = BuildRequest {
-        project,
-        target,
-        profile,
-    };
-    let record = unik_builder::build(shell, &request)?;
+    let record = unik_builder::build(
+        shell,
+        &BuildRequest {
+            project,
+            target,
+            profile,
+        },
+    )?;
     match format {
         MessageFormat::Human => {
+            let (package, target, image) = (&record.package, &record.target, record.image.display());
+            let (bytes, loaded) = (record.bytes, record.loaded_bytes);
             shell.status(
                 "Finished",
-                format!(
-                    "{} for {}: {} ({} bytes; {} bytes loaded)",
-                    record.package,
-                    record.target,
-                    record.image.display(),
-                    record.bytes,
-                    record.loaded_bytes
-                ),
+                format!("{package} for {target}: {image} ({bytes} bytes; {loaded} bytes loaded)"),
             );
             let analysis = unik_catalog::analysis::Analysis {
                 present: record.components.clone(),
