@@ -84,6 +84,21 @@ fn memory_that_cannot_hold_the_image_is_refused() {
 }
 
 #[test]
+fn a_c_function_the_library_os_lacks_is_a_build_error_naming_it_and_its_caller() {
+    let output = run(unik_for_app("missing-function").args(["build", "--release"]));
+    assert_clean_error(
+        &output,
+        "`missing-function` calls functions the library OS does not provide for kvm-x86_64",
+    );
+    assert_clean_error(&output, "  sethostname (called by missing_function::main)");
+    assert!(
+        !output.stderr.contains(">>> referenced by"),
+        "the linker's own lines are shown with -v only:\n{}",
+        output.stderr
+    );
+}
+
+#[test]
 fn memory_on_the_command_line_works_for_arm64_images_too() {
     // The check reads the build record: an arm64 `Image` is no ELF file to parse.
     for target in ["kvm-arm64", "xen-arm64"] {

@@ -238,7 +238,7 @@ fn why_points_out_a_component_kept_by_dynamic_dispatch() {
     );
 }
 
-/// std programs: each sys_* function belongs to a component, so a std hello world holds
+/// std programs: each C function belongs to a component, so a std hello world holds
 /// std's runtime, the heap, the console, entropy (HashMap's keys) and time, but no
 /// scheduler and no network; threads bring the scheduler, std::net the network.
 #[test]

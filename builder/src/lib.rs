@@ -76,6 +76,20 @@ pub enum BuildError {
         /// Package.
         package: String,
     },
+    /// The program calls functions nothing in the image defines (C functions the library
+    /// OS does not provide, for a std program).
+    #[error(
+        "`{package}` calls functions the library OS does not provide for {target}:\n{}\nEach is a C library function a crate calls (the caller is named after it). Avoid the call (a crate feature may), or ask for the function in the library OS (libos/libc)",
+        .missing.iter().map(|(name, caller)| format!("  {name} (called by {caller})")).collect::<Vec<_>>().join("\n")
+    )]
+    MissingFunctions {
+        /// Package.
+        package: String,
+        /// Target.
+        target: String,
+        /// Each missing function and the function that calls it.
+        missing: Vec<(String, String)>,
+    },
     /// The linker script's size assertion fired.
     #[error("the image is too large for {target}: {message}")]
     TooLarge {
@@ -248,6 +262,14 @@ pub fn execute(shell: &Shell, request: &BuildRequest<'_>, plan: &BuildPlan) -> R
     if !script.path.exists() {
         write_atomically(&script.path, script.contents.as_bytes())?;
     }
+    for file in &plan.support_files {
+        if let Some(folder) = file.path.parent() {
+            std::fs::create_dir_all(folder).map_err(io("cannot create", folder))?;
+        }
+        if !file.path.exists() {
+            write_atomically(&file.path, file.contents.as_bytes())?;
+        }
+    }
     for note in &plan.notes {
         shell.note(note);
     }
@@ -383,13 +405,18 @@ fn run_cargo(shell: &Shell, request: &BuildRequest<'_>, plan: &BuildPlan) -> Res
 
     let mut executable = None;
     let mut link_failure = None;
+    let mut missing: Vec<(String, String)> = Vec::new();
     for message in cargo_metadata::Message::parse_stream(BufReader::new(stdout)) {
         let Ok(message) = message else { continue };
         match message {
             cargo_metadata::Message::CompilerMessage(message) => {
                 let rendered = message.message.rendered.as_deref().unwrap_or(&message.message.message);
                 link_failure = link_failure.or_else(|| classify_link_failure(request, rendered));
-                if link_failure.is_none() || shell.is_verbose() {
+                if link_failure.is_none() {
+                    missing.extend(undefined_symbols(rendered));
+                }
+                let explained = link_failure.is_some() || rendered.contains("undefined symbol: ");
+                if !explained || shell.is_verbose() {
                     shell.diagnostic(rendered);
                 }
             }
@@ -406,6 +433,15 @@ fn run_cargo(shell: &Shell, request: &BuildRequest<'_>, plan: &BuildPlan) -> Res
     if let Some(failure) = link_failure {
         return Err(failure);
     }
+    if !missing.is_empty() {
+        missing.sort();
+        missing.dedup_by(|a, b| a.0 == b.0);
+        return Err(BuildError::MissingFunctions {
+            package: project.package.clone(),
+            target: request.target.name.clone(),
+            missing,
+        });
+    }
     match executable {
         Some(path) if status.success() => Ok(path),
         _ => Err(BuildError::Compile {
@@ -413,6 +449,34 @@ fn run_cargo(shell: &Shell, request: &BuildRequest<'_>, plan: &BuildPlan) -> Res
             target: request.target.name.clone(),
         }),
     }
+}
+
+/// The symbols an `lld` message says are undefined, each with the first function that
+/// references it (`>>> referenced by … :(function)`).
+fn undefined_symbols(rendered: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut lines = rendered.lines().peekable();
+    while let Some(line) = lines.next() {
+        let Some(at) = line.find("undefined symbol: ") else {
+            continue;
+        };
+        let name = line[at + "undefined symbol: ".len()..].trim().to_string();
+        let mut caller = String::from("unknown");
+        while let Some(next) = lines.peek() {
+            if !next.trim_start().starts_with(">>>") {
+                break;
+            }
+            let next = lines.next().unwrap_or_default();
+            if let (Some(open), Some(close)) = (next.rfind(":("), next.rfind(')'))
+                && caller == "unknown"
+                && open + 2 < close
+            {
+                caller = next[open + 2..close].to_string();
+            }
+        }
+        found.push((name, caller));
+    }
+    found
 }
 
 /// Recognises link errors that have a clearer explanation than the linker's.
@@ -439,5 +503,22 @@ fn classify_link_failure(request: &BuildRequest<'_>, rendered: &str) -> Option<B
         })
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn undefined_symbols_are_named_with_their_callers() {
+        let rendered = "error: linking with `rust-lld` failed: exit status: 1\n  = note: rust-lld: error: undefined symbol: posix_spawnp\n          >>> referenced by app.cgu.0\n          >>>               /t/app.o:(app::main)\n          rust-lld: error: undefined symbol: socketpair\n          >>> referenced by std.o:(std::sys::net::pair)\n";
+        assert_eq!(
+            undefined_symbols(rendered),
+            [
+                ("posix_spawnp".to_string(), "app::main".to_string()),
+                ("socketpair".to_string(), "std::sys::net::pair".to_string())
+            ]
+        );
     }
 }

@@ -51,6 +51,10 @@ pub struct BuildPlan {
     /// The rendered linker script (written only if no file of that name exists: the name
     /// carries a hash of the contents).
     pub linker_script: PlannedFile,
+    /// Further files written before cargo runs (a std program's empty `libc.a` and
+    /// `libunwind.a`: std's crates ask the linker for them, and the library OS defines
+    /// every function instead).
+    pub support_files: Vec<PlannedFile>,
     /// What the build writes after the link.
     pub outputs: Outputs,
     /// Guest memory the image is checked against, and where the value comes from.
@@ -156,8 +160,20 @@ pub fn plan(
     }
     let dir = output_dir(project, target, profile);
     let linker_script = linker_script(project, target, &dir)?;
-    let std_sources = uses_std.then(|| toolchain.sysroot.join("lib/rustlib/src/rust"));
-    let rustflags = rustflags(target, profile, std_sources.as_deref());
+    let std_build = uses_std.then(|| StdBuild {
+        sources: toolchain.sysroot.join("lib/rustlib/src/rust"),
+        stub_libraries: dir.join("c-stubs"),
+    });
+    let support_files = std_build
+        .iter()
+        .flat_map(|std| {
+            STUB_LIBRARIES.iter().map(|name| PlannedFile {
+                path: std.stub_libraries.join(name),
+                contents: EMPTY_ARCHIVE.into(),
+            })
+        })
+        .collect();
+    let rustflags = rustflags(target, profile, std_build.as_ref());
     let cargo = cargo_command(request, &rust_target, &linker_script.path, &rustflags, presentation);
     let (bytes, origin) = match project.settings.memory {
         Some(memory) => (
@@ -184,6 +200,7 @@ pub fn plan(
         cargo,
         rustflags,
         linker_script,
+        support_files,
         outputs: Outputs {
             image: file(""),
             elf: file(".elf"),
@@ -232,15 +249,41 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-/// The rustflags of an image build (`std_sources`: where std's sources are, for a std
-/// application).
-pub fn rustflags(target: &Target, profile: &crate::Profile, std_sources: Option<&Path>) -> Vec<String> {
+/// What a std program's build needs beyond a `no_std` one's.
+#[derive(Clone, Debug)]
+pub struct StdBuild {
+    /// Where std's sources are (`<sysroot>/lib/rustlib/src/rust`).
+    pub sources: PathBuf,
+    /// The folder of the empty C libraries the link is pointed at.
+    pub stub_libraries: PathBuf,
+}
+
+/// The libraries std's crates name for the musl targets (`-lc`, `-lunwind`): the library
+/// OS defines the C functions, and with `panic = "abort"` nothing unwinds.
+const STUB_LIBRARIES: &[&str] = &["libc.a", "libunwind.a"];
+/// An `ar` archive with no members.
+const EMPTY_ARCHIVE: &str = "!<arch>\n";
+
+/// How every std image links: with the toolchain's `rust-lld` and the library OS's
+/// linker script, no C runtime objects and no C library from the host; a function no
+/// crate defines is an `undefined symbol` error of the link.
+const STD_LINK_FLAGS: &[&str] = &[
+    "-Clinker=rust-lld",
+    "-Clinker-flavor=ld.lld",
+    "-Clink-self-contained=no",
+    "-Crelro-level=off",
+];
+
+/// The rustflags of an image build (`std`: what a std program's build adds).
+pub fn rustflags(target: &Target, profile: &crate::Profile, std: Option<&StdBuild>) -> Vec<String> {
     let mut flags = target.rustflags.clone();
-    if let Some(sources) = std_sources {
+    if let Some(std) = std {
         flags.extend(target.std_rustflags.iter().cloned());
+        flags.extend(STD_LINK_FLAGS.iter().map(|flag| flag.to_string()));
+        flags.push(format!("-Lnative={}", std.stub_libraries.display()));
         // std's panic locations name `library/std/src/…`, not this machine's sysroot
         // (shorter strings in the image, and nothing about the build machine).
-        flags.push(format!("--remap-path-prefix={}/=", sources.display()));
+        flags.push(format!("--remap-path-prefix={}/=", std.sources.display()));
     }
     flags.extend([
         "--cfg".into(),

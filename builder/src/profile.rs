@@ -69,7 +69,7 @@ impl Profile {
     }
 
     /// Unstable cargo flags a std application needs with this profile (they require
-    /// `RUSTC_BOOTSTRAP=1`): std is built from source for the Hermit target, with the
+    /// `RUSTC_BOOTSTRAP=1`): std is built from source for the musl target, with the
     /// `mem` functions compiler_builtins provides where no C library does.
     pub fn std_unstable_args(&self) -> Vec<String> {
         let mut features = String::from("compiler-builtins-mem");

@@ -35,9 +35,14 @@ pub struct Unprovided {
 /// Whether `symbol` (demangled) belongs to `component`. Generic arguments do not count:
 /// `<RawVec<smoltcp::…>>::drop` is alloc's code, and LLVM merges identical instances under
 /// any one of their names, so the types in a name say nothing of who calls it.
+/// A pattern starting with `=` is a whole symbol name (a C function such as `=malloc`,
+/// which `free` or `freeaddrinfo` must not match).
 pub fn identifies(component: &Component, symbol: &str) -> bool {
     let path = without_generic_arguments(symbol);
-    component.symbols.iter().any(|pattern| path.contains(pattern.as_str()))
+    component.symbols.iter().any(|pattern| match pattern.strip_prefix('=') {
+        Some(name) => symbol == name,
+        None => path.contains(pattern.as_str()),
+    })
 }
 
 /// `symbol` without the generic argument lists that follow a name (`Vec<T>`, `f::<T>`);
@@ -154,6 +159,23 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn whole_name_patterns_match_only_that_symbol() {
+        let alloc = Component {
+            name: "alloc".into(),
+            summary: String::new(),
+            crates: vec![],
+            symbols: vec!["=free".into(), "talc::".into()],
+            requires: vec![],
+            only: None,
+            devices: vec![],
+            always: false,
+        };
+        assert!(identifies(&alloc, "free"));
+        assert!(!identifies(&alloc, "freeaddrinfo"));
+        assert!(identifies(&alloc, "talc::Talc::malloc"));
+    }
 
     #[test]
     fn the_summary_names_present_and_stripped_components() {

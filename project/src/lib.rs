@@ -23,7 +23,7 @@ pub struct Project {
     /// The binary target that becomes the image.
     pub bin: String,
     /// An ordinary std program (its crate root has no `#![no_std]`): std is built for the
-    /// target's Hermit triple and runs on the library OS's `sys_*` functions.
+    /// target's Linux musl triple and runs on the library OS's C library.
     pub uses_std: bool,
     /// Cargo's target directory (images go to `<target_directory>/unik/`).
     pub target_directory: PathBuf,

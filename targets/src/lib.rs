@@ -278,8 +278,8 @@ pub struct Target {
     /// Extra `rustc` flags for every crate of the image.
     #[serde(default)]
     pub rustflags: Vec<String>,
-    /// The Rust target std applications compile for (Rust's Hermit target of the same
-    /// architecture: std on top of the `sys_*` functions the library OS provides).
+    /// The Rust target std applications compile for (Rust's Linux musl target of the same
+    /// architecture: std on top of the C library the library OS provides).
     pub std_rust_target: String,
     /// Further `rustc` flags for std applications (their target differs from `rust_target`
     /// in what it assumes of the CPU).

@@ -95,7 +95,7 @@ fn test(shell: &Shell) -> Result<(), String> {
     for target in &targets {
         // The bare-metal crates of every platform, built as `unik build` builds them (the
         // same rustflags): for no_std applications, and for std applications (the std
-        // target, with unik-std, std itself built from source). The latter once per std
+        // target, with unik-libc, std itself built from source). The latter once per std
         // target: std is rebuilt for every set of flags, and the std-only crates are the
         // same for every platform of an architecture.
         let mut builds = vec![(false, target.rust_target.as_str())];

@@ -110,7 +110,7 @@ fn rust_targets(shell: &Shell) -> Result<(), String> {
     run(shell, &mut command)
 }
 
-/// The standard library's sources: std applications build std for the Hermit targets
+/// The standard library's sources: std applications build std for the musl targets
 /// (which rustup has no prebuilt std for) with `-Zbuild-std`.
 fn rust_sources(shell: &Shell) -> Result<(), String> {
     let installed = output(shell, "rustup", &["component", "list", "--installed"])

@@ -29,9 +29,9 @@
 //! Every part initialises on first use, and the build keeps only the parts an
 //! application reaches: an application that never sleeps carries no timer code.
 //!
-//! An ordinary std program (`fn main`, no `#![no_std]`) uses unik by depending on it and
-//! naming it once, `use unik as _;`: `unik build` then builds it with std for the
-//! target's Hermit triple, and `unik-std` provides what std calls.
+//! An ordinary std program (`fn main`, no `#![no_std]`) uses unik by depending on it:
+//! `unik build` then builds it with std for the target's Linux musl triple, and
+//! `unik-libc` provides the C library functions std calls.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -65,9 +65,9 @@ pub mod heap {
 
     /// How much of the heap is in use now (all zero in host builds, whose heap is std's).
     pub fn stats() -> Stats {
-        #[cfg(target_os = "hermit")]
-        return unik_std::memory::stats();
-        #[cfg(all(unik_platform, not(target_os = "hermit")))]
+        #[cfg(all(unik_platform, target_os = "linux"))]
+        return unik_libc::memory::stats();
+        #[cfg(all(unik_platform, target_os = "none"))]
         return unik_alloc::stats(&crate::HEAP);
         #[cfg(not(unik_platform))]
         Stats::default()
@@ -116,17 +116,17 @@ impl<T: Termination, E: core::fmt::Debug> Termination for Result<T, E> {
     }
 }
 
-// std applications: std runs on the sys_* functions of unik-std, and brings its own
-// allocator (which calls them) and panic handler.
-#[cfg(target_os = "hermit")]
-extern crate unik_std;
+// std applications: std runs on the C library of unik-libc, and brings its own allocator
+// (which calls it) and panic handler.
+#[cfg(all(unik_platform, target_os = "linux"))]
+extern crate unik_libc;
 
 // Only in no_std images: host builds (unit tests) keep std's allocator and panic handler.
-#[cfg(all(unik_platform, not(target_os = "hermit")))]
+#[cfg(all(unik_platform, target_os = "none"))]
 #[global_allocator]
 static HEAP: unik_alloc::Heap = unik_alloc::heap();
 
-#[cfg(all(unik_platform, not(target_os = "hermit")))]
+#[cfg(all(unik_platform, target_os = "none"))]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     match info.location() {

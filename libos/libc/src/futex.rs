@@ -1,17 +1,19 @@
-//! Futexes, which std's `Mutex`, `Condvar`, `RwLock`, `Once` and thread parking wait on:
-//! a table of waiting threads by address, on top of the thread component's park/unpark.
+//! Futexes (the `futex` system call, which std's `Mutex`, `Condvar`, `RwLock`, `Once` and
+//! thread parking make through `syscall`): a table of waiting threads by address, on top
+//! of the thread component's park/unpark.
 //!
 //! Without spawned threads nothing can wake a waiter: a wait with a timeout sleeps it
 //! out, one without is a deadlock, reported instead of hanging.
 
 use alloc::vec::Vec;
+use core::ffi::c_long;
 use core::sync::atomic::{AtomicU32, Ordering};
-use hermit_abi::{FUTEX_RELATIVE_TIMEOUT, timespec};
+use libc::timespec;
 use spinning_top::Spinlock;
 use unik_platform::{Clock, Console, Current, Shutdown, status};
 use unik_thread::ThreadId;
 
-use crate::errno::{EAGAIN, EINVAL, ETIMEDOUT, fail};
+use crate::errno::{EAGAIN, EINVAL, ENOSYS, ETIMEDOUT, fail_long};
 
 /// A waiting thread: the futex's address and the thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,16 +66,32 @@ impl WaitQueue {
 
 static WAITERS: Spinlock<WaitQueue> = Spinlock::new(WaitQueue::new());
 
-/// Waits while `*address == expected`, until a [`sys_futex_wake`] or the timeout (relative
-/// with `FUTEX_RELATIVE_TIMEOUT`, else an absolute monotonic time). 0 when woken,
-/// `-EAGAIN` if the value differed, `-ETIMEDOUT`.
+/// The `futex` system call: `FUTEX_WAIT` (relative timeout), `FUTEX_WAIT_BITSET`
+/// (absolute monotonic timeout), `FUTEX_WAKE` and `FUTEX_WAKE_BITSET` (bitsets other than
+/// all ones are not told apart), private or not; `ENOSYS` for the other operations.
 ///
 /// # Safety
 /// `address` must be a valid, aligned `u32`; `timeout` null or readable.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn sys_futex_wait(address: *mut u32, expected: u32, timeout: *const timespec, flags: u32) -> i32 {
+pub unsafe fn futex(address: *mut u32, operation: i32, value: u32, timeout: *const timespec) -> c_long {
+    match operation & !(libc::FUTEX_PRIVATE_FLAG | libc::FUTEX_CLOCK_REALTIME) {
+        // SAFETY: forwarded.
+        libc::FUTEX_WAIT => unsafe { wait(address, value, timeout, false) },
+        // SAFETY: forwarded.
+        libc::FUTEX_WAIT_BITSET => unsafe { wait(address, value, timeout, true) },
+        libc::FUTEX_WAKE | libc::FUTEX_WAKE_BITSET => wake(address, value),
+        _ => fail_long(ENOSYS),
+    }
+}
+
+/// Waits while `*address == expected`, until a [`wake`] or the timeout (an absolute
+/// monotonic time if `absolute`, else relative). 0 when woken; `EAGAIN` if the value
+/// differed; `ETIMEDOUT`.
+///
+/// # Safety
+/// As for [`futex`].
+unsafe fn wait(address: *mut u32, expected: u32, timeout: *const timespec, absolute: bool) -> c_long {
     if address.is_null() || !address.is_aligned() {
-        return fail(EINVAL);
+        return fail_long(EINVAL);
     }
     // SAFETY: checked; the caller guarantees it is a live u32 (std's atomics).
     let futex = unsafe { AtomicU32::from_ptr(address) };
@@ -82,12 +100,12 @@ pub unsafe extern "C" fn sys_futex_wait(address: *mut u32, expected: u32, timeou
     } else {
         // SAFETY: the caller's guarantee.
         let Some(nanos) = (unsafe { crate::time::nanos(timeout) }) else {
-            return fail(EINVAL);
+            return fail_long(EINVAL);
         };
-        if flags & FUTEX_RELATIVE_TIMEOUT != 0 {
-            Current::now_nanos().saturating_add(nanos)
-        } else {
+        if absolute {
             nanos
+        } else {
+            Current::now_nanos().saturating_add(nanos)
         }
     };
     let key = address as usize;
@@ -95,7 +113,7 @@ pub unsafe extern "C" fn sys_futex_wait(address: *mut u32, expected: u32, timeou
     {
         let mut waiters = WAITERS.lock();
         if futex.load(Ordering::SeqCst) != expected {
-            return fail(EAGAIN);
+            return fail_long(EAGAIN);
         }
         waiters.add(key, me);
     }
@@ -111,23 +129,22 @@ pub unsafe extern "C" fn sys_futex_wait(address: *mut u32, expected: u32, timeou
         }
         if Current::now_nanos() >= deadline {
             waiters.remove(key, me);
-            return fail(ETIMEDOUT);
+            return fail_long(ETIMEDOUT);
         }
     }
 }
 
-/// Wakes up to `count` threads waiting on `address` (all for a negative count); how many.
-#[unsafe(no_mangle)]
-pub extern "C" fn sys_futex_wake(address: *mut u32, count: i32) -> i32 {
+/// Wakes up to `count` threads waiting on `address`; how many.
+fn wake(address: *mut u32, count: u32) -> c_long {
     if address.is_null() {
-        return fail(EINVAL);
+        return fail_long(EINVAL);
     }
     let count = usize::try_from(count).unwrap_or(usize::MAX);
     let woken = WAITERS.lock().take(address as usize, count);
     for &thread in &woken {
         unik_thread::unpark(thread);
     }
-    i32::try_from(woken.len()).unwrap_or(i32::MAX)
+    woken.len() as c_long
 }
 
 #[cfg(test)]

@@ -5,31 +5,40 @@
 //! thread while the operation waits, so other threads run; with `FIONBIO` set it is
 //! tried once (`-EAGAIN` when it would wait). The socket table is reached from the
 //! descriptor calls ([`crate::io`]) only through [`SOCKET_IO`], installed by the first
-//! `sys_socket`: a program that makes no socket carries no network code.
+//! `socket`: a program that makes no socket carries no network code. `dup` gives a second
+//! descriptor for the same socket (std's `try_clone`); it closes with the last one.
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
-use core::ffi::{c_char, c_void};
+use core::ffi::{c_char, c_int, c_void};
 use core::future::Future;
 use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use core::time::Duration;
-use hermit_abi::{
-    AF_INET, AF_INET6, FIONBIO, IPPROTO_TCP, SO_BROADCAST, SO_ERROR, SO_KEEPALIVE, SO_LINGER, SO_RCVTIMEO,
-    SO_REUSEADDR, SO_SNDTIMEO, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET, TCP_NODELAY, addrinfo,
-    sockaddr, sockaddr_in, socklen_t, timeval,
+use libc::{
+    AF_INET, AF_INET6, IPPROTO_TCP, SO_BROADCAST, SO_ERROR, SO_KEEPALIVE, SO_LINGER, SO_RCVTIMEO, SO_REUSEADDR,
+    SO_SNDTIMEO, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET, TCP_NODELAY, addrinfo, sockaddr,
+    sockaddr_in, socklen_t, timeval,
 };
 use spinning_top::Spinlock;
 use unik_net::{Error, Shutdown, TcpListener, TcpStream, UdpSocket};
 
-use crate::errno::*;
+use crate::errno::{
+    EADDRINUSE, EAFNOSUPPORT, EAGAIN, EBADF, ECONNREFUSED, ECONNRESET, EFAULT, EINVAL, ENETUNREACH, ENODEV, ENOTCONN,
+    ENOTSOCK, EOPNOTSUPP, ETIMEDOUT, fail, fail_size,
+};
+use libc::{EDESTADDRREQ, EISCONN, ENOPROTOOPT, EPROTONOSUPPORT};
 
 /// What the descriptor calls need from the socket table.
 struct SocketIo {
     read: fn(i32, &mut [u8]) -> isize,
     write: fn(i32, &[u8]) -> isize,
     close: fn(i32) -> i32,
+    duplicate: fn(i32, i32) -> i32,
+    is_socket: fn(i32) -> bool,
+    flags: fn(i32) -> i32,
+    set_nonblocking: fn(i32, bool) -> i32,
 }
 
 static SOCKET_IO: AtomicPtr<SocketIo> = AtomicPtr::new(core::ptr::null_mut());
@@ -37,26 +46,63 @@ static INSTALLED_IO: SocketIo = SocketIo {
     read: |fd, buffer| recv_on(fd, buffer),
     write: |fd, bytes| send_on(fd, bytes),
     close: close_socket,
+    duplicate: duplicate_socket,
+    is_socket: |fd| SOCKETS.lock().contains_key(&fd),
+    flags: |fd| {
+        status(socket_of(fd).map(|socket| {
+            if socket.nonblocking.load(Ordering::Relaxed) {
+                libc::O_RDWR | libc::O_NONBLOCK
+            } else {
+                libc::O_RDWR
+            }
+        }))
+    },
+    set_nonblocking: |fd, on| {
+        status(socket_of(fd).map(|socket| {
+            socket.nonblocking.store(on, Ordering::Relaxed);
+            0
+        }))
+    },
 };
 
 fn socket_io() -> Option<&'static SocketIo> {
-    // SAFETY: only `sys_socket` stores, a pointer to a static.
+    // SAFETY: only `socket` stores, a pointer to a static.
     unsafe { SOCKET_IO.load(Ordering::Acquire).as_ref() }
 }
 
-/// Reads from socket `fd` (for `sys_read`).
+/// Reads from socket `fd` (for `read`).
 pub(crate) fn read(fd: i32, buffer: &mut [u8]) -> isize {
-    socket_io().map_or_else(|| crate::io::bad_descriptor() as isize, |io| (io.read)(fd, buffer))
+    socket_io().map_or_else(|| fail_size(EBADF), |io| (io.read)(fd, buffer))
 }
 
-/// Writes to socket `fd` (for `sys_write`).
+/// Writes to socket `fd` (for `write`).
 pub(crate) fn write(fd: i32, bytes: &[u8]) -> isize {
-    socket_io().map_or_else(|| crate::io::bad_descriptor() as isize, |io| (io.write)(fd, bytes))
+    socket_io().map_or_else(|| fail_size(EBADF), |io| (io.write)(fd, bytes))
 }
 
-/// Closes socket `fd` (for `sys_close`).
+/// Closes socket `fd` (for `close`).
 pub(crate) fn close(fd: i32) -> i32 {
-    socket_io().map_or_else(crate::io::bad_descriptor, |io| (io.close)(fd))
+    socket_io().map_or_else(|| fail(EBADF), |io| (io.close)(fd))
+}
+
+/// A second descriptor for socket `fd`, at or above `from` (for `dup`, `fcntl`).
+pub(crate) fn duplicate(fd: i32, from: i32) -> i32 {
+    socket_io().map_or_else(|| fail(EBADF), |io| (io.duplicate)(fd, from))
+}
+
+/// Whether `fd` is a socket.
+pub(crate) fn is_socket(fd: i32) -> bool {
+    socket_io().is_some_and(|io| (io.is_socket)(fd))
+}
+
+/// `fcntl(F_GETFL)` of socket `fd`.
+pub(crate) fn flags(fd: i32) -> i32 {
+    socket_io().map_or_else(|| fail(EBADF), |io| (io.flags)(fd))
+}
+
+/// Non-blocking mode of socket `fd` on or off (`FIONBIO`, `O_NONBLOCK`).
+pub(crate) fn set_nonblocking(fd: i32, on: bool) -> i32 {
+    socket_io().map_or_else(|| fail(EBADF), |io| (io.set_nonblocking)(fd, on))
 }
 
 /// What a socket has become.
@@ -130,24 +176,26 @@ static SOCKETS: Spinlock<BTreeMap<i32, Arc<Socket>>> = Spinlock::new(BTreeMap::n
 /// The first descriptor a socket gets.
 const FIRST_SOCKET: i32 = 3;
 
-fn socket(fd: i32) -> Result<Arc<Socket>, i32> {
+fn socket_of(fd: i32) -> Result<Arc<Socket>, i32> {
     SOCKETS.lock().get(&fd).cloned().ok_or(ENOTSOCK)
 }
 
 fn add(socket: Socket) -> i32 {
-    let mut sockets = SOCKETS.lock();
-    let mut fd = FIRST_SOCKET;
-    for &used in sockets.keys() {
-        if used != fd {
-            break;
-        }
-        fd += 1;
-    }
-    sockets.insert(fd, Arc::new(socket));
+    insert(Arc::new(socket), FIRST_SOCKET)
+}
+
+/// Gives `socket` the lowest free descriptor at or above `from`.
+fn insert(socket: Arc<Socket>, from: i32) -> i32 {
+    let fd = crate::io::free_descriptor(from.max(FIRST_SOCKET));
+    SOCKETS.lock().insert(fd, socket);
     fd
 }
 
-/// `Ok(value)` as itself, `Err(code)` as a recorded, negated errno.
+fn duplicate_socket(fd: i32, from: i32) -> i32 {
+    status(socket_of(fd).map(|socket| insert(socket, from)))
+}
+
+/// `Ok(value)` as itself, `Err(code)` as -1 with `errno` set.
 fn status(result: Result<i32, i32>) -> i32 {
     result.unwrap_or_else(fail)
 }
@@ -177,18 +225,14 @@ unsafe fn read_address(name: *const sockaddr, length: socklen_t) -> Result<Socke
 }
 
 fn to_c(address: SocketAddr) -> sockaddr_in {
-    let SocketAddr::V4(address) = address else {
-        return sockaddr_in::default();
-    };
-    sockaddr_in {
-        sin_len: size_of::<sockaddr_in>() as u8,
-        sin_family: AF_INET as u8,
-        sin_port: address.port().to_be(),
-        sin_addr: hermit_abi::in_addr {
-            s_addr: u32::from_ne_bytes(address.ip().octets()),
-        },
-        sin_zero: [0; 8],
+    // SAFETY: plain integers: all zeroes is the unspecified address.
+    let mut c: sockaddr_in = unsafe { core::mem::zeroed() };
+    if let SocketAddr::V4(address) = address {
+        c.sin_family = AF_INET as libc::sa_family_t;
+        c.sin_port = address.port().to_be();
+        c.sin_addr.s_addr = u32::from_ne_bytes(address.ip().octets());
     }
+    c
 }
 
 /// Stores `address` at `name` (as much as `*length` allows) and its size in `*length`.
@@ -208,9 +252,9 @@ unsafe fn write_address(address: SocketAddr, name: *mut sockaddr, length: *mut s
     }
 }
 
-/// Makes a socket: `AF_INET` with `SOCK_STREAM` (TCP) or `SOCK_DGRAM` (UDP).
-#[unsafe(no_mangle)]
-pub extern "C" fn sys_socket(domain: i32, kind: i32, _protocol: i32) -> i32 {
+/// `socket(2)`: `AF_INET` with `SOCK_STREAM` (TCP) or `SOCK_DGRAM` (UDP).
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn socket(domain: c_int, kind: c_int, _protocol: c_int) -> c_int {
     if domain != AF_INET {
         return fail(EAFNOSUPPORT);
     }
@@ -220,7 +264,7 @@ pub extern "C" fn sys_socket(domain: i32, kind: i32, _protocol: i32) -> i32 {
         _ => return fail(EPROTONOSUPPORT),
     };
     // Opaque to the optimiser: seeing the one value ever stored, it would call the
-    // socket functions directly from `sys_write` and keep them in every image.
+    // socket functions directly from `write` and keep them in every image.
     SOCKET_IO.store(
         core::hint::black_box((&raw const INSTALLED_IO).cast_mut()),
         Ordering::Release,
@@ -232,10 +276,10 @@ pub extern "C" fn sys_socket(domain: i32, kind: i32, _protocol: i32) -> i32 {
 ///
 /// # Safety
 /// `name` must be null or readable for `length` bytes.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn sys_bind(fd: i32, name: *const sockaddr, length: socklen_t) -> i32 {
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn bind(fd: i32, name: *const sockaddr, length: socklen_t) -> i32 {
     status((|| {
-        let socket = socket(fd)?;
+        let socket = socket_of(fd)?;
         // SAFETY: the caller's guarantee.
         let local = unsafe { read_address(name, length) }?;
         if socket.stream {
@@ -249,10 +293,10 @@ pub unsafe extern "C" fn sys_bind(fd: i32, name: *const sockaddr, length: sockle
 }
 
 /// Listens on the address `bind` gave, holding `backlog` connections.
-#[unsafe(no_mangle)]
-pub extern "C" fn sys_listen(fd: i32, backlog: i32) -> i32 {
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn listen(fd: i32, backlog: i32) -> i32 {
     status((|| {
-        let socket = socket(fd)?;
+        let socket = socket_of(fd)?;
         let local = (*socket.local.lock()).filter(|_| socket.stream).ok_or(EINVAL)?;
         let backlog = usize::try_from(backlog).unwrap_or(1).clamp(1, 1024);
         let listener = TcpListener::bind_with_backlog(local, backlog).map_err(errno_of)?;
@@ -266,10 +310,21 @@ pub extern "C" fn sys_listen(fd: i32, backlog: i32) -> i32 {
 ///
 /// # Safety
 /// `name` and `length` must be null or writable.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn sys_accept(fd: i32, name: *mut sockaddr, length: *mut socklen_t) -> i32 {
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn accept(fd: i32, name: *mut sockaddr, length: *mut socklen_t) -> i32 {
+    // SAFETY: forwarded.
+    unsafe { accept4(fd, name, length, 0) }
+}
+
+/// `accept4(2)`: [`accept`] with `SOCK_NONBLOCK` (and `SOCK_CLOEXEC`, which means
+/// nothing here) for the new descriptor.
+///
+/// # Safety
+/// As for [`accept`].
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn accept4(fd: i32, name: *mut sockaddr, length: *mut socklen_t, flags: i32) -> i32 {
     status((|| {
-        let socket = socket(fd)?;
+        let socket = socket_of(fd)?;
         let Some(bound) = socket.bound() else {
             return Err(EINVAL);
         };
@@ -279,7 +334,7 @@ pub unsafe extern "C" fn sys_accept(fd: i32, name: *mut sockaddr, length: *mut s
         let (stream, peer) = socket.wait(&socket.read_timeout, listener.accept())?;
         // SAFETY: the caller's guarantee.
         unsafe { write_address(peer, name, length) };
-        let accepted = Socket::new(true, false);
+        let accepted = Socket::new(true, flags & SOCK_NONBLOCK != 0);
         *accepted.bound.lock() = Some(Arc::new(Bound::Stream(stream)));
         Ok(add(accepted))
     })())
@@ -290,10 +345,10 @@ pub unsafe extern "C" fn sys_accept(fd: i32, name: *mut sockaddr, length: *mut s
 ///
 /// # Safety
 /// `name` must be null or readable for `length` bytes.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn sys_connect(fd: i32, name: *const sockaddr, length: socklen_t) -> i32 {
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn connect(fd: i32, name: *const sockaddr, length: socklen_t) -> i32 {
     status((|| {
-        let socket = socket(fd)?;
+        let socket = socket_of(fd)?;
         // SAFETY: the caller's guarantee.
         let remote = unsafe { read_address(name, length) }?;
         if !socket.stream {
@@ -315,7 +370,7 @@ fn recv_on(fd: i32, buffer: &mut [u8]) -> isize {
 
 /// Receives into `buffer`: the byte count and where it came from.
 fn receive(fd: i32, buffer: &mut [u8]) -> Result<(usize, Option<SocketAddr>), i32> {
-    let socket = socket(fd)?;
+    let socket = socket_of(fd)?;
     let bound = socket.bound().ok_or(ENOTCONN)?;
     match &*bound {
         Bound::Stream(stream) => Ok((socket.wait(&socket.read_timeout, stream.read(buffer))?, None)),
@@ -328,12 +383,12 @@ fn receive(fd: i32, buffer: &mut [u8]) -> Result<(usize, Option<SocketAddr>), i3
 }
 
 fn send_on(fd: i32, bytes: &[u8]) -> isize {
-    size_status(send(fd, bytes, None))
+    size_status(send_bytes(fd, bytes, None))
 }
 
 /// Sends `bytes` on a stream, or as a datagram to `to` (or the connected peer).
-fn send(fd: i32, bytes: &[u8], to: Option<SocketAddrV4>) -> Result<usize, i32> {
-    let socket = socket(fd)?;
+fn send_bytes(fd: i32, bytes: &[u8], to: Option<SocketAddrV4>) -> Result<usize, i32> {
+    let socket = socket_of(fd)?;
     let bound = match socket.bound() {
         Some(bound) => bound,
         // A datagram socket sends from an ephemeral port without a bind.
@@ -372,18 +427,18 @@ unsafe fn bytes<'a>(buffer: *const c_void, length: usize) -> Result<&'a [u8], i3
 ///
 /// # Safety
 /// `buffer` must be writable for `length` bytes.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn sys_recv(fd: i32, buffer: *mut u8, length: usize, flags: i32) -> isize {
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn recv(fd: i32, buffer: *mut u8, length: usize, flags: i32) -> isize {
     // SAFETY: the caller's guarantee.
-    unsafe { sys_recvfrom(fd, buffer, length, flags, core::ptr::null_mut(), core::ptr::null_mut()) }
+    unsafe { recvfrom(fd, buffer, length, flags, core::ptr::null_mut(), core::ptr::null_mut()) }
 }
 
 /// Receives up to `length` bytes and the sender's address.
 ///
 /// # Safety
 /// `buffer` must be writable for `length` bytes; `name` and `name_length` null or writable.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn sys_recvfrom(
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn recvfrom(
     fd: i32,
     buffer: *mut u8,
     length: usize,
@@ -391,7 +446,8 @@ pub unsafe extern "C" fn sys_recvfrom(
     name: *mut sockaddr,
     name_length: *mut socklen_t,
 ) -> isize {
-    if flags != 0 {
+    // MSG_NOSIGNAL: no signals are delivered anyway.
+    if flags & !libc::MSG_NOSIGNAL != 0 {
         return fail_size(EOPNOTSUPP);
     }
     if buffer.is_null() && length != 0 {
@@ -417,18 +473,18 @@ pub unsafe extern "C" fn sys_recvfrom(
 ///
 /// # Safety
 /// `buffer` must be readable for `length` bytes.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn sys_send(fd: i32, buffer: *const c_void, length: usize, _flags: i32) -> isize {
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn send(fd: i32, buffer: *const c_void, length: usize, _flags: i32) -> isize {
     // SAFETY: the caller's guarantee.
-    size_status(unsafe { bytes(buffer, length) }.and_then(|bytes| send(fd, bytes, None)))
+    size_status(unsafe { bytes(buffer, length) }.and_then(|bytes| send_bytes(fd, bytes, None)))
 }
 
 /// Sends `length` bytes as a datagram to the address at `to`.
 ///
 /// # Safety
 /// `buffer` must be readable for `length` bytes, `to` for `to_length`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn sys_sendto(
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn sendto(
     fd: i32,
     buffer: *const c_void,
     length: usize,
@@ -445,19 +501,19 @@ pub unsafe extern "C" fn sys_sendto(
         } else {
             Some(unsafe { read_address(to, to_length) }?)
         };
-        send(fd, bytes, to)
+        send_bytes(fd, bytes, to)
     })())
 }
 
 /// Closes a direction of a stream (`SHUT_RD`, `SHUT_WR`, `SHUT_RDWR`).
-#[unsafe(no_mangle)]
-pub extern "C" fn sys_shutdown(fd: i32, how: i32) -> i32 {
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn shutdown(fd: i32, how: i32) -> i32 {
     status((|| {
-        let socket = socket(fd)?;
+        let socket = socket_of(fd)?;
         let how = match how {
-            hermit_abi::SHUT_RD => Shutdown::Read,
-            hermit_abi::SHUT_WR => Shutdown::Write,
-            hermit_abi::SHUT_RDWR => Shutdown::Both,
+            libc::SHUT_RD => Shutdown::Read,
+            libc::SHUT_WR => Shutdown::Write,
+            libc::SHUT_RDWR => Shutdown::Both,
             _ => return Err(EINVAL),
         };
         match socket.bound().as_deref() {
@@ -465,12 +521,6 @@ pub extern "C" fn sys_shutdown(fd: i32, how: i32) -> i32 {
             _ => Err(ENOTCONN),
         }
     })())
-}
-
-/// The older name of [`sys_shutdown`].
-#[unsafe(no_mangle)]
-pub extern "C" fn sys_shutdown_socket(fd: i32, how: i32) -> i32 {
-    sys_shutdown(fd, how)
 }
 
 fn close_socket(fd: i32) -> i32 {
@@ -481,7 +531,7 @@ fn close_socket(fd: i32) -> i32 {
 }
 
 fn local_of(fd: i32) -> Result<SocketAddr, i32> {
-    let socket = socket(fd)?;
+    let socket = socket_of(fd)?;
     match socket.bound().as_deref() {
         Some(Bound::Listener(listener)) => Ok(listener.local_addr()),
         Some(Bound::Stream(stream)) => stream.local_addr().map_err(errno_of),
@@ -496,7 +546,7 @@ fn local_of(fd: i32) -> Result<SocketAddr, i32> {
 }
 
 fn peer_of(fd: i32) -> Result<SocketAddr, i32> {
-    let socket = socket(fd)?;
+    let socket = socket_of(fd)?;
     match socket.bound().as_deref() {
         Some(Bound::Stream(stream)) => stream.peer_addr().map_err(errno_of),
         _ => socket.peer.lock().map(SocketAddr::V4).ok_or(ENOTCONN),
@@ -520,8 +570,8 @@ unsafe fn answer_address(found: Result<SocketAddr, i32>, name: *mut sockaddr, le
 ///
 /// # Safety
 /// `name` and `length` must be null or writable.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn sys_getsockname(fd: i32, name: *mut sockaddr, length: *mut socklen_t) -> i32 {
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn getsockname(fd: i32, name: *mut sockaddr, length: *mut socklen_t) -> i32 {
     // SAFETY: the caller's guarantee.
     unsafe { answer_address(local_of(fd), name, length) }
 }
@@ -530,8 +580,8 @@ pub unsafe extern "C" fn sys_getsockname(fd: i32, name: *mut sockaddr, length: *
 ///
 /// # Safety
 /// `name` and `length` must be null or writable.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn sys_getpeername(fd: i32, name: *mut sockaddr, length: *mut socklen_t) -> i32 {
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn getpeername(fd: i32, name: *mut sockaddr, length: *mut socklen_t) -> i32 {
     // SAFETY: the caller's guarantee.
     unsafe { answer_address(peer_of(fd), name, length) }
 }
@@ -552,8 +602,8 @@ fn timeval_of(nanos: u64) -> timeval {
         return timeval { tv_sec: 0, tv_usec: 0 };
     }
     timeval {
-        tv_sec: (nanos / 1_000_000_000) as i64,
-        tv_usec: ((nanos % 1_000_000_000) / 1000) as i32,
+        tv_sec: (nanos / 1_000_000_000) as _,
+        tv_usec: ((nanos % 1_000_000_000) / 1000) as _,
     }
 }
 
@@ -575,16 +625,10 @@ unsafe fn option_value<T: Copy>(value: *const c_void, length: socklen_t) -> Resu
 ///
 /// # Safety
 /// `value` must be null or readable for `length` bytes.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn sys_setsockopt(
-    fd: i32,
-    level: i32,
-    name: i32,
-    value: *const c_void,
-    length: socklen_t,
-) -> i32 {
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn setsockopt(fd: i32, level: i32, name: i32, value: *const c_void, length: socklen_t) -> i32 {
     status((|| {
-        let socket = socket(fd)?;
+        let socket = socket_of(fd)?;
         match (level, name) {
             (SOL_SOCKET, SO_RCVTIMEO | SO_SNDTIMEO) => {
                 // SAFETY: the caller's guarantee.
@@ -610,20 +654,14 @@ pub unsafe extern "C" fn sys_setsockopt(
     })())
 }
 
-/// Reads an option (the ones [`sys_setsockopt`] knows, and `SO_ERROR`, always 0).
+/// Reads an option (the ones [`setsockopt`] knows, and `SO_ERROR`, always 0).
 ///
 /// # Safety
 /// `value` and `length` must be null or writable (`value` for `*length` bytes).
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn sys_getsockopt(
-    fd: i32,
-    level: i32,
-    name: i32,
-    value: *mut c_void,
-    length: *mut socklen_t,
-) -> i32 {
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn getsockopt(fd: i32, level: i32, name: i32, value: *mut c_void, length: *mut socklen_t) -> i32 {
     status((|| {
-        let socket = socket(fd)?;
+        let socket = socket_of(fd)?;
         if value.is_null() || length.is_null() {
             return Err(EFAULT);
         }
@@ -637,7 +675,7 @@ pub unsafe extern "C" fn sys_getsockopt(
                     &socket.write_timeout
                 };
                 let value = timeval_of(timeout.load(Ordering::Relaxed));
-                // SAFETY: timeval is plain data of 16 bytes.
+                // SAFETY: timeval is plain data of 16 bytes on the 64-bit targets.
                 bytes = unsafe { core::mem::transmute::<timeval, [u8; 16]>(value) };
                 &bytes
             }
@@ -656,30 +694,6 @@ pub unsafe extern "C" fn sys_getsockopt(
         }
         Ok(0)
     })())
-}
-
-/// `FIONBIO`: non-blocking mode on or off; other requests fail with `EINVAL`.
-///
-/// # Safety
-/// `argument` must be null or a readable `i32`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn sys_ioctl(fd: i32, request: i32, argument: *mut c_void) -> i32 {
-    status((|| {
-        let socket = socket(fd)?;
-        if request != FIONBIO {
-            return Err(EINVAL);
-        }
-        // SAFETY: the caller's guarantee.
-        let on = unsafe { option_value::<i32>(argument, size_of::<i32>() as socklen_t) }? != 0;
-        socket.nonblocking.store(on, Ordering::Relaxed);
-        Ok(0)
-    })())
-}
-
-/// The network starts with the first socket: nothing to do.
-#[unsafe(no_mangle)]
-pub extern "C" fn sys_network_init() -> i32 {
-    0
 }
 
 /// One `getaddrinfo` answer: the record and the address it points to.
@@ -704,20 +718,20 @@ fn resolve(name: &[u8]) -> Option<Ipv4Addr> {
 /// # Safety
 /// `node` and `service` must be null or NUL-terminated; `hints` null or readable;
 /// `result` writable.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn sys_getaddrinfo(
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn getaddrinfo(
     node: *const c_char,
     service: *const c_char,
     hints: *const addrinfo,
     result: *mut *mut addrinfo,
 ) -> i32 {
     if node.is_null() || result.is_null() {
-        return hermit_abi::EAI_NONAME;
+        return libc::EAI_NONAME;
     }
     // SAFETY: the caller's guarantee.
     let name = unsafe { core::ffi::CStr::from_ptr(node) }.to_bytes();
     let Some(ip) = resolve(name) else {
-        return hermit_abi::EAI_NONAME;
+        return libc::EAI_NONAME;
     };
     let port = if service.is_null() {
         0
@@ -726,7 +740,7 @@ pub unsafe extern "C" fn sys_getaddrinfo(
         let service = unsafe { core::ffi::CStr::from_ptr(service) };
         match service.to_str().ok().and_then(|text| text.parse::<u16>().ok()) {
             Some(port) => port,
-            None => return hermit_abi::EAI_SERVICE,
+            None => return libc::EAI_SERVICE,
         }
     };
     // SAFETY: the caller's guarantee.
@@ -738,8 +752,8 @@ pub unsafe extern "C" fn sys_getaddrinfo(
             ai_socktype: socktype,
             ai_protocol: 0,
             ai_addrlen: size_of::<sockaddr_in>() as socklen_t,
-            ai_canonname: core::ptr::null_mut(),
             ai_addr: core::ptr::null_mut(),
+            ai_canonname: core::ptr::null_mut(),
             ai_next: core::ptr::null_mut(),
         },
         address: to_c(SocketAddr::V4(SocketAddrV4::new(ip, port))),
@@ -752,34 +766,25 @@ pub unsafe extern "C" fn sys_getaddrinfo(
     0
 }
 
-/// Frees a [`sys_getaddrinfo`] answer.
+/// Frees a [`getaddrinfo`] answer.
 ///
 /// # Safety
-/// `info` must be null or an answer of [`sys_getaddrinfo`] not freed before.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn sys_freeaddrinfo(info: *mut addrinfo) {
+/// `info` must be null or an answer of [`getaddrinfo`] not freed before.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn freeaddrinfo(info: *mut addrinfo) {
     if !info.is_null() {
         // SAFETY: `info` is the first field of a boxed `Resolved`.
         drop(unsafe { Box::from_raw(info.cast::<Resolved>()) });
     }
 }
 
-/// Resolves `name` into the 4 bytes at `address` (IPv4 only; see [`sys_getaddrinfo`]).
-///
-/// # Safety
-/// `name` must be NUL-terminated; `address` writable for `length` bytes.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn sys_getaddrbyname(name: *const c_char, address: *mut u8, length: usize) -> i32 {
-    if name.is_null() || address.is_null() || length < 4 {
-        return fail(EINVAL);
-    }
-    // SAFETY: the caller's guarantee.
-    match resolve(unsafe { core::ffi::CStr::from_ptr(name) }.to_bytes()) {
-        // SAFETY: the caller's guarantee.
-        Some(ip) => unsafe {
-            core::ptr::copy_nonoverlapping(ip.octets().as_ptr(), address, 4);
-            0
-        },
-        None => fail(ENOENT),
+/// `gai_strerror(3)`.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn gai_strerror(code: c_int) -> *const c_char {
+    match code {
+        libc::EAI_NONAME => c"Name or service not known".as_ptr(),
+        libc::EAI_SERVICE => c"Servname not supported for ai_socktype".as_ptr(),
+        libc::EAI_AGAIN => c"Temporary failure in name resolution".as_ptr(),
+        _ => c"Unknown error".as_ptr(),
     }
 }

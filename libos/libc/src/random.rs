@@ -1,13 +1,14 @@
 //! Entropy: the processor's generator (RDRAND, RNDR) when it has one; otherwise a ChaCha20
 //! stream seeded from the jitter of the platform clock, the only hardware source such a
-//! machine offers (weaker: say so in the image's documentation, never a constant).
+//! machine offers (weaker: the documentation says so; never a constant).
 
+use core::ffi::{c_int, c_uint, c_void};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use spinning_top::Spinlock;
 use unik_platform::{Clock, Current, Processor};
 
-use crate::errno::{EFAULT, fail_size};
+use crate::errno::{EFAULT, EINVAL, fail, fail_size};
 
 /// The fallback generator, seeded on first use.
 static FALLBACK: Spinlock<Option<ChaCha20Rng>> = Spinlock::new(None);
@@ -42,18 +43,36 @@ pub fn fill(buffer: &mut [u8]) {
         .fill_bytes(buffer);
 }
 
-/// Fills `length` bytes at `buffer` with random bytes (std seeds `HashMap`'s hasher and
-/// `RandomState` from this); how many.
+/// `getrandom(2)` (std seeds `HashMap`'s `RandomState` from it); never blocks.
 ///
 /// # Safety
 /// `buffer` must be writable for `length` bytes.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn sys_read_entropy(buffer: *mut u8, length: usize, _flags: u32) -> isize {
-    if buffer.is_null() {
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn getrandom(buffer: *mut c_void, length: usize, _flags: c_uint) -> isize {
+    if buffer.is_null() && length != 0 {
         return fail_size(EFAULT);
     }
     let length = length.min(isize::MAX as usize);
-    // SAFETY: the caller's guarantee.
-    fill(unsafe { core::slice::from_raw_parts_mut(buffer, length) });
+    if length != 0 {
+        // SAFETY: the caller's guarantee.
+        fill(unsafe { core::slice::from_raw_parts_mut(buffer.cast(), length) });
+    }
     length as isize
+}
+
+/// `getentropy(3)`: at most 256 bytes.
+///
+/// # Safety
+/// As for [`getrandom`].
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn getentropy(buffer: *mut c_void, length: usize) -> c_int {
+    if length > 256 {
+        return fail(EINVAL);
+    }
+    // SAFETY: forwarded.
+    if unsafe { getrandom(buffer, length, 0) } < 0 {
+        -1
+    } else {
+        0
+    }
 }

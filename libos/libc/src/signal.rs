@@ -1,0 +1,213 @@
+//! Signals: registrations are recorded and answered back (std installs its stack-overflow
+//! handler and ignores `SIGPIPE`), but nothing ever delivers a signal: a VM has no other
+//! process to send one, and faults are reported by the platform.
+
+use alloc::vec::Vec;
+use core::ffi::c_int;
+use libc::{sigaction as SigAction, sighandler_t, sigset_t, stack_t};
+use spinning_top::Spinlock;
+
+use crate::errno::{EFAULT, EINVAL, fail};
+
+/// Signals 1..=64.
+const SIGNALS: usize = 65;
+
+struct Registrations {
+    /// The recorded actions by signal (few are ever set).
+    actions: Vec<(usize, SigAction)>,
+    alternate_stack: Option<stack_t>,
+}
+
+// SAFETY: the recorded values are plain data, only read back to the program.
+unsafe impl Send for Registrations {}
+
+static REGISTRATIONS: Spinlock<Registrations> = Spinlock::new(Registrations {
+    actions: Vec::new(),
+    alternate_stack: None,
+});
+
+fn index(signal: c_int) -> Option<usize> {
+    usize::try_from(signal).ok().filter(|&s| (1..SIGNALS).contains(&s))
+}
+
+fn default_action() -> SigAction {
+    // SAFETY: plain data; all zeroes is `SIG_DFL` with an empty mask.
+    unsafe { core::mem::zeroed() }
+}
+
+/// `sigaction(2)`: records the action; answers the recorded one.
+///
+/// # Safety
+/// `action` must be null or readable; `old` null or writable.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn sigaction(signal: c_int, action: *const SigAction, old: *mut SigAction) -> c_int {
+    let Some(index) = index(signal) else {
+        return fail(EINVAL);
+    };
+    let mut registrations = REGISTRATIONS.lock();
+    let recorded = registrations.actions.iter().position(|(signal, _)| *signal == index);
+    if !old.is_null() {
+        let current = recorded.map_or_else(default_action, |at| registrations.actions[at].1);
+        // SAFETY: the caller's guarantee.
+        unsafe { old.write(current) };
+    }
+    // SAFETY: the caller's guarantee.
+    if let Some(action) = unsafe { action.as_ref() } {
+        match recorded {
+            Some(at) => registrations.actions[at].1 = *action,
+            None => registrations.actions.push((index, *action)),
+        }
+    }
+    0
+}
+
+/// `signal(3)`: records `handler`; the previous one.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn signal(signal: c_int, handler: sighandler_t) -> sighandler_t {
+    let mut action = default_action();
+    action.sa_sigaction = handler;
+    let mut old = default_action();
+    // SAFETY: both point to live values.
+    if unsafe { sigaction(signal, &action, &mut old) } != 0 {
+        return libc::SIG_ERR;
+    }
+    old.sa_sigaction
+}
+
+/// `sigaltstack(2)`: records the stack.
+///
+/// # Safety
+/// `stack` must be null or readable; `old` null or writable.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn sigaltstack(stack: *const stack_t, old: *mut stack_t) -> c_int {
+    let mut registrations = REGISTRATIONS.lock();
+    if !old.is_null() {
+        let value = registrations.alternate_stack.unwrap_or(stack_t {
+            ss_sp: core::ptr::null_mut(),
+            ss_flags: libc::SS_DISABLE,
+            ss_size: 0,
+        });
+        // SAFETY: the caller's guarantee.
+        unsafe { old.write(value) };
+    }
+    // SAFETY: the caller's guarantee.
+    if let Some(stack) = unsafe { stack.as_ref() } {
+        registrations.alternate_stack = Some(*stack);
+    }
+    0
+}
+
+/// The bits of `set`.
+///
+/// # Safety
+/// `set` must be null or valid.
+unsafe fn bits<'a>(set: *mut sigset_t) -> Option<&'a mut [u8]> {
+    // SAFETY: the caller's guarantee; a `sigset_t` is plain bytes.
+    (!set.is_null()).then(|| unsafe { core::slice::from_raw_parts_mut(set.cast::<u8>(), size_of::<sigset_t>()) })
+}
+
+/// `sigemptyset(3)`.
+///
+/// # Safety
+/// `set` must be writable.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn sigemptyset(set: *mut sigset_t) -> c_int {
+    // SAFETY: forwarded.
+    match unsafe { bits(set) } {
+        Some(bits) => {
+            bits.fill(0);
+            0
+        }
+        None => fail(EFAULT),
+    }
+}
+
+/// `sigfillset(3)`.
+///
+/// # Safety
+/// `set` must be writable.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn sigfillset(set: *mut sigset_t) -> c_int {
+    // SAFETY: forwarded.
+    match unsafe { bits(set) } {
+        Some(bits) => {
+            bits.fill(0xff);
+            0
+        }
+        None => fail(EFAULT),
+    }
+}
+
+/// Sets or clears `signal` in `set`.
+///
+/// # Safety
+/// `set` must be writable.
+unsafe fn change(set: *mut sigset_t, signal: c_int, on: bool) -> c_int {
+    // SAFETY: forwarded.
+    match (unsafe { bits(set) }, index(signal)) {
+        (Some(bits), Some(index)) => {
+            let (byte, bit) = ((index - 1) / 8, (index - 1) % 8);
+            if on {
+                bits[byte] |= 1 << bit;
+            } else {
+                bits[byte] &= !(1 << bit);
+            }
+            0
+        }
+        _ => fail(EINVAL),
+    }
+}
+
+/// `sigaddset(3)`.
+///
+/// # Safety
+/// `set` must be writable.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn sigaddset(set: *mut sigset_t, signal: c_int) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { change(set, signal, true) }
+}
+
+/// `sigdelset(3)`.
+///
+/// # Safety
+/// `set` must be writable.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn sigdelset(set: *mut sigset_t, signal: c_int) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { change(set, signal, false) }
+}
+
+/// `pthread_sigmask(3)`: masks are accepted; nothing is delivered anyway. The old mask
+/// reads empty.
+///
+/// # Safety
+/// `old` must be null or writable.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn pthread_sigmask(_how: c_int, _set: *const sigset_t, old: *mut sigset_t) -> c_int {
+    if !old.is_null() {
+        // SAFETY: the caller's guarantee.
+        unsafe { sigemptyset(old) };
+    }
+    0
+}
+
+/// `sigprocmask(2)`.
+///
+/// # Safety
+/// As for [`pthread_sigmask`].
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn sigprocmask(how: c_int, set: *const sigset_t, old: *mut sigset_t) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { pthread_sigmask(how, set, old) }
+}
+
+/// `raise(3)`: `SIGABRT` ends the program as `abort` does; other signals are ignored
+/// (nothing would deliver them).
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn raise(signal: c_int) -> c_int {
+    if signal == libc::SIGABRT {
+        crate::process::abort();
+    }
+    0
+}

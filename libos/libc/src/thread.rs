@@ -1,0 +1,419 @@
+//! Threads: `pthread_*` on the thread component's scheduler (reached only from
+//! `pthread_create`: a program that spawns nothing has none), thread-specific data
+//! (`pthread_key_*`) and thread-local destructors (`__cxa_thread_atexit_impl`).
+//!
+//! A `pthread_t` is the thread component's thread number. Attributes keep three words in
+//! the opaque `pthread_attr_t`: stack size, stack address and guard size.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::ffi::{c_char, c_int, c_void};
+use libc::{pthread_attr_t, pthread_key_t, pthread_t};
+use spinning_top::Spinlock;
+use unik_thread::ThreadId;
+
+use crate::errno::{EAGAIN, EINVAL, ENOSYS};
+use libc::ESRCH;
+
+/// Stack of a thread created without a size (std always gives one: 2 MiB unless
+/// `RUST_MIN_STACK` or the builder says).
+const DEFAULT_STACK: usize = 1 << 20;
+
+/// What a new thread runs.
+struct Start {
+    routine: extern "C" fn(*mut c_void) -> *mut c_void,
+    argument: *mut c_void,
+}
+
+/// Results of ended threads not yet joined (detached ones are dropped).
+static RESULTS: Spinlock<Vec<(ThreadId, usize)>> = Spinlock::new(Vec::new());
+
+/// Takes thread `id`'s result, if it has ended and left one.
+fn take_result(id: ThreadId) -> Option<usize> {
+    let mut results = RESULTS.lock();
+    let at = results.iter().position(|(thread, _)| *thread == id)?;
+    Some(results.swap_remove(at).1)
+}
+static DETACHED: Spinlock<Vec<ThreadId>> = Spinlock::new(Vec::new());
+
+extern "C" fn run(start: usize) {
+    // SAFETY: `pthread_create` passes a leaked `Box<Start>`, taken back once here.
+    let start = unsafe { Box::from_raw(start as *mut Start) };
+    let result = (start.routine)(start.argument);
+    let me = unik_thread::current();
+    run_thread_destructors(me);
+    let detached = {
+        let mut detached = DETACHED.lock();
+        let position = detached.iter().position(|&id| id == me);
+        position.map(|at| detached.swap_remove(at)).is_some()
+    };
+    if !detached {
+        RESULTS.lock().push((me, result as usize));
+    }
+}
+
+/// The `pthread_t` of thread `id` (an integer on some C libraries, a pointer on musl).
+fn to_pthread(id: ThreadId) -> pthread_t {
+    id as usize as pthread_t
+}
+
+/// The thread a `pthread_t` names.
+fn thread_id(thread: pthread_t) -> ThreadId {
+    thread as usize as ThreadId
+}
+
+/// The words this library keeps in a `pthread_attr_t`.
+fn attr_words(attr: *const pthread_attr_t) -> Option<*mut usize> {
+    const _: () = assert!(size_of::<pthread_attr_t>() >= 3 * size_of::<usize>());
+    (!attr.is_null()).then_some(attr.cast::<usize>().cast_mut())
+}
+
+/// `pthread_create(3)`.
+///
+/// # Safety
+/// `thread` must be writable; `attr` null or initialised.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn pthread_create(
+    thread: *mut pthread_t,
+    attr: *const pthread_attr_t,
+    routine: extern "C" fn(*mut c_void) -> *mut c_void,
+    argument: *mut c_void,
+) -> c_int {
+    // SAFETY: the caller's guarantee: an initialised attribute object.
+    let stack = attr_words(attr).map_or(0, |words| unsafe { words.read() });
+    let stack = if stack == 0 { DEFAULT_STACK } else { stack };
+    let start = Box::into_raw(Box::new(Start { routine, argument }));
+    match unik_thread::spawn(run, start as usize, stack) {
+        Ok(id) => {
+            // SAFETY: the caller's guarantee.
+            unsafe { thread.write(to_pthread(id)) };
+            0
+        }
+        Err(_) => {
+            // SAFETY: the thread never started: the box is still ours.
+            drop(unsafe { Box::from_raw(start) });
+            EAGAIN
+        }
+    }
+}
+
+/// `pthread_join(3)`.
+///
+/// # Safety
+/// `result` must be null or writable.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn pthread_join(thread: pthread_t, result: *mut *mut c_void) -> c_int {
+    let id = thread_id(thread);
+    if id == unik_thread::current() {
+        return libc::EDEADLK;
+    }
+    unik_thread::join(id);
+    let value = take_result(id).unwrap_or(0);
+    if !result.is_null() {
+        // SAFETY: the caller's guarantee.
+        unsafe { result.write(value as *mut c_void) };
+    }
+    0
+}
+
+/// `pthread_detach(3)`.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn pthread_detach(thread: pthread_t) -> c_int {
+    let id = thread_id(thread);
+    if take_result(id).is_none() {
+        DETACHED.lock().push(id);
+    }
+    0
+}
+
+/// `pthread_self(3)`.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn pthread_self() -> pthread_t {
+    to_pthread(unik_thread::current())
+}
+
+/// `pthread_equal(3)`.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn pthread_equal(a: pthread_t, b: pthread_t) -> c_int {
+    c_int::from(a == b)
+}
+
+/// `gettid(2)`: the thread's number.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn gettid() -> c_int {
+    unik_thread::current() as c_int
+}
+
+/// `sched_yield(2)`.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn sched_yield() -> c_int {
+    unik_thread::yield_now();
+    0
+}
+
+/// `pthread_attr_init(3)`.
+///
+/// # Safety
+/// `attr` must be writable.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn pthread_attr_init(attr: *mut pthread_attr_t) -> c_int {
+    // SAFETY: the caller's guarantee; all zeroes is the default (sizes chosen later).
+    unsafe { attr.write_bytes(0, 1) };
+    0
+}
+
+/// `pthread_attr_destroy(3)`.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn pthread_attr_destroy(_attr: *mut pthread_attr_t) -> c_int {
+    0
+}
+
+/// `pthread_attr_setstacksize(3)`.
+///
+/// # Safety
+/// `attr` must be initialised.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn pthread_attr_setstacksize(attr: *mut pthread_attr_t, size: usize) -> c_int {
+    match attr_words(attr) {
+        Some(words) if size >= libc::PTHREAD_STACK_MIN => {
+            // SAFETY: the caller's guarantee.
+            unsafe { words.write(size) };
+            0
+        }
+        _ => EINVAL,
+    }
+}
+
+/// `pthread_attr_getstacksize(3)`.
+///
+/// # Safety
+/// `attr` must be initialised; `size` writable.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn pthread_attr_getstacksize(attr: *const pthread_attr_t, size: *mut usize) -> c_int {
+    match attr_words(attr) {
+        // SAFETY: the caller's guarantee.
+        Some(words) => unsafe {
+            let value = words.read();
+            size.write(if value == 0 { DEFAULT_STACK } else { value });
+            0
+        },
+        None => EINVAL,
+    }
+}
+
+/// `pthread_attr_getstack(3)`.
+///
+/// # Safety
+/// `attr` must be initialised; the outputs writable.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn pthread_attr_getstack(
+    attr: *const pthread_attr_t,
+    address: *mut *mut c_void,
+    size: *mut usize,
+) -> c_int {
+    match attr_words(attr) {
+        // SAFETY: the caller's guarantee.
+        Some(words) => unsafe {
+            size.write(words.read());
+            address.write(words.add(1).read() as *mut c_void);
+            0
+        },
+        None => EINVAL,
+    }
+}
+
+/// `pthread_attr_getguardsize(3)`.
+///
+/// # Safety
+/// `attr` must be initialised; `size` writable.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn pthread_attr_getguardsize(attr: *const pthread_attr_t, size: *mut usize) -> c_int {
+    match attr_words(attr) {
+        // SAFETY: the caller's guarantee.
+        Some(words) => unsafe {
+            size.write(words.add(2).read());
+            0
+        },
+        None => EINVAL,
+    }
+}
+
+/// `pthread_getattr_np(3)`: the thread's stack is not known to this library yet.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn pthread_getattr_np(_thread: pthread_t, _attr: *mut pthread_attr_t) -> c_int {
+    ENOSYS
+}
+
+/// `pthread_setname_np(3)`: names are not kept.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn pthread_setname_np(_thread: pthread_t, _name: *const c_char) -> c_int {
+    0
+}
+
+/// `pthread_getname_np(3)`: every thread is unnamed.
+///
+/// # Safety
+/// `name` must be writable for `length` bytes.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn pthread_getname_np(thread: pthread_t, name: *mut c_char, length: usize) -> c_int {
+    if thread_id(thread) == 0 {
+        return ESRCH;
+    }
+    if length > 0 {
+        // SAFETY: the caller's guarantee.
+        unsafe { name.write(0) };
+    }
+    0
+}
+
+/// Thread-specific data: each key's destructor, and the values by (thread, key).
+struct Keys {
+    destructors: Vec<Option<Option<unsafe extern "C" fn(*mut c_void)>>>,
+    values: Vec<((ThreadId, pthread_key_t), usize)>,
+}
+
+impl Keys {
+    fn remove(&mut self, slot: (ThreadId, pthread_key_t)) {
+        self.values.retain(|(s, _)| *s != slot);
+    }
+}
+
+static KEYS: Spinlock<Keys> = Spinlock::new(Keys {
+    destructors: Vec::new(),
+    values: Vec::new(),
+});
+
+/// `pthread_key_create(3)`.
+///
+/// # Safety
+/// `key` must be writable.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn pthread_key_create(
+    key: *mut pthread_key_t,
+    destructor: Option<unsafe extern "C" fn(*mut c_void)>,
+) -> c_int {
+    let mut keys = KEYS.lock();
+    let index = match keys.destructors.iter().position(Option::is_none) {
+        Some(free) => {
+            keys.destructors[free] = Some(destructor);
+            free
+        }
+        None => {
+            keys.destructors.push(Some(destructor));
+            keys.destructors.len() - 1
+        }
+    };
+    // SAFETY: the caller's guarantee.
+    unsafe { key.write(index as pthread_key_t) };
+    0
+}
+
+/// `pthread_key_delete(3)`.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn pthread_key_delete(key: pthread_key_t) -> c_int {
+    let mut keys = KEYS.lock();
+    match keys.destructors.get_mut(key as usize) {
+        Some(slot @ Some(_)) => {
+            *slot = None;
+            keys.values.retain(|((_, k), _)| *k != key);
+            0
+        }
+        _ => EINVAL,
+    }
+}
+
+/// `pthread_setspecific(3)`.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn pthread_setspecific(key: pthread_key_t, value: *const c_void) -> c_int {
+    let mut keys = KEYS.lock();
+    if !matches!(keys.destructors.get(key as usize), Some(Some(_))) {
+        return EINVAL;
+    }
+    let slot = (unik_thread::current(), key);
+    keys.remove(slot);
+    if !value.is_null() {
+        keys.values.push((slot, value as usize));
+    }
+    0
+}
+
+/// `pthread_getspecific(3)`.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn pthread_getspecific(key: pthread_key_t) -> *mut c_void {
+    let keys = KEYS.lock();
+    let slot = (unik_thread::current(), key);
+    let value = keys
+        .values
+        .iter()
+        .find(|(s, _)| *s == slot)
+        .map_or(0, |&(_, value)| value);
+    value as *mut c_void
+}
+
+/// Thread-local destructors by thread, run in reverse order of registration.
+type Destructor = (unsafe extern "C" fn(*mut c_void), usize);
+static THREAD_DESTRUCTORS: Spinlock<Vec<(ThreadId, Destructor)>> = Spinlock::new(Vec::new());
+
+/// `__cxa_thread_atexit_impl`: runs `destructor(object)` when the calling thread ends
+/// (std registers the destructors of its thread-locals here).
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn __cxa_thread_atexit_impl(
+    destructor: unsafe extern "C" fn(*mut c_void),
+    object: *mut c_void,
+    _dso: *mut c_void,
+) -> c_int {
+    THREAD_DESTRUCTORS
+        .lock()
+        .push((unik_thread::current(), (destructor, object as usize)));
+    0
+}
+
+/// Runs thread `id`'s thread-local destructors (newest first, including any a destructor
+/// registers) and its thread-specific data destructors.
+pub(crate) fn run_thread_destructors(id: ThreadId) {
+    loop {
+        let next = {
+            let mut destructors = THREAD_DESTRUCTORS.lock();
+            let newest = destructors.iter().rposition(|(thread, _)| *thread == id);
+            newest.map(|at| destructors.remove(at).1)
+        };
+        let Some((destructor, object)) = next else { break };
+        // SAFETY: registered by `__cxa_thread_atexit_impl` for this object.
+        unsafe { destructor(object as *mut c_void) };
+    }
+    let owned: Vec<(pthread_key_t, usize)> = {
+        let mut keys = KEYS.lock();
+        let owned: Vec<_> = keys
+            .values
+            .iter()
+            .filter(|((t, _), _)| *t == id)
+            .map(|&((_, k), v)| (k, v))
+            .collect();
+        keys.values.retain(|((t, _), _)| *t != id);
+        owned
+    };
+    for (key, value) in owned {
+        let destructor = KEYS.lock().destructors.get(key as usize).copied().flatten().flatten();
+        if let Some(destructor) = destructor {
+            // SAFETY: the key's destructor, for the value this thread set.
+            unsafe { destructor(value as *mut c_void) };
+        }
+    }
+}
+
+/// `sched_getaffinity(2)`: the program runs on one CPU.
+///
+/// # Safety
+/// `mask` must be writable for `size` bytes.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn sched_getaffinity(_pid: libc::pid_t, size: usize, mask: *mut libc::cpu_set_t) -> c_int {
+    if size == 0 || mask.is_null() {
+        return crate::errno::fail(EINVAL);
+    }
+    // SAFETY: the caller's guarantee.
+    unsafe {
+        mask.cast::<u8>().write_bytes(0, size);
+        mask.cast::<u8>().write(1);
+    }
+    0
+}
