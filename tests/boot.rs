@@ -85,6 +85,37 @@ fn std_threads_count_exactly_and_hand_over() {
     boot("std-threads");
 }
 
+/// `SystemTime::now()` is the host's time on every target: the RTC (kvm-x86_64's CMOS
+/// clock, kvm-arm64's PL031), Xen's wall clock (xen-x86_64), or the host's time on the
+/// command line (xen-arm64, whose dom0less domU has no clock).
+#[test]
+fn the_wall_clock_is_the_hosts_time_on_every_target() {
+    for target in TARGETS {
+        let before = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let output = run(unik_for_app("wall-clock").args(run_args(target, 60)));
+        let after = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        assert_eq!(output.status, 0, "{target}: {}", output.stderr);
+        let guest: u64 = output
+            .stdout
+            .trim()
+            .strip_prefix("unix time: ")
+            .and_then(|seconds| seconds.parse().ok())
+            .unwrap_or_else(|| panic!("{target}: {}", output.stdout));
+        // The build and the boot happen between the two readings; an RTC counts whole
+        // seconds.
+        assert!(
+            (before.saturating_sub(2)..=after + 2).contains(&guest),
+            "{target}: the guest said {guest}, the host's time was {before}..{after}"
+        );
+    }
+}
+
 /// What unik does not provide fails as an `Err`; exit and panic statuses are std's.
 #[test]
 fn a_std_program_gets_errors_for_what_is_missing_and_ends_with_its_status() {

@@ -228,6 +228,9 @@ pub struct BootPlan {
     pub accel: &'static str,
     /// The guest's command line.
     pub cmdline: String,
+    /// Whether the run adds the host's time to the guest's command line
+    /// (`unik.time=SECONDS`, for a guest without a wall clock).
+    pub host_time: bool,
     /// The timeout.
     #[serde(skip)]
     pub timeout: Option<Duration>,
@@ -450,6 +453,7 @@ pub fn prepare(request: &BootRequest<'_>) -> Result<BootPlan, RunError> {
         memory: request.memory,
         accel: request.accel.name(),
         cmdline: request.cmdline.clone(),
+        host_time: machine.host_time_on_command_line,
         timeout: request.timeout,
         fetch,
         cache: request.cache.clone(),
@@ -473,6 +477,23 @@ fn image_name(image: &Path) -> String {
 }
 
 impl BootPlan {
+    /// The guest's command line as the run gives it: with the host's time when the plan
+    /// says so.
+    pub fn guest_cmdline(&self) -> String {
+        if !self.host_time {
+            return self.cmdline.clone();
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let time = format!("unik.time={}.{:09}", now.as_secs(), now.subsec_nanos());
+        if self.cmdline.is_empty() {
+            time
+        } else {
+            format!("{} {time}", self.cmdline)
+        }
+    }
+
     /// One line for the `Running` status: the image, where and how it boots.
     pub fn summary(&self) -> String {
         let under = match (&self.definition.machine.hypervisor, self.mode) {
@@ -548,6 +569,9 @@ impl BootPlan {
                 }
             }
         }
+        if self.host_time {
+            out += "  adds         unik.time=<the host's time> to the guest's command line\n";
+        }
         out += &format!("  runs         {}\n", self.qemu.display());
         if let Some(timeout) = self.timeout {
             out += &format!("  stops it     after {:.1} s\n", timeout.as_secs_f64());
@@ -604,11 +628,12 @@ pub(crate) fn make_device_tree(
     let module_size = std::fs::metadata(&plan.image)
         .map_err(|_| RunError::ImageMissing(plan.image.clone()))?
         .len();
+    let guest_cmdline = plan.guest_cmdline();
     let tree = devicetree::with_xen_boot(
         &base,
         &devicetree::XenBoot {
             xen_cmdline,
-            guest_cmdline: &plan.cmdline,
+            guest_cmdline: &guest_cmdline,
             module_address: *module_address,
             module_size,
             memory_kib: plan.memory.kib_rounded_up(),

@@ -233,6 +233,10 @@ pub struct Machine {
     /// The QEMU device that gives images with the `net` component their NIC (none: `unik
     /// run` cannot attach one on this target).
     pub nic_device: Option<String>,
+    /// The guest has no wall clock of its own: `unik run` adds the host's time to its
+    /// command line (`unik.time=SECONDS`).
+    #[serde(default)]
+    pub host_time_on_command_line: bool,
 }
 
 /// How an image of a target boots: the one place the runner decides how to start QEMU.

@@ -14,6 +14,7 @@
 #![deny(unsafe_code)]
 
 pub mod bench;
+pub mod calendar;
 pub mod devices;
 pub mod fault;
 pub mod hex;
@@ -51,6 +52,13 @@ pub trait Clock {
     /// Halts the CPU until [`Clock::now_nanos`] is at least `deadline`, or until some
     /// other event wakes it: callers loop. Must not spin while waiting.
     fn wait_until(deadline: u64);
+
+    /// The wall clock: nanoseconds since the Unix epoch, now, from the machine's real-time
+    /// clock or the hypervisor; `None` where it has none. May be slow (device registers)
+    /// and coarse (whole seconds): callers read it once and count on with `now_nanos`.
+    fn wall_clock_nanos() -> Option<u64> {
+        None
+    }
 }
 
 /// What the boot loader told the image.

@@ -146,12 +146,18 @@ pub const LEGACY_MAX_VCPUS: usize = 32;
 /// Bits per `xen_ulong_t`, and words of the event bitmaps.
 pub const EVTCHN_WORDS: usize = 64;
 
-/// The start of `shared_info` (what unik reads of it).
+/// The start of `shared_info` (what unik reads of it): on 64-bit guests the wall clock
+/// (`wc_*`: the Unix time at system time 0, odd `wc_version` while Xen updates it)
+/// follows the event bitmaps, with `wc_sec_hi` in the generic part.
 #[repr(C)]
 pub struct SharedInfo {
     pub vcpu_info: [VcpuInfo; LEGACY_MAX_VCPUS],
     pub evtchn_pending: [u64; EVTCHN_WORDS],
     pub evtchn_mask: [u64; EVTCHN_WORDS],
+    pub wc_version: u32,
+    pub wc_sec: u32,
+    pub wc_nsec: u32,
+    pub wc_sec_hi: u32,
 }
 
 // grant_table.h (version 1 entries, the default version).
@@ -287,6 +293,10 @@ mod tests {
         assert_eq!(offset_of!(VcpuInfo, time), 32);
         assert_eq!(offset_of!(SharedInfo, evtchn_pending), 2048);
         assert_eq!(offset_of!(SharedInfo, evtchn_mask), 2560);
+        assert_eq!(offset_of!(SharedInfo, wc_version), 3072);
+        assert_eq!(offset_of!(SharedInfo, wc_sec), 3076);
+        assert_eq!(offset_of!(SharedInfo, wc_nsec), 3080);
+        assert_eq!(offset_of!(SharedInfo, wc_sec_hi), 3084);
         assert_eq!(offset_of!(XenconsInterface, in_cons), 3072);
         assert_eq!(offset_of!(XenconsInterface, out_prod), 3084);
         assert_eq!(offset_of!(HvmParam, index), 4);

@@ -147,6 +147,44 @@ pub unsafe fn map_shared_info<H: Hypercall>(gpfn: u64) -> Result<(), XenError> {
     unsafe { add_to_physmap::<H>(XENMAPSPACE_SHARED_INFO, 0, gpfn) }
 }
 
+/// The wall clock: Unix nanoseconds at system time `system_time` (Xen keeps the Unix
+/// time at system time 0 in the shared info page); `None` while Xen has not set it.
+///
+/// # Safety
+/// `shared` must point to the mapped shared info page.
+pub unsafe fn wall_clock(shared: *const SharedInfo, system_time: u64) -> Option<u64> {
+    use core::ptr::addr_of;
+    use core::sync::atomic::{Ordering, fence};
+    loop {
+        // SAFETY: the caller's guarantee; Xen writes these fields, so they are read
+        // volatile, between two equal, even versions.
+        let (version, seconds, nanos, high, again) = unsafe {
+            let version = addr_of!((*shared).wc_version).read_volatile();
+            fence(Ordering::Acquire);
+            let seconds = addr_of!((*shared).wc_sec).read_volatile();
+            let nanos = addr_of!((*shared).wc_nsec).read_volatile();
+            let high = addr_of!((*shared).wc_sec_hi).read_volatile();
+            fence(Ordering::Acquire);
+            (
+                version,
+                seconds,
+                nanos,
+                high,
+                addr_of!((*shared).wc_version).read_volatile(),
+            )
+        };
+        if version % 2 == 1 || version != again {
+            core::hint::spin_loop();
+            continue;
+        }
+        let seconds = u64::from(high) << 32 | u64::from(seconds);
+        if seconds == 0 {
+            return None;
+        }
+        return Some(seconds * 1_000_000_000 + u64::from(nanos) + system_time);
+    }
+}
+
 /// Places frame `index` of this domain's grant table at guest frame `gpfn`
 /// (`XENMEM_add_to_physmap`), for [`grant::GrantTable::attach`].
 ///

@@ -17,6 +17,7 @@ pub mod lapic;
 pub mod mmu;
 pub mod pit;
 pub mod pvh;
+pub mod rtc;
 pub mod trap;
 pub mod xen;
 

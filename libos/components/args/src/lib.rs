@@ -103,6 +103,26 @@ impl Iterator for Environment {
     }
 }
 
+/// The value of the library OS's parameter `unik.NAME=VALUE` on the command line (the
+/// last one, if it is given twice).
+pub fn parameter(name: &str) -> Option<&'static str> {
+    parameter_in(Current::command_line(), name)
+}
+
+/// [`parameter`] of `line`.
+pub fn parameter_in(line: &'static str, name: &str) -> Option<&'static str> {
+    let mut words = Args::new(line);
+    let mut found = None;
+    while let Some(word) = words.next_word() {
+        if let Some(rest) = word.strip_prefix("unik.")
+            && let Some(value) = rest.strip_prefix(name).and_then(|rest| rest.strip_prefix('='))
+        {
+            found = Some(value);
+        }
+    }
+    found
+}
+
 /// Words starting with this are the library OS's parameters.
 const LIBRARY_OS_PREFIX: &[u8; 5] = b"unik.";
 
@@ -118,6 +138,14 @@ mod tests {
     extern crate std;
     use super::*;
     use std::vec::Vec;
+
+    #[test]
+    fn parameters_are_found_by_name() {
+        let line = "a unik.time=1796402237 unik.timezone=x unik.time=5 b";
+        assert_eq!(parameter_in(line, "time"), Some("5"));
+        assert_eq!(parameter_in(line, "timezone"), Some("x"));
+        assert_eq!(parameter_in(line, "tim"), None);
+    }
 
     fn words(line: &'static str) -> Vec<&'static str> {
         Args::new(line).collect()

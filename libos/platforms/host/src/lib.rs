@@ -39,6 +39,13 @@ impl Clock for Host {
         origin().elapsed().as_nanos() as u64
     }
 
+    fn wall_clock_nanos() -> Option<u64> {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?;
+        u64::try_from(since_epoch.as_nanos()).ok()
+    }
+
     fn wait_until(deadline: u64) {
         let now = Self::now_nanos();
         if deadline > now {

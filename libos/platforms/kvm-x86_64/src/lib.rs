@@ -80,6 +80,10 @@ fn calibrate() {
 }
 
 impl Clock for KvmX86_64 {
+    fn wall_clock_nanos() -> Option<u64> {
+        unik_arch_x86_64::rtc::unix_time().map(|seconds| seconds * 1_000_000_000)
+    }
+
     fn now_nanos() -> u64 {
         if NANOS_PER_TSC_TICK.load(Ordering::Relaxed) == 0 {
             calibrate();

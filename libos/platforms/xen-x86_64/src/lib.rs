@@ -232,6 +232,12 @@ fn timer_events() {
 const SELF_TEST_DELAY_NS: u64 = 100_000;
 
 impl Clock for XenX86_64 {
+    fn wall_clock_nanos() -> Option<u64> {
+        let now = Self::now_nanos();
+        // SAFETY: `now_nanos` mapped the shared info page.
+        unsafe { unik_xen::wall_clock(shared_info(), now) }
+    }
+
     fn now_nanos() -> u64 {
         let shared = shared_info();
         // Set the timer's event path up with the clock, so a first sleep is not longer.
