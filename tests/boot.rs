@@ -116,6 +116,47 @@ fn the_wall_clock_is_the_hosts_time_on_every_target() {
     }
 }
 
+/// The C functions the library OS provides behave as the host's C library (glibc) does,
+/// errno values included: `tests/data/apps/libc-edges` prints its edge cases on the host,
+/// the reference, and in the unikernel, and the outputs must be the same.
+#[test]
+fn c_functions_behave_as_on_the_hosts_linux() {
+    let app = data("apps/libc-edges");
+    let mut host = std::process::Command::new("cargo");
+    unik_ui::sanitize(&mut host);
+    host.current_dir(&app)
+        .args(["run", "--quiet", "--release"])
+        .env("CARGO_TARGET_DIR", support::root().join("target/libc-edges-host"))
+        .env("UNIK_EDGE", "yes")
+        .stdin(std::process::Stdio::null());
+    let reference = run(&mut host);
+    assert_eq!(reference.status, 0, "on the host: {}", reference.stderr);
+    assert!(
+        reference.stdout.contains("futex(WAIT, value differs): -1 EAGAIN"),
+        "{}",
+        reference.stdout
+    );
+    for target in ["kvm-x86_64", "kvm-arm64"] {
+        let output = run(unik_for_app("libc-edges")
+            .args(run_args(target, 60))
+            .args(["--", "unik.env.UNIK_EDGE=yes"]));
+        assert_eq!(output.status, 0, "{target}: {}", output.stderr);
+        let differences: Vec<String> = reference
+            .stdout
+            .lines()
+            .zip(output.stdout.lines())
+            .filter(|(host, guest)| host != guest)
+            .map(|(host, guest)| format!("  host:  {host}\n  guest: {guest}"))
+            .collect();
+        assert!(
+            differences.is_empty() && reference.stdout.lines().count() == output.stdout.lines().count(),
+            "{target} differs from the host:\n{}\n(guest output:\n{})",
+            differences.join("\n"),
+            output.stdout
+        );
+    }
+}
+
 /// What unik does not provide fails as an `Err`; exit and panic statuses are std's.
 #[test]
 fn a_std_program_gets_errors_for_what_is_missing_and_ends_with_its_status() {

@@ -178,6 +178,19 @@ pub unsafe extern "C" fn sigdelset(set: *mut sigset_t, signal: c_int) -> c_int {
     unsafe { change(set, signal, false) }
 }
 
+/// `sigismember(3)`: 1 if `signal` is in `set`, 0 if not, -1 (`EINVAL`) for no signal.
+///
+/// # Safety
+/// `set` must be readable.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn sigismember(set: *const sigset_t, signal: c_int) -> c_int {
+    // SAFETY: forwarded; only read.
+    match (unsafe { bits(set.cast_mut()) }, index(signal)) {
+        (Some(bits), Some(index)) => c_int::from(bits[(index - 1) / 8] & (1 << ((index - 1) % 8)) != 0),
+        _ => fail(EINVAL),
+    }
+}
+
 /// `pthread_sigmask(3)`: masks are accepted; nothing is delivered anyway. The old mask
 /// reads empty.
 ///

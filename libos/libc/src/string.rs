@@ -93,6 +93,7 @@ unsafe fn copy_out(text: &[u8], buffer: *mut c_char, length: usize) -> c_int {
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
 pub unsafe extern "C" fn __xpg_strerror_r(code: c_int, buffer: *mut c_char, length: usize) -> c_int {
     let mut unknown = [0u8; 32];
+    let known = message(code).is_some();
     let text = match message(code) {
         Some(text) => text.as_bytes(),
         None => {
@@ -122,7 +123,11 @@ pub unsafe extern "C" fn __xpg_strerror_r(code: c_int, buffer: *mut c_char, leng
         }
     };
     // SAFETY: forwarded.
-    unsafe { copy_out(text, buffer, length) }
+    match unsafe { copy_out(text, buffer, length) } {
+        // As glibc: an unknown code is `EINVAL`, with its text written all the same.
+        0 if !known => libc::EINVAL,
+        status => status,
+    }
 }
 
 /// `strerror_r(3)` (XSI form).
@@ -153,8 +158,8 @@ mod tests {
     #[test]
     fn texts_are_glibcs_and_unknown_codes_are_numbered() {
         assert_eq!(text(libc::ENOSYS, 64), (0, "Function not implemented".into()));
-        assert_eq!(text(4242, 64), (0, "Unknown error 4242".into()));
-        assert_eq!(text(-3, 64), (0, "Unknown error -3".into()));
+        assert_eq!(text(4242, 64), (libc::EINVAL, "Unknown error 4242".into()));
+        assert_eq!(text(-3, 64), (libc::EINVAL, "Unknown error -3".into()));
         assert_eq!(text(libc::ENOENT, 4), (libc::ERANGE, "No ".into()));
     }
 }
