@@ -157,6 +157,24 @@ fn c_functions_behave_as_on_the_hosts_linux() {
     }
 }
 
+/// C code inside crates compiles with the target's C compiler (musl-gcc, clang for arm64)
+/// and runs: `ring`'s digests, HMAC, HKDF, AES-GCM, ChaCha20-Poly1305 and Ed25519 give
+/// the published known answers in the guest.
+#[test]
+fn ring_gives_its_known_answers_in_the_guest() {
+    for target in ["kvm-x86_64", "kvm-arm64"] {
+        let output = run(unik_for_app("ring-kat").args(run_args(target, 60)));
+        assert_eq!(output.status, 0, "{target}: {}\n{}", output.stdout, output.stderr);
+        let lines: Vec<&str> = output.stdout.lines().collect();
+        assert_eq!(lines.len(), 11, "{target}: {}", output.stdout);
+        assert!(
+            lines.iter().all(|line| line.starts_with("ok ")),
+            "{target}: {}",
+            output.stdout
+        );
+    }
+}
+
 /// What unik does not provide fails as an `Err`; exit and panic statuses are std's.
 #[test]
 fn a_std_program_gets_errors_for_what_is_missing_and_ends_with_its_status() {

@@ -363,6 +363,14 @@ fn cargo_command(
         net.and_then(|net| net.gateway).map(|gateway| gateway.to_string()),
     );
     env.insert(RUSTFLAGS_VARIABLE.into(), Some(rustflags.join("\x1f")));
+    if project.uses_std {
+        // C code in the program's crates (`cc` build scripts) compiles for the std target.
+        let suffix = rust_target.replace('-', "_");
+        let compiler = &target.c_compiler;
+        env.insert(format!("CC_{suffix}"), Some(compiler.cc.clone()));
+        env.insert(format!("AR_{suffix}"), Some(compiler.ar.clone()));
+        env.insert(format!("CFLAGS_{suffix}"), Some(compiler.cflags.join(" ")));
+    }
     CargoCommand {
         cwd: project.manifest_path.parent().unwrap_or(Path::new(".")).to_path_buf(),
         program: "cargo".into(),

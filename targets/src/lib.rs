@@ -180,6 +180,19 @@ pub enum Role {
     DomU,
 }
 
+/// The C compiler for a target's std programs (what `cc`-using build scripts get through
+/// `CC_<target>`, `AR_<target>` and `CFLAGS_<target>`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct CCompiler {
+    /// The compiler.
+    pub cc: String,
+    /// The archiver.
+    pub ar: String,
+    /// Flags for every C file.
+    pub cflags: Vec<String>,
+}
+
 /// Memory layout parameters, the values of the linker-script template's placeholders.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -291,6 +304,8 @@ pub struct Target {
     pub std_rustflags: Vec<String>,
     /// Image file format.
     pub image_format: ImageFormat,
+    /// How C code inside a std program's crates compiles for `std_rust_target`.
+    pub c_compiler: CCompiler,
     /// Guest type for a generated `xl` configuration (`pvh`); none: no `.xl` file.
     pub xl_type: Option<String>,
     /// Memory layout.

@@ -16,6 +16,11 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("qemu-system-aarch64", "qemu-system-arm"),
     ("curl", "curl"),
     ("xz", "xz-utils"),
+    // C code inside std programs' crates: musl-gcc for x86_64, clang and llvm-ar for arm64
+    // (targets/*/target.toml `[c-compiler]`).
+    ("musl-gcc", "musl-tools"),
+    ("clang", "clang"),
+    ("llvm-ar", "llvm"),
 ];
 const BACKPORTS_SOURCE: &str = "/etc/apt/sources.list.d/unik-bookworm-backports.sources";
 

@@ -417,3 +417,69 @@ pub unsafe extern "C" fn sched_getaffinity(_pid: libc::pid_t, size: usize, mask:
     }
     0
 }
+
+/// The lock word this library keeps at the start of a `pthread_mutex_t` (0: free, 1:
+/// held; the static initialiser is all zeroes). Threads switch only when they block, so a
+/// waiter yields until the holder has run and released it.
+fn lock_word(mutex: *mut libc::pthread_mutex_t) -> Option<&'static core::sync::atomic::AtomicU32> {
+    // SAFETY: a `pthread_mutex_t` is larger than and aligned for a u32; the caller of the
+    // `pthread_mutex_*` function guarantees it is live while used.
+    (!mutex.is_null()).then(|| unsafe { core::sync::atomic::AtomicU32::from_ptr(mutex.cast()) })
+}
+
+/// `pthread_mutex_init(3)` (attributes are not kept: every mutex is a normal one).
+///
+/// # Safety
+/// `mutex` must be writable.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn pthread_mutex_init(
+    mutex: *mut libc::pthread_mutex_t,
+    _attributes: *const libc::pthread_mutexattr_t,
+) -> c_int {
+    if mutex.is_null() {
+        return EINVAL;
+    }
+    // SAFETY: the caller's guarantee.
+    unsafe { mutex.write_bytes(0, 1) };
+    0
+}
+
+/// `pthread_mutex_destroy(3)`.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn pthread_mutex_destroy(_mutex: *mut libc::pthread_mutex_t) -> c_int {
+    0
+}
+
+/// `pthread_mutex_lock(3)`.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn pthread_mutex_lock(mutex: *mut libc::pthread_mutex_t) -> c_int {
+    let Some(word) = lock_word(mutex) else {
+        return EINVAL;
+    };
+    while word.swap(1, core::sync::atomic::Ordering::Acquire) != 0 {
+        unik_thread::yield_now();
+    }
+    0
+}
+
+/// `pthread_mutex_trylock(3)`.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn pthread_mutex_trylock(mutex: *mut libc::pthread_mutex_t) -> c_int {
+    match lock_word(mutex) {
+        Some(word) if word.swap(1, core::sync::atomic::Ordering::Acquire) == 0 => 0,
+        Some(_) => libc::EBUSY,
+        None => EINVAL,
+    }
+}
+
+/// `pthread_mutex_unlock(3)`.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn pthread_mutex_unlock(mutex: *mut libc::pthread_mutex_t) -> c_int {
+    match lock_word(mutex) {
+        Some(word) => {
+            word.store(0, core::sync::atomic::Ordering::Release);
+            0
+        }
+        None => EINVAL,
+    }
+}
