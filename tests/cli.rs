@@ -99,6 +99,18 @@ fn a_c_function_the_library_os_lacks_is_a_build_error_naming_it_and_its_caller()
 }
 
 #[test]
+fn an_image_that_makes_system_calls_itself_is_refused_naming_the_function() {
+    for target in ["kvm-x86_64", "kvm-arm64"] {
+        let output = run(unik_for_app("raw-syscall").args(["build", "--release", "--target", target]));
+        assert_clean_error(
+            &output,
+            &format!("the image of `raw-syscall` for {target} makes system calls itself"),
+        );
+        assert_clean_error(&output, "in: raw_syscall::main");
+    }
+}
+
+#[test]
 fn memory_on_the_command_line_works_for_arm64_images_too() {
     // The check reads the build record: an arm64 `Image` is no ELF file to parse.
     for target in ["kvm-arm64", "xen-arm64"] {

@@ -90,6 +90,19 @@ pub enum BuildError {
         /// Each missing function and the function that calls it.
         missing: Vec<(String, String)>,
     },
+    /// The image enters a kernel itself, with instructions nothing answers in a unikernel.
+    #[error(
+        "the image of `{package}` for {target} makes system calls itself, which no kernel answers in a unikernel, in: {}. A crate bypasses the C library: use a feature of it that calls the C library (rustix is built with its libc backend already, `--cfg rustix_use_libc`), or remove the inline assembly",
+        .functions.join(", ")
+    )]
+    SystemCalls {
+        /// Package.
+        package: String,
+        /// Target.
+        target: String,
+        /// The functions that hold a system-call instruction.
+        functions: Vec<String>,
+    },
     /// The linker script's size assertion fired.
     #[error("the image is too large for {target}: {message}")]
     TooLarge {
@@ -306,6 +319,19 @@ pub fn execute(shell: &Shell, request: &BuildRequest<'_>, plan: &BuildPlan) -> R
         }
     };
 
+    let mut functions: Vec<String> = unik_linker::syscalls::find(&elf)
+        .map_err(image_err)?
+        .into_iter()
+        .map(|call| call.function)
+        .collect();
+    if !functions.is_empty() {
+        functions.dedup();
+        return Err(BuildError::SystemCalls {
+            package: plan.package.clone(),
+            target: plan.target.clone(),
+            functions,
+        });
+    }
     let graph = unik_linker::graph::Graph::of(&elf).map_err(image_err)?;
     let catalog = unik_catalog::Catalog::shipped()?;
     let analysis = unik_catalog::analysis::analyse(&catalog, &target.name, &graph)?;

@@ -264,14 +264,17 @@ const STUB_LIBRARIES: &[&str] = &["libc.a", "libunwind.a"];
 /// An `ar` archive with no members.
 const EMPTY_ARCHIVE: &str = "!<arch>\n";
 
-/// How every std image links: with the toolchain's `rust-lld` and the library OS's
-/// linker script, no C runtime objects and no C library from the host; a function no
-/// crate defines is an `undefined symbol` error of the link.
-const STD_LINK_FLAGS: &[&str] = &[
+/// How every std image builds: linked with the toolchain's `rust-lld` and the library OS's
+/// linker script, no C runtime objects and no C library from the host (a function no crate
+/// defines is an `undefined symbol` error of the link); rustix through the C library, not
+/// with system-call instructions of its own (which no kernel would answer).
+const STD_RUSTFLAGS: &[&str] = &[
     "-Clinker=rust-lld",
     "-Clinker-flavor=ld.lld",
     "-Clink-self-contained=no",
     "-Crelro-level=off",
+    "--cfg",
+    "rustix_use_libc",
 ];
 
 /// The rustflags of an image build (`std`: what a std program's build adds).
@@ -279,7 +282,7 @@ pub fn rustflags(target: &Target, profile: &crate::Profile, std: Option<&StdBuil
     let mut flags = target.rustflags.clone();
     if let Some(std) = std {
         flags.extend(target.std_rustflags.iter().cloned());
-        flags.extend(STD_LINK_FLAGS.iter().map(|flag| flag.to_string()));
+        flags.extend(STD_RUSTFLAGS.iter().map(|flag| flag.to_string()));
         flags.push(format!("-Lnative={}", std.stub_libraries.display()));
         // std's panic locations name `library/std/src/…`, not this machine's sysroot
         // (shorter strings in the image, and nothing about the build machine).

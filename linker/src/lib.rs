@@ -18,6 +18,7 @@ pub mod link;
 pub mod record;
 pub mod script;
 pub mod size;
+pub mod syscalls;
 pub mod verify;
 
 pub use image::{FileSizes, Image, ImageError, LoadedSizes, Segment};
