@@ -45,7 +45,7 @@ pub(crate) fn free_descriptor(from: c_int) -> c_int {
 ///
 /// # Safety
 /// `buffer` must be null or readable for `length` bytes.
-unsafe fn slice<'a>(buffer: *const c_void, length: usize) -> Result<&'a [u8], c_int> {
+pub(crate) unsafe fn slice<'a>(buffer: *const c_void, length: usize) -> Result<&'a [u8], c_int> {
     match (buffer.is_null(), length) {
         (_, 0) => Ok(&[]),
         (true, _) => Err(EFAULT),

@@ -410,19 +410,6 @@ fn send_bytes(fd: i32, bytes: &[u8], to: Option<SocketAddrV4>) -> Result<usize, 
     }
 }
 
-/// `length` bytes at `buffer`, as a slice.
-///
-/// # Safety
-/// `buffer` must be null (with `length` 0) or valid for `length` bytes.
-unsafe fn bytes<'a>(buffer: *const c_void, length: usize) -> Result<&'a [u8], i32> {
-    match (buffer.is_null(), length) {
-        (_, 0) => Ok(&[]),
-        (true, _) => Err(EFAULT),
-        // SAFETY: the caller's guarantee.
-        (false, _) => Ok(unsafe { core::slice::from_raw_parts(buffer.cast(), length) }),
-    }
-}
-
 /// Receives up to `length` bytes (`MSG_PEEK` is not supported).
 ///
 /// # Safety
@@ -476,7 +463,7 @@ pub unsafe extern "C" fn recvfrom(
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
 pub unsafe extern "C" fn send(fd: i32, buffer: *const c_void, length: usize, _flags: i32) -> isize {
     // SAFETY: the caller's guarantee.
-    size_status(unsafe { bytes(buffer, length) }.and_then(|bytes| send_bytes(fd, bytes, None)))
+    size_status(unsafe { crate::io::slice(buffer, length) }.and_then(|bytes| send_bytes(fd, bytes, None)))
 }
 
 /// Sends `length` bytes as a datagram to the address at `to`.
@@ -494,7 +481,7 @@ pub unsafe extern "C" fn sendto(
 ) -> isize {
     size_status((|| {
         // SAFETY: the caller's guarantee.
-        let bytes = unsafe { bytes(buffer, length) }?;
+        let bytes = unsafe { crate::io::slice(buffer, length) }?;
         // SAFETY: the caller's guarantee.
         let to = if to.is_null() {
             None

@@ -238,10 +238,53 @@ pub unsafe extern "C" fn pthread_attr_getguardsize(attr: *const pthread_attr_t, 
     }
 }
 
-/// `pthread_getattr_np(3)`: the thread's stack is not known to this library yet.
+/// Size of the unmapped guard page below the main thread's stack.
+const MAIN_GUARD: usize = 4096;
+
+/// The main thread's stack: the image's own (`__stack_guard` is its unmapped guard page,
+/// `__stack_top` its end, in the linker script).
+#[cfg(unik_platform)]
+fn main_stack() -> Option<(usize, usize)> {
+    unsafe extern "C" {
+        static __stack_guard: u8;
+        static __stack_top: u8;
+    }
+    let bottom = (&raw const __stack_guard) as usize + MAIN_GUARD;
+    let top = (&raw const __stack_top) as usize;
+    Some((bottom, top - bottom))
+}
+
+#[cfg(not(unik_platform))]
+fn main_stack() -> Option<(usize, usize)> {
+    None
+}
+
+/// `pthread_getattr_np(3)`: the thread's stack (its lowest address and size) and guard:
+/// the image's stack with its guard page for the main thread, the heap stack the thread
+/// component gave a spawned one (whose overflow a canary catches at the next switch: no
+/// guard page).
+///
+/// # Safety
+/// `attr` must be writable.
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
-pub extern "C" fn pthread_getattr_np(_thread: pthread_t, _attr: *mut pthread_attr_t) -> c_int {
-    ENOSYS
+pub unsafe extern "C" fn pthread_getattr_np(thread: pthread_t, attr: *mut pthread_attr_t) -> c_int {
+    let id = thread_id(thread);
+    let (stack, guard) = if id == unik_thread::MAIN_THREAD {
+        (main_stack(), MAIN_GUARD)
+    } else {
+        (unik_thread::stack_of(id), 0)
+    };
+    let (Some((bottom, size)), Some(words)) = (stack, attr_words(attr)) else {
+        return if stack.is_none() { ENOSYS } else { EINVAL };
+    };
+    // SAFETY: the caller's guarantee: a writable attribute object of three words at least.
+    unsafe {
+        attr.write_bytes(0, 1);
+        words.write(size);
+        words.add(1).write(bottom);
+        words.add(2).write(guard);
+    }
+    0
 }
 
 /// `pthread_setname_np(3)`: names are not kept.

@@ -38,6 +38,7 @@ struct Hooks {
     current: fn() -> ThreadId,
     park: fn(u64),
     unpark: fn(ThreadId),
+    stack: fn(ThreadId) -> Option<(usize, usize)>,
 }
 
 /// The scheduler's hooks; null until the first [`spawn`].
@@ -60,6 +61,12 @@ pub fn scheduler_running() -> bool {
 /// The running thread.
 pub fn current() -> ThreadId {
     hooks().map_or(MAIN_THREAD, |hooks| (hooks.current)())
+}
+
+/// The lowest address and the size of spawned thread `id`'s stack; `None` for the main
+/// thread (it runs on the boot stack) and for threads that do not exist.
+pub fn stack_of(id: ThreadId) -> Option<(usize, usize)> {
+    hooks().and_then(|hooks| (hooks.stack)(id))
 }
 
 /// Blocks the running thread until [`unpark`] names it, `deadline` passes (in

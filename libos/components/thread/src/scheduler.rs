@@ -97,7 +97,16 @@ static INSTALLED_HOOKS: Hooks = Hooks {
     current: current_thread,
     park,
     unpark,
+    stack: stack_of,
 };
+
+/// The lowest address and size of thread `id`'s heap stack.
+fn stack_of(id: ThreadId) -> Option<(usize, usize)> {
+    let scheduler = SCHEDULER.lock();
+    let thread = scheduler.as_ref()?.threads.get(&id)?;
+    let stack = thread.stack.as_ref()?;
+    Some((stack.memory as usize, stack.layout.size()))
+}
 
 /// Why [`spawn`] failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -181,6 +181,14 @@ fn threads() {
         println!("  stack size: {size}");
         report("pthread_attr_destroy", libc::pthread_attr_destroy(&mut attr).into());
         println!("pthread_equal(self, self): {}", libc::pthread_equal(libc::pthread_self(), libc::pthread_self()) != 0);
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        report("pthread_getattr_np(self)", libc::pthread_getattr_np(libc::pthread_self(), &mut attr).into());
+        let (mut bottom, mut size) = (std::ptr::null_mut(), 0usize);
+        report("pthread_attr_getstack", libc::pthread_attr_getstack(&attr, &mut bottom, &mut size).into());
+        let local = 0u8;
+        let here = std::hint::black_box(&local) as *const u8 as usize;
+        println!("  a local is on the reported stack: {}", (bottom as usize..bottom as usize + size).contains(&here));
+        libc::pthread_attr_destroy(&mut attr);
         report("sched_yield", libc::sched_yield().into());
     }
 }
