@@ -68,7 +68,7 @@ impl<'a> BootRequest<'a> {
         let image = record.image.as_path();
         let memory = match options.memory {
             Some(memory) => {
-                unik_builder_memory_check(record, target, memory)?;
+                check_memory(record, target, memory)?;
                 memory
             }
             None => ByteSize::new(record.memory),
@@ -119,7 +119,7 @@ impl<'a> BootRequest<'a> {
     }
 }
 
-fn unik_builder_memory_check(record: &BuildRecord, target: &Target, memory: ByteSize) -> Result<(), RunError> {
+fn check_memory(record: &BuildRecord, target: &Target, memory: ByteSize) -> Result<(), RunError> {
     if memory.bytes() < record.memory_required {
         return Err(RunError::MemoryTooSmall {
             memory,
