@@ -372,7 +372,14 @@ fn stack_overflow_hits_the_guard_page() {
 
 #[test]
 fn a_hang_ends_at_the_timeout_with_a_distinct_status() {
-    for (target, seconds) in [("kvm-x86_64", 3), ("xen-x86_64", 6), ("kvm-arm64", 3), ("xen-arm64", 6)] {
+    // Long enough for two of its 200 ms ticks even while the other tests' builds load
+    // both cores (a fresh CI checkout builds std for every target meanwhile).
+    for (target, seconds) in [
+        ("kvm-x86_64", 8),
+        ("xen-x86_64", 12),
+        ("kvm-arm64", 8),
+        ("xen-arm64", 12),
+    ] {
         let output = run(unik_for_app("hang").args(run_args(target, seconds)));
         assert_eq!(output.status, 142, "{target}: {}", output.stderr);
         assert!(
