@@ -147,7 +147,7 @@ pub fn plan(
     let mut notes = Vec::new();
     if uses_std {
         notes.push(format!(
-            "`{}` is a std application: Rust's std is built from source for {rust_target} ({}), enabled on this toolchain by RUSTC_BOOTSTRAP=1",
+            "`{}` is a std application: Rust's std is built from source for {rust_target} ({}) and LLVM's merging of identical functions is off (-Zmerge-functions=disabled: each function keeps its own name, so components are told apart), enabled on this toolchain by RUSTC_BOOTSTRAP=1",
             project.bin,
             profile.std_unstable_args().join(" ")
         ));
@@ -275,6 +275,9 @@ const STD_RUSTFLAGS: &[&str] = &[
     "-Crelro-level=off",
     "--cfg",
     "rustix_use_libc",
+    // Merged identical functions keep one of their names, often another crate's: an
+    // image would seem to hold components it does not reach (README, "std programs").
+    "-Zmerge-functions=disabled",
 ];
 
 /// The rustflags of an image build (`std`: what a std program's build adds).

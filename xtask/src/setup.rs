@@ -16,11 +16,13 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("qemu-system-aarch64", "qemu-system-arm"),
     ("curl", "curl"),
     ("xz", "xz-utils"),
-    // C code inside std programs' crates: musl-gcc for x86_64, clang and llvm-ar for arm64
+    // C code inside std programs' crates: musl-gcc for x86_64, clang and llvm-ar with
+    // musl's arm64 headers (musl-dev:arm64, which also brings this wrapper) for arm64
     // (targets/*/target.toml `[c-compiler]`).
     ("musl-gcc", "musl-tools"),
     ("clang", "clang"),
     ("llvm-ar", "llvm"),
+    ("aarch64-linux-musl-gcc", "musl-dev:arm64"),
 ];
 const BACKPORTS_SOURCE: &str = "/etc/apt/sources.list.d/unik-bookworm-backports.sources";
 
@@ -74,28 +76,25 @@ fn hypervisors(shell: &Shell) -> Result<(), String> {
                 unik_runner::hypervisor::cached_path(hypervisor, &cache).display()
             ));
         };
-        let privileged = |program: &str| {
-            let mut command = shell.command(prefix.first().map_or(program, String::as_str));
-            command.args(prefix.iter().skip(1));
-            if !prefix.is_empty() {
-                command.arg(program);
-            }
-            command
-        };
-        if let Some((_, arch)) = hypervisor.debian_package.split_once(':') {
-            let known = output(shell, "dpkg", &["--print-foreign-architectures"]).unwrap_or_default();
-            if !known.lines().any(|line| line.trim() == arch) {
-                shell.status(
-                    "Adding",
-                    format!("the {arch} architecture to apt (for {})", hypervisor.name),
-                );
-                run(shell, privileged("dpkg").args(["--add-architecture", arch]))?;
-            }
-        }
-        run(shell, privileged("apt-get").args(["update", "-q"]))?;
+        add_foreign_architecture(shell, &mut privileged(shell, &prefix, "dpkg"), &hypervisor.debian_package)?;
+        run(shell, privileged(shell, &prefix, "apt-get").args(["update", "-q"]))?;
         unik_runner::hypervisor::ensure(shell, hypervisor, &cache).map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+/// Makes apt know the architecture of `package` when it names one (`musl-dev:arm64`);
+/// `dpkg` is the (possibly privileged) dpkg command to add it with.
+fn add_foreign_architecture(shell: &Shell, dpkg: &mut std::process::Command, package: &str) -> Result<(), String> {
+    let Some((_, arch)) = package.split_once(':') else {
+        return Ok(());
+    };
+    let known = output(shell, "dpkg", &["--print-foreign-architectures"]).unwrap_or_default();
+    if known.lines().any(|line| line.trim() == arch) {
+        return Ok(());
+    }
+    shell.status("Adding", format!("the {arch} architecture to apt (for {package})"));
+    run(shell, dpkg.args(["--add-architecture", arch]))
 }
 
 fn rust_targets(shell: &Shell) -> Result<(), String> {
@@ -127,6 +126,16 @@ fn rust_sources(shell: &Shell) -> Result<(), String> {
     let mut command = shell.command("rustup");
     command.args(["component", "add", "rust-src"]);
     run(shell, &mut command)
+}
+
+/// `program` run through `prefix` (from [`privilege`]: nothing when root, `sudo -n`).
+fn privileged(shell: &Shell, prefix: &[String], program: &str) -> std::process::Command {
+    let mut command = shell.command(prefix.first().map_or(program, String::as_str));
+    command.args(prefix.iter().skip(1));
+    if !prefix.is_empty() {
+        command.arg(program);
+    }
+    command
 }
 
 /// How this machine may run apt-get: directly as root, through passwordless sudo, or not.
@@ -188,14 +197,8 @@ fn programs(shell: &Shell) -> Result<(), String> {
         ));
     };
     let apt = |args: &[&str]| {
-        let mut command = shell.command(prefix.first().map_or("apt-get", String::as_str));
-        command
-            .args(prefix.iter().skip(1))
-            .env("DEBIAN_FRONTEND", "noninteractive");
-        if !prefix.is_empty() {
-            command.arg("apt-get");
-        }
-        command.args(args);
+        let mut command = privileged(shell, &prefix, "apt-get");
+        command.env("DEBIAN_FRONTEND", "noninteractive").args(args);
         run(shell, &mut command)
     };
     let mut install = vec!["install", "-y", "--no-install-recommends"];
@@ -209,11 +212,7 @@ fn programs(shell: &Shell) -> Result<(), String> {
                 "Adding",
                 format!("the bookworm-backports apt source ({BACKPORTS_SOURCE})"),
             );
-            let mut tee = shell.command(prefix.first().map_or("tee", String::as_str));
-            tee.args(prefix.iter().skip(1));
-            if !prefix.is_empty() {
-                tee.arg("tee");
-            }
+            let mut tee = privileged(shell, &prefix, "tee");
             tee.arg(BACKPORTS_SOURCE)
                 .stdin(std::process::Stdio::piped())
                 .stdout(std::process::Stdio::null());
@@ -228,6 +227,9 @@ fn programs(shell: &Shell) -> Result<(), String> {
                 .map_err(|e| format!("cannot write {BACKPORTS_SOURCE}: {e}"))?;
         }
         install.extend(["-t", "bookworm-backports"]);
+    }
+    for package in &packages {
+        add_foreign_architecture(shell, &mut privileged(shell, &prefix, "dpkg"), package)?;
     }
     shell.status("Installing", format!("{} with apt-get", packages.join(", ")));
     apt(&["update", "-q"])?;

@@ -5,7 +5,7 @@
 use alloc::vec::Vec;
 use core::ffi::{c_char, c_int, c_long, c_ulong, c_void};
 use spinning_top::Spinlock;
-use unik_platform::{Current, Shutdown, status};
+use unik_platform::{Current, Processor, Shutdown, status};
 
 use crate::errno::{EINVAL, ERANGE, fail};
 
@@ -126,13 +126,15 @@ pub extern "C" fn sysconf(name: c_int) -> c_long {
 /// `AT_RANDOM`'s 16 bytes, filled on first use.
 static AUX_RANDOM: Spinlock<Option<[u8; 16]>> = Spinlock::new(None);
 
-/// `getauxval(3)`: the page size, `AT_RANDOM`, and zero (unknown) for the rest, which
-/// callers read as "not provided" (`AT_HWCAP`: features are detected otherwise;
-/// `AT_MINSIGSTKSZ`: the default).
+/// `getauxval(3)`: the page size, `AT_RANDOM`, the processor's features (`AT_HWCAP`, from
+/// the platform as Linux would report them; `AT_HWCAP2`: none), and zero with `ENOENT`
+/// for the rest, which callers read as "not provided" (`AT_MINSIGSTKSZ`: the default).
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
 pub extern "C" fn getauxval(kind: c_ulong) -> c_ulong {
     match kind {
         libc::AT_PAGESZ => crate::memory::PAGE_SIZE as c_ulong,
+        libc::AT_HWCAP => Current::linux_hardware_capabilities() as c_ulong,
+        libc::AT_HWCAP2 => 0,
         libc::AT_RANDOM => {
             let mut random = AUX_RANDOM.lock();
             let bytes = random.get_or_insert_with(|| {

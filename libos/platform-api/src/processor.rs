@@ -52,11 +52,18 @@ pub trait Processor {
     /// Fills `buffer` from the processor's random number generator (RDRAND, RNDR);
     /// `false` if the processor has none (or it keeps failing).
     fn hardware_random(buffer: &mut [u8]) -> bool;
+
+    /// The processor's features as Linux reports them in the auxiliary vector's
+    /// `AT_HWCAP` word for this architecture (CPUID leaf 1 EDX on x86_64; the `HWCAP_*`
+    /// bits derived from the ID registers on arm64), so that feature detection written
+    /// for Linux (std's `is_*_feature_detected!`, ring, OpenSSL-style C code) sees what
+    /// the processor really has.
+    fn linux_hardware_capabilities() -> u64;
 }
 
 /// Implements [`Processor`] for platform `$platform` by forwarding to the arch module
 /// `$context`, which defines `TLS_LAYOUT`, `set_thread_pointer`, `new_context`,
-/// `switch_context` and `hardware_random` with the trait's signatures (every platform of
+/// `switch_context`, `hardware_random` and `linux_hardware_capabilities` with the trait's signatures (every platform of
 /// an architecture does the same).
 #[macro_export]
 macro_rules! impl_processor {
@@ -80,6 +87,10 @@ macro_rules! impl_processor {
 
             fn hardware_random(buffer: &mut [u8]) -> bool {
                 $($context)::+::hardware_random(buffer)
+            }
+
+            fn linux_hardware_capabilities() -> u64 {
+                $($context)::+::linux_hardware_capabilities()
             }
         }
     };

@@ -127,3 +127,48 @@ pub fn hardware_random(buffer: &mut [u8]) -> bool {
     }
     true
 }
+
+/// Linux's `AT_HWCAP` on arm64: each `HWCAP_*` bit (the kernel's
+/// `arch/arm64/include/uapi/asm/hwcap.h`) set when the ID-register field it stands for
+/// reaches the value the kernel requires (`docs.kernel.org/arch/arm64/elf_hwcaps.html`).
+pub fn linux_hardware_capabilities() -> u64 {
+    let (pfr0, isar0, isar1): (u64, u64, u64);
+    // SAFETY: read-only ID registers, readable at EL1.
+    unsafe {
+        asm!(
+            "mrs {0}, id_aa64pfr0_el1",
+            "mrs {1}, id_aa64isar0_el1",
+            "mrs {2}, id_aa64isar1_el1",
+            out(reg) pfr0, out(reg) isar0, out(reg) isar1,
+            options(nomem, nostack, preserves_flags)
+        )
+    };
+    let field = |register: u64, shift: u32| (register >> shift) & 0xf;
+    // FP and AdvSIMD: 0 = present, 1 = present with half precision, 0xf = absent.
+    let (fp, simd) = (field(pfr0, 16), field(pfr0, 20));
+    let rules: [(bool, u32); 22] = [
+        (fp != 0xf, 0),                 // FP
+        (simd != 0xf, 1),               // ASIMD
+        (field(isar0, 4) >= 1, 3),      // AES
+        (field(isar0, 4) >= 2, 4),      // PMULL
+        (field(isar0, 8) >= 1, 5),      // SHA1
+        (field(isar0, 12) >= 1, 6),     // SHA2
+        (field(isar0, 16) >= 1, 7),     // CRC32
+        (field(isar0, 20) >= 2, 8),     // ATOMICS (LSE)
+        (fp == 1, 9),                   // FPHP
+        (simd == 1, 10),                // ASIMDHP
+        (field(isar0, 28) >= 1, 12),    // ASIMDRDM
+        (field(isar1, 12) >= 1, 13),    // JSCVT
+        (field(isar1, 16) >= 1, 14),    // FCMA
+        (field(isar1, 20) >= 1, 15),    // LRCPC
+        (field(isar1, 0) >= 1, 16),     // DCPOP
+        (field(isar0, 32) >= 1, 17),    // SHA3
+        (field(isar0, 36) >= 1, 18),    // SM3
+        (field(isar0, 40) >= 1, 19),    // SM4
+        (field(isar0, 44) >= 1, 20),    // ASIMDDP
+        (field(isar0, 12) >= 2, 21),    // SHA512
+        (field(isar0, 48) >= 1, 23),    // ASIMDFHM
+        (field(isar1, 20) >= 2, 26),    // ILRCPC
+    ];
+    rules.iter().filter(|(present, _)| *present).fold(0, |hwcap, (_, bit)| hwcap | 1 << bit)
+}

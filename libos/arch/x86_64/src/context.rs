@@ -126,3 +126,8 @@ pub fn hardware_random(buffer: &mut [u8]) -> bool {
     }
     true
 }
+
+/// Linux's `AT_HWCAP` on x86_64: the EDX word of CPUID leaf 1, as the kernel passes it.
+pub fn linux_hardware_capabilities() -> u64 {
+    u64::from(crate::cpu::cpuid(1).edx)
+}

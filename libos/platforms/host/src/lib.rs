@@ -103,4 +103,15 @@ impl Processor for Host {
             .and_then(|mut file| file.read_exact(buffer))
             .is_ok()
     }
+
+    /// The host's own `AT_HWCAP`, read from the auxiliary vector the kernel gave this
+    /// process (`/proc/self/auxv`: pairs of native-endian words).
+    fn linux_hardware_capabilities() -> u64 {
+        const AT_HWCAP: u64 = 16;
+        let auxv = std::fs::read("/proc/self/auxv").unwrap_or_default();
+        let word = |bytes: &[u8]| u64::from_ne_bytes(bytes.try_into().unwrap_or_default());
+        auxv.chunks_exact(16)
+            .find(|pair| word(&pair[..8]) == AT_HWCAP)
+            .map_or(0, |pair| word(&pair[8..]))
+    }
 }

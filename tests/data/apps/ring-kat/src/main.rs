@@ -1,6 +1,8 @@
 //! Known-answer tests of `ring` (digests from FIPS 180, HMAC from RFC 4231, HKDF from
 //! RFC 5869, AES-GCM from the GCM specification's test cases, ChaCha20-Poly1305 from
 //! RFC 8439, Ed25519 from RFC 8032): one `ok` or `FAIL` line each; status 1 on a failure.
+//! The first line lists the processor features std detects (through `getauxval(AT_HWCAP)`
+//! on arm64 Linux), which are also the ones ring chooses its code paths by.
 
 use ring::{aead, digest, hkdf, hmac, rand, signature};
 
@@ -37,8 +39,39 @@ impl hkdf::KeyType for Length {
     }
 }
 
+/// The features std detects, and whether the baseline the architecture's Linux ABI
+/// promises (SSE2 on x86_64, Advanced SIMD on arm64) is among them.
+fn detected_features() -> (Vec<&'static str>, bool) {
+    let mut found = Vec::new();
+    #[cfg(target_arch = "aarch64")]
+    {
+        use std::arch::is_aarch64_feature_detected as detected;
+        for (name, present) in [("neon", detected!("neon")), ("aes", detected!("aes")), ("pmull", detected!("pmull")), ("sha2", detected!("sha2")), ("crc", detected!("crc")), ("lse", detected!("lse"))] {
+            if present {
+                found.push(name);
+            }
+        }
+        let baseline = found.contains(&"neon");
+        (found, baseline)
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as detected;
+        for (name, present) in [("sse2", detected!("sse2")), ("ssse3", detected!("ssse3")), ("aes", detected!("aes")), ("pclmulqdq", detected!("pclmulqdq")), ("avx2", detected!("avx2"))] {
+            if present {
+                found.push(name);
+            }
+        }
+        let baseline = found.contains(&"sse2");
+        (found, baseline)
+    }
+}
+
 fn main() {
     let mut failures = 0;
+    let (features, baseline) = detected_features();
+    println!("{} cpu features: {}", if baseline { "ok" } else { "FAIL" }, features.join(" "));
+    failures += u32::from(!baseline);
     let abc = b"abc";
     check("sha256", digest::digest(&digest::SHA256, abc).as_ref(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", &mut failures);
     check("sha384", digest::digest(&digest::SHA384, abc).as_ref(), "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7", &mut failures);
