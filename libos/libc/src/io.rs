@@ -83,7 +83,10 @@ pub unsafe extern "C" fn write(fd: c_int, buffer: *const c_void, length: usize) 
 pub unsafe extern "C" fn writev(fd: c_int, vectors: *const iovec, count: c_int) -> isize {
     let mut total = 0isize;
     // SAFETY: the caller's guarantee.
-    for vector in unsafe { vectors_at(vectors, count) } {
+    let Some(vectors) = (unsafe { vectors_at(vectors, count) }) else {
+        return fail_size(EINVAL);
+    };
+    for vector in vectors {
         // SAFETY: the caller's guarantee.
         let written = unsafe { write(fd, vector.iov_base, vector.iov_len) };
         if written < 0 {
@@ -123,24 +126,33 @@ pub unsafe extern "C" fn read(fd: c_int, buffer: *mut c_void, length: usize) -> 
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
 pub unsafe extern "C" fn readv(fd: c_int, vectors: *const iovec, count: c_int) -> isize {
     // SAFETY: the caller's guarantee.
-    match unsafe { vectors_at(vectors, count) }.iter().find(|v| v.iov_len != 0) {
+    let Some(vectors) = (unsafe { vectors_at(vectors, count) }) else {
+        return fail_size(EINVAL);
+    };
+    match vectors.iter().find(|v| v.iov_len != 0) {
         // SAFETY: the caller's guarantee.
         Some(vector) => unsafe { read(fd, vector.iov_base, vector.iov_len) },
         None => 0,
     }
 }
 
-/// `count` iovecs at `vectors` (none for a null pointer or a bad count).
+/// The most iovecs one call takes (`IOV_MAX`, as on Linux).
+const MOST_VECTORS: usize = 1024;
+
+/// `count` iovecs at `vectors` (none for zero or a null pointer); `None` for a count
+/// Linux refuses with `EINVAL` (negative, above `IOV_MAX`).
 ///
 /// # Safety
 /// `vectors` must be null or hold `count` iovecs.
-unsafe fn vectors_at<'a>(vectors: *const iovec, count: c_int) -> &'a [iovec] {
+unsafe fn vectors_at<'a>(vectors: *const iovec, count: c_int) -> Option<&'a [iovec]> {
     match usize::try_from(count) {
+        Ok(count) if count > MOST_VECTORS => None,
         Ok(count) if !vectors.is_null() && count != 0 => {
             // SAFETY: the caller's guarantee.
-            unsafe { core::slice::from_raw_parts(vectors, count) }
+            Some(unsafe { core::slice::from_raw_parts(vectors, count) })
         }
-        _ => &[],
+        Ok(_) => Some(&[]),
+        Err(_) => None,
     }
 }
 

@@ -8,7 +8,7 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use spinning_top::Spinlock;
 use unik_platform::{Clock, Current, Processor};
 
-use crate::errno::{EFAULT, EINVAL, fail, fail_size};
+use crate::errno::{EFAULT, EINVAL, EIO, fail, fail_size};
 
 /// The fallback generator, seeded on first use.
 static FALLBACK: Spinlock<Option<ChaCha20Rng>> = Spinlock::new(None);
@@ -67,7 +67,7 @@ pub unsafe extern "C" fn getrandom(buffer: *mut c_void, length: usize, _flags: c
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
 pub unsafe extern "C" fn getentropy(buffer: *mut c_void, length: usize) -> c_int {
     if length > 256 {
-        return fail(EINVAL);
+        return fail(EIO);
     }
     // SAFETY: forwarded.
     if unsafe { getrandom(buffer, length, 0) } < 0 {

@@ -191,17 +191,37 @@ pub unsafe extern "C" fn sigismember(set: *const sigset_t, signal: c_int) -> c_i
     }
 }
 
-/// `pthread_sigmask(3)`: masks are accepted; nothing is delivered anyway. The old mask
-/// reads empty.
+/// The signal mask, one for the whole program (signals 1..=64 as bits 0..=63): nothing is
+/// ever delivered, so a mask only has to read back as it was set.
+static MASK: Spinlock<u64> = Spinlock::new(0);
+
+/// `pthread_sigmask(3)`: applies `how` (`SIG_BLOCK`, `SIG_UNBLOCK`, `SIG_SETMASK`) with
+/// `set` to the mask and answers the previous one; an error number for another `how`.
 ///
 /// # Safety
-/// `old` must be null or writable.
+/// `set` must be null or readable; `old` null or writable.
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
-pub unsafe extern "C" fn pthread_sigmask(_how: c_int, _set: *const sigset_t, old: *mut sigset_t) -> c_int {
-    if !old.is_null() {
-        // SAFETY: the caller's guarantee.
-        unsafe { sigemptyset(old) };
+pub unsafe extern "C" fn pthread_sigmask(how: c_int, set: *const sigset_t, old: *mut sigset_t) -> c_int {
+    let mut mask = MASK.lock();
+    // SAFETY: the caller's guarantee; only read.
+    let change = unsafe { bits(set.cast_mut()) }.map(|bits| {
+        let mut word = [0; 8];
+        word.copy_from_slice(&bits[..8]);
+        u64::from_le_bytes(word)
+    });
+    let updated = match (how, change) {
+        (_, None) => *mask,
+        (libc::SIG_BLOCK, Some(change)) => *mask | change,
+        (libc::SIG_UNBLOCK, Some(change)) => *mask & !change,
+        (libc::SIG_SETMASK, Some(change)) => change,
+        _ => return EINVAL,
+    };
+    // SAFETY: the caller's guarantee.
+    if let Some(bits) = unsafe { bits(old) } {
+        bits.fill(0);
+        bits[..8].copy_from_slice(&mask.to_le_bytes());
     }
+    *mask = updated;
     0
 }
 
@@ -212,7 +232,10 @@ pub unsafe extern "C" fn pthread_sigmask(_how: c_int, _set: *const sigset_t, old
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
 pub unsafe extern "C" fn sigprocmask(how: c_int, set: *const sigset_t, old: *mut sigset_t) -> c_int {
     // SAFETY: forwarded.
-    unsafe { pthread_sigmask(how, set, old) }
+    match unsafe { pthread_sigmask(how, set, old) } {
+        0 => 0,
+        error => fail(error),
+    }
 }
 
 /// `raise(3)`: `SIGABRT` ends the program as `abort` does; other signals are ignored

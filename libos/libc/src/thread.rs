@@ -12,7 +12,7 @@ use libc::{pthread_attr_t, pthread_key_t, pthread_t};
 use spinning_top::Spinlock;
 use unik_thread::ThreadId;
 
-use crate::errno::{EAGAIN, EINVAL, ENOSYS};
+use crate::errno::{EAGAIN, EFAULT, EINVAL, ENOSYS, ERANGE};
 use libc::ESRCH;
 
 /// Stack of a thread created without a size (std always gives one: 2 MiB unless
@@ -42,6 +42,7 @@ extern "C" fn run(start: usize) {
     let result = (start.routine)(start.argument);
     let me = unik_thread::current();
     run_thread_destructors(me);
+    forget_name(me);
     let detached = {
         let mut detached = DETACHED.lock();
         let position = detached.iter().position(|&id| id == me);
@@ -287,26 +288,59 @@ pub unsafe extern "C" fn pthread_getattr_np(thread: pthread_t, attr: *mut pthrea
     0
 }
 
-/// `pthread_setname_np(3)`: names are not kept.
+/// Thread names as Linux keeps them: at most 15 bytes, by thread.
+static NAMES: Spinlock<Vec<(ThreadId, [u8; NAME_CAPACITY])>> = Spinlock::new(Vec::new());
+/// A name's bytes and its terminating zero (Linux's `TASK_COMM_LEN`).
+const NAME_CAPACITY: usize = 16;
+
+/// `pthread_setname_np(3)`: names `thread`; `ERANGE` for a name longer than 15 bytes.
+///
+/// # Safety
+/// `name` must be a C string.
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
-pub extern "C" fn pthread_setname_np(_thread: pthread_t, _name: *const c_char) -> c_int {
+pub unsafe extern "C" fn pthread_setname_np(thread: pthread_t, name: *const c_char) -> c_int {
+    if name.is_null() {
+        return EFAULT;
+    }
+    // SAFETY: the caller's guarantee.
+    let name = unsafe { core::ffi::CStr::from_ptr(name) }.to_bytes();
+    if name.len() >= NAME_CAPACITY {
+        return ERANGE;
+    }
+    let mut stored = [0; NAME_CAPACITY];
+    stored[..name.len()].copy_from_slice(name);
+    let id = thread_id(thread);
+    let mut names = NAMES.lock();
+    names.retain(|(named, _)| *named != id);
+    names.push((id, stored));
     0
 }
 
-/// `pthread_getname_np(3)`: every thread is unnamed.
+/// `pthread_getname_np(3)`: the name given (empty if none); `ERANGE` if it and its zero
+/// do not fit in `length` bytes.
 ///
 /// # Safety
 /// `name` must be writable for `length` bytes.
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
 pub unsafe extern "C" fn pthread_getname_np(thread: pthread_t, name: *mut c_char, length: usize) -> c_int {
-    if thread_id(thread) == 0 {
+    let id = thread_id(thread);
+    if id == 0 {
         return ESRCH;
     }
-    if length > 0 {
-        // SAFETY: the caller's guarantee.
-        unsafe { name.write(0) };
+    let names = NAMES.lock();
+    let stored = names.iter().find(|(named, _)| *named == id).map_or(&[0; NAME_CAPACITY], |(_, stored)| stored);
+    let end = stored.iter().position(|&byte| byte == 0).unwrap_or(NAME_CAPACITY - 1);
+    if length <= end {
+        return ERANGE;
     }
+    // SAFETY: the caller's guarantee; `end + 1 <= length` bytes are written.
+    unsafe { core::ptr::copy_nonoverlapping(stored.as_ptr().cast(), name, end + 1) };
     0
+}
+
+/// Forgets the name of thread `id`, which has ended.
+fn forget_name(id: ThreadId) {
+    NAMES.lock().retain(|(named, _)| *named != id);
 }
 
 /// Thread-specific data: each key's destructor, and the values by (thread, key).

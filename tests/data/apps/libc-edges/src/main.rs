@@ -5,6 +5,11 @@
 use libc::{c_int, c_void};
 use std::ffi::CStr;
 
+unsafe extern "C" {
+    /// In glibc and musl, but not declared by the `libc` crate for musl.
+    fn getentropy(buffer: *mut c_void, length: usize) -> c_int;
+}
+
 fn errno() -> c_int {
     // SAFETY: the C library's errno location is always valid.
     unsafe { *libc::__errno_location() }
@@ -38,6 +43,10 @@ fn errno_name(code: c_int) -> String {
         (libc::ERANGE, "ERANGE"),
         (libc::ENOSYS, "ENOSYS"),
         (libc::ETIMEDOUT, "ETIMEDOUT"),
+        (libc::EBUSY, "EBUSY"),
+        (libc::EIO, "EIO"),
+        (libc::EDEADLK, "EDEADLK"),
+        (libc::ESRCH, "ESRCH"),
     ];
     names
         .iter()
@@ -67,6 +76,37 @@ fn descriptors() {
         let high = libc::fcntl(1, libc::F_DUPFD_CLOEXEC, 10);
         println!("fcntl(1, F_DUPFD_CLOEXEC, 10) is at least 10: {}", high >= 10);
         report("close(that)", libc::close(high).into());
+    }
+}
+
+/// Vectored and polled console I/O, and what the descriptors say they are. Standard input
+/// is empty (`/dev/null` on the host); standard output is not a terminal.
+fn vectored_and_polled() {
+    // SAFETY: every pointer passed is valid for the length given.
+    unsafe {
+        let parts = [libc::iovec { iov_base: b"writev: ".as_ptr().cast_mut().cast(), iov_len: 8 }, libc::iovec { iov_base: b"two parts\n".as_ptr().cast_mut().cast(), iov_len: 10 }];
+        report("  writev returned", libc::writev(1, parts.as_ptr(), 2) as i64);
+        report("writev(1, 0 parts)", libc::writev(1, parts.as_ptr(), 0) as i64);
+        report("writev(-1)", libc::writev(-1, parts.as_ptr(), 2) as i64);
+        report("writev(1, -1 parts)", libc::writev(1, parts.as_ptr(), -1) as i64);
+        let mut buffer = [0u8; 8];
+        let into = [libc::iovec { iov_base: buffer.as_mut_ptr().cast(), iov_len: 8 }];
+        report("readv(0)", libc::readv(0, into.as_ptr(), 1) as i64);
+        report("readv(99)", libc::readv(99, into.as_ptr(), 1) as i64);
+        let mut fds = [
+            libc::pollfd { fd: 1, events: libc::POLLOUT, revents: 0 },
+            libc::pollfd { fd: -1, events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: 99, events: libc::POLLIN, revents: 0 },
+        ];
+        report("poll(stdout, -1, 99)", libc::poll(fds.as_mut_ptr(), 3, 0).into());
+        println!("  revents: {:#x} {:#x} {:#x}", fds[0].revents, fds[1].revents, fds[2].revents);
+        report("poll(none, 1 ms)", libc::poll(std::ptr::null_mut(), 0, 1).into());
+        let mut size: libc::winsize = std::mem::zeroed();
+        report("ioctl(1, TIOCGWINSZ)", libc::ioctl(1, libc::TIOCGWINSZ, &mut size).into());
+        report("ioctl(99, TIOCGWINSZ)", libc::ioctl(99, libc::TIOCGWINSZ, &mut size).into());
+        println!("isatty(1): {} {}", libc::isatty(1), errno_name(errno()));
+        let mut status: libc::stat = std::mem::zeroed();
+        report("fstat(99)", libc::fstat(99, &mut status).into());
     }
 }
 
@@ -114,8 +154,25 @@ fn memory() {
         let grown = libc::realloc(grown.cast(), 4096).cast::<u8>();
         println!("realloc keeps the contents: {}", std::slice::from_raw_parts(grown, 4) == b"abcd");
         libc::free(grown.cast());
-        let mut bytes = [0u8; 32];
+        let mut bytes = [0u8; 300];
         report("getrandom(32)", libc::getrandom(bytes.as_mut_ptr().cast(), 32, 0) as i64);
+        report("getentropy(256)", getentropy(bytes.as_mut_ptr().cast(), 256).into());
+        report("getentropy(257)", getentropy(bytes.as_mut_ptr().cast(), 257).into());
+        let page = libc::memalign(4096, 10);
+        println!("memalign(4096, 10) aligned: {}", page as usize % 4096 == 0);
+        libc::free(page);
+
+        let anonymous = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS;
+        let read_write = libc::PROT_READ | libc::PROT_WRITE;
+        let mapped = libc::mmap(std::ptr::null_mut(), 10_000, read_write, anonymous, -1, 0);
+        println!("mmap(10000): page-aligned {}", mapped != libc::MAP_FAILED && mapped as usize % 4096 == 0);
+        println!("  zero-filled: {}", std::slice::from_raw_parts(mapped.cast::<u8>(), 10_000).iter().all(|&b| b == 0));
+        report("madvise(DONTNEED)", libc::madvise(mapped, 4096, libc::MADV_DONTNEED).into());
+        report("mprotect(READ|WRITE)", libc::mprotect(mapped, 4096, read_write).into());
+        report("munmap", libc::munmap(mapped, 10_000).into());
+        clear_errno();
+        let failed = libc::mmap(std::ptr::null_mut(), 0, read_write, anonymous, -1, 0);
+        println!("mmap(0 bytes): failed {} {}", failed == libc::MAP_FAILED, errno_name(errno()));
     }
 }
 
@@ -135,6 +192,23 @@ fn signals() {
         println!("sigismember(SIGUSR2): {}", libc::sigismember(&set, libc::SIGUSR2));
         println!("sigismember(SIGUSR1): {}", libc::sigismember(&set, libc::SIGUSR1));
         report("sigaddset(0)", libc::sigaddset(&mut set, 0).into());
+        report("sigfillset", libc::sigfillset(&mut set).into());
+        report("sigdelset(SIGUSR1)", libc::sigdelset(&mut set, libc::SIGUSR1).into());
+        println!("  sigismember(SIGUSR1): {}", libc::sigismember(&set, libc::SIGUSR1));
+        println!("  sigismember(SIGTERM): {}", libc::sigismember(&set, libc::SIGTERM));
+        report("sigdelset(65)", libc::sigdelset(&mut set, 65).into());
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        report("sigprocmask(99)", libc::sigprocmask(99, &set, &mut old).into());
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGUSR2);
+        report("sigprocmask(BLOCK, USR2)", libc::sigprocmask(libc::SIG_BLOCK, &set, &mut old).into());
+        report("sigprocmask(query)", libc::sigprocmask(libc::SIG_SETMASK, std::ptr::null(), &mut old).into());
+        println!("  USR2 blocked: {}", libc::sigismember(&old, libc::SIGUSR2));
+        println!("pthread_sigmask(UNBLOCK, USR2): {}", libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()));
+        println!("pthread_sigmask(99): {}", errno_name(libc::pthread_sigmask(99, &set, std::ptr::null_mut())));
+        let mut stack: libc::stack_t = std::mem::zeroed();
+        report("sigaltstack(query)", libc::sigaltstack(std::ptr::null(), &mut stack).into());
+        println!("  disabled: {}", stack.ss_flags & libc::SS_DISABLE != 0);
     }
 }
 
@@ -190,6 +264,44 @@ fn threads() {
         println!("  a local is on the reported stack: {}", (bottom as usize..bottom as usize + size).contains(&here));
         libc::pthread_attr_destroy(&mut attr);
         report("sched_yield", libc::sched_yield().into());
+        let mut cpus: libc::cpu_set_t = std::mem::zeroed();
+        let status = libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut cpus);
+        println!("sched_getaffinity: {} (a CPU at least: {})", status, libc::CPU_COUNT(&cpus) >= 1);
+        report("sched_getaffinity(size 0)", libc::sched_getaffinity(0, 0, &mut cpus).into());
+
+        let mut mutex: libc::pthread_mutex_t = std::mem::zeroed();
+        println!("pthread_mutex_init: {}", libc::pthread_mutex_init(&mut mutex, std::ptr::null()));
+        println!("pthread_mutex_lock: {}", libc::pthread_mutex_lock(&mut mutex));
+        println!("pthread_mutex_trylock (held): {}", errno_name(libc::pthread_mutex_trylock(&mut mutex)));
+        println!("pthread_mutex_unlock: {}", libc::pthread_mutex_unlock(&mut mutex));
+        println!("pthread_mutex_trylock (free): {}", libc::pthread_mutex_trylock(&mut mutex));
+        println!("pthread_mutex_unlock: {}", libc::pthread_mutex_unlock(&mut mutex));
+        println!("pthread_mutex_destroy: {}", libc::pthread_mutex_destroy(&mut mutex));
+
+        let me = libc::pthread_self();
+        println!("pthread_setname_np(16 bytes): {}", errno_name(libc::pthread_setname_np(me, c"sixteen-letters!".as_ptr())));
+        println!("pthread_setname_np(edges): {}", libc::pthread_setname_np(me, c"edges".as_ptr()));
+        let mut name = [0 as libc::c_char; 16];
+        println!("pthread_getname_np: {} {}", libc::pthread_getname_np(me, name.as_mut_ptr(), 16), CStr::from_ptr(name.as_ptr()).to_string_lossy());
+        println!("pthread_getname_np(3 bytes): {}", errno_name(libc::pthread_getname_np(me, name.as_mut_ptr(), 3)));
+
+        extern "C" fn doubled(argument: *mut c_void) -> *mut c_void {
+            (argument as usize * 2) as *mut c_void
+        }
+        let mut thread: libc::pthread_t = std::mem::zeroed();
+        println!("pthread_create: {}", libc::pthread_create(&mut thread, std::ptr::null(), doubled, 21 as *mut c_void));
+        let mut result = std::ptr::null_mut();
+        println!("pthread_join: {} result {}", libc::pthread_join(thread, &mut result), result as usize);
+        println!("pthread_join(self): {}", errno_name(libc::pthread_join(me, &mut result)));
+        println!("pthread_create (detached later): {}", libc::pthread_create(&mut thread, std::ptr::null(), doubled, std::ptr::null_mut()));
+        println!("pthread_detach: {}", libc::pthread_detach(thread));
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        libc::pthread_attr_init(&mut attr);
+        let mut guard = 1usize;
+        // The value itself differs (glibc: a page; the library OS's thread stacks have no
+        // guard page yet).
+        println!("pthread_attr_getguardsize: {} whole pages {}", libc::pthread_attr_getguardsize(&attr, &mut guard), guard % 4096 == 0);
+        libc::pthread_attr_destroy(&mut attr);
     }
 }
 
@@ -207,7 +319,21 @@ fn system_calls() {
     }
 }
 
+/// Who the program is: identifiers that are the same numbers for every unikernel are
+/// checked for what a program may rely on, not for the host's values.
+fn identity() {
+    // SAFETY: no pointers.
+    unsafe {
+        println!("getpid positive: {}", libc::getpid() > 0);
+        println!("getppid not negative: {}", libc::getppid() >= 0);
+        println!("gettid positive: {}", libc::gettid() > 0);
+        println!("ids agree: {}", libc::getuid() == libc::geteuid() && libc::getgid() == libc::getegid());
+    }
+}
+
 fn main() {
+    identity();
+    vectored_and_polled();
     descriptors();
     clocks();
     memory();
