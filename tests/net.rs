@@ -444,3 +444,107 @@ fn a_domu_is_reached_from_the_dom0_not_through_publish() {
     ]));
     support::assert_clean_error(&output, "run it as a domU with a vif instead: `unik run --domu`");
 }
+
+/// The port examples/axum listens on, and examples/tokio-echo's.
+const AXUM_PORT: u16 = 8080;
+const TOKIO_ECHO_PORT: u16 = 7777;
+
+fn start_axum(target: &str) -> Server {
+    Server::start_until("axum", target, AXUM_PORT, "tcp", "axum: listening on 0.0.0.0:8080")
+}
+
+/// examples/axum's JSON API through the real curl: every route, a path parameter, a JSON
+/// body, the shared state, the errors axum itself answers (404, 422).
+fn axum_serves_its_api(server: &Server) {
+    let url = |path: &str| format!("http://{}{path}", server.address);
+    let json = ["--header", "content-type: application/json"];
+    assert_eq!(curl(&[&url("/")]), "hello from axum on unik\n");
+    let created = curl(
+        &[
+            &json[..],
+            &[
+                "--write-out",
+                " %{http_code}",
+                "--data",
+                r#"{"text":"first"}"#,
+                &url("/notes"),
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(created, r#"{"id":1,"text":"first"} 201"#);
+    curl(&[&json[..], &["--data", r#"{"text":"second"}"#, &url("/notes")]].concat());
+    assert_eq!(
+        curl(&[&url("/notes")]),
+        r#"[{"id":1,"text":"first"},{"id":2,"text":"second"}]"#
+    );
+    assert_eq!(curl(&[&url("/notes/2")]), r#"{"id":2,"text":"second"}"#);
+    let code = |args: &[&str]| curl(&[&["--output", "/dev/null", "--write-out", "%{http_code}"], args].concat());
+    assert_eq!(code(&["--request", "DELETE", &url("/notes/1")]), "204");
+    assert_eq!(code(&[&url("/notes/1")]), "404");
+    assert_eq!(code(&[&url("/notes/not-a-number")]), "400");
+    assert_eq!(
+        code(&[&json[..], &["--data", r#"{"txt":1}"#, &url("/notes")]].concat()),
+        "422"
+    );
+    assert_eq!(curl(&[&url("/echo?from-curl")]), "from-curl\n");
+}
+
+#[test]
+fn axum_serves_its_json_api_to_curl_on_kvm_x86_64() {
+    axum_serves_its_api(&start_axum("kvm-x86_64"));
+}
+
+#[test]
+fn axum_serves_its_json_api_to_curl_on_kvm_arm64() {
+    axum_serves_its_api(&start_axum("kvm-arm64"));
+}
+
+/// The load test of examples/http against axum on tokio's multi-thread runtime.
+#[test]
+fn axum_passes_the_load_test() {
+    load_test(start_axum("kvm-x86_64"), HeapAfterLoad::WithinBookkeeping);
+}
+
+/// examples/tokio-echo: 20 connections at once, each sending 20 messages of up to 100 KB
+/// and reading each back before the next, through tokio's multi-thread runtime (epoll,
+/// eventfd wake-ups, non-blocking sockets).
+fn tokio_echo_answers_many_connections(target: &str) {
+    let server = Server::start_until(
+        "tokio-echo",
+        target,
+        TOKIO_ECHO_PORT,
+        "tcp",
+        "tokio-echo: listening on 0.0.0.0:7777",
+    );
+    let workers: Vec<_> = (0..20)
+        .map(|worker| {
+            let address = server.address;
+            std::thread::spawn(move || -> std::io::Result<()> {
+                let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(30))?;
+                stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+                for round in 0..20 {
+                    let message = format!("worker {worker} round {round};").repeat(1 + (round * 37 + worker) % 4000);
+                    stream.write_all(message.as_bytes())?;
+                    let mut echoed = vec![0; message.len()];
+                    std::io::Read::read_exact(&mut stream, &mut echoed)?;
+                    assert_eq!(echoed, message.as_bytes(), "worker {worker} round {round}");
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().unwrap().unwrap();
+    }
+}
+
+#[test]
+fn tokio_echo_answers_many_connections_on_kvm_x86_64() {
+    tokio_echo_answers_many_connections("kvm-x86_64");
+}
+
+#[test]
+fn tokio_echo_answers_many_connections_on_kvm_arm64() {
+    tokio_echo_answers_many_connections("kvm-arm64");
+}

@@ -243,14 +243,19 @@ fn why_points_out_a_component_kept_by_dynamic_dispatch() {
 /// scheduler and no network; threads bring the scheduler, std::net the network.
 #[test]
 fn std_programs_hold_only_the_components_std_reaches() {
-    let cases: [(&str, &[&str], &[&str]); 3] = [
+    let cases: [(&str, &[&str], &[&str]); 4] = [
         (
             "std-hello",
             &["std", "alloc", "console", "entropy", "time", "args"],
-            &["thread", "net", "task"],
+            &["thread", "net", "task", "events", "math"],
         ),
-        ("std-threads", &["std", "thread"], &["net", "task"]),
-        ("std-http", &["std", "thread", "net", "task", "virtio-net"], &[]),
+        ("std-threads", &["std", "thread"], &["net", "task", "events"]),
+        ("std-http", &["std", "thread", "net", "task", "virtio-net"], &["events"]),
+        (
+            "tokio-echo",
+            &["std", "thread", "net", "task", "events", "virtio-net"],
+            &[],
+        ),
     ];
     // `look-alike`: functions identical to some in smoltcp, which LLVM would merge under
     // smoltcp's names if the build let it.

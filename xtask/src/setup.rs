@@ -76,7 +76,11 @@ fn hypervisors(shell: &Shell) -> Result<(), String> {
                 unik_runner::hypervisor::cached_path(hypervisor, &cache).display()
             ));
         };
-        add_foreign_architecture(shell, &mut privileged(shell, &prefix, "dpkg"), &hypervisor.debian_package)?;
+        add_foreign_architecture(
+            shell,
+            &mut privileged(shell, &prefix, "dpkg"),
+            &hypervisor.debian_package,
+        )?;
         run(shell, privileged(shell, &prefix, "apt-get").args(["update", "-q"]))?;
         unik_runner::hypervisor::ensure(shell, hypervisor, &cache).map_err(|e| e.to_string())?;
     }

@@ -1,12 +1,16 @@
 //! File descriptors: 0, 1 and 2 are the console (standard input is empty: a VM's console
 //! gives the program no input), and so is any descriptor `dup` made of them; the others
-//! are sockets ([`crate::net`]).
+//! are in the descriptor table ([`crate::descriptor`]): sockets, eventfds, epoll
+//! instances, pipes and socket pairs.
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::any::Any;
 use core::ffi::{c_int, c_void};
+use core::task::Waker;
 use libc::{iovec, nfds_t, pollfd};
-use spinning_top::Spinlock;
 
+use crate::descriptor::{self, File, Open, Readiness};
 use crate::errno::{self, EBADF, EFAULT, EINVAL, ENOTTY, ESPIPE, fail, fail_size};
 
 /// The console's descriptors.
@@ -14,15 +18,46 @@ const STDIN: c_int = 0;
 const STDOUT: c_int = 1;
 const STDERR: c_int = 2;
 
-/// Descriptors `dup` made of the console's, and which one each stands for.
-static CONSOLE_COPIES: Spinlock<Vec<(c_int, c_int)>> = Spinlock::new(Vec::new());
+/// A descriptor `dup` made of one of the console's, and which one it stands for.
+struct ConsoleCopy(c_int);
 
-fn console_copy(fd: c_int) -> Option<c_int> {
-    CONSOLE_COPIES
-        .lock()
-        .iter()
-        .find(|(copy, _)| *copy == fd)
-        .map(|&(_, original)| original)
+impl File for ConsoleCopy {
+    fn read(&self, _buffer: &mut [u8], _nonblocking: bool) -> Result<usize, c_int> {
+        if self.0 == STDIN { Ok(0) } else { Err(EBADF) }
+    }
+
+    fn write(&self, bytes: &[u8], _nonblocking: bool) -> Result<usize, c_int> {
+        if self.0 == STDIN {
+            return Err(EBADF);
+        }
+        unik_console::write_bytes(bytes);
+        Ok(bytes.len())
+    }
+
+    fn readiness(&self) -> Readiness {
+        console_readiness(self.0)
+    }
+
+    fn watch(&self, _waker: &Waker) {}
+
+    fn unwatch(&self, _waker: &Waker) {}
+
+    fn mode(&self) -> libc::mode_t {
+        libc::S_IFCHR | 0o620
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// The console never changes: output is always writable, input always at its end.
+fn console_readiness(fd: c_int) -> Readiness {
+    if fd == STDIN {
+        (libc::POLLIN | libc::POLLHUP) as Readiness
+    } else {
+        libc::POLLOUT as Readiness
+    }
 }
 
 /// The console descriptor `fd` stands for, if it is one.
@@ -30,15 +65,8 @@ fn console(fd: c_int) -> Option<c_int> {
     match fd {
         STDIN | STDOUT | STDERR => Some(fd),
         _ if fd < 0 => None,
-        _ => console_copy(fd),
+        _ => descriptor::get(fd)?.downcast::<ConsoleCopy>().map(|copy| copy.0),
     }
-}
-
-/// The lowest descriptor at or above `from` that is free.
-pub(crate) fn free_descriptor(from: c_int) -> c_int {
-    (from.max(3)..)
-        .find(|&fd| console_copy(fd).is_none() && !crate::net::is_socket(fd))
-        .unwrap_or(c_int::MAX)
 }
 
 /// `bytes` at `buffer`, or `EFAULT`.
@@ -65,14 +93,22 @@ pub unsafe extern "C" fn write(fd: c_int, buffer: *const c_void, length: usize) 
         Ok(bytes) => bytes,
         Err(code) => return fail_size(code),
     };
-    match console(fd) {
-        Some(STDOUT | STDERR) => {
+    match fd {
+        STDOUT | STDERR => {
             unik_console::write_bytes(bytes);
             bytes.len() as isize
         }
-        Some(_) => fail_size(EBADF),
-        None => crate::net::write(fd, bytes),
+        STDIN => fail_size(EBADF),
+        _ => match descriptor::open(fd) {
+            Ok(open) => size_status(open.file.write(bytes, open.nonblocking())),
+            Err(code) => fail_size(code),
+        },
     }
+}
+
+/// `Ok(count)` as itself, `Err(code)` as -1 with `errno` set.
+pub(crate) fn size_status(result: Result<usize, c_int>) -> isize {
+    result.map_or_else(fail_size, |count| count as isize)
 }
 
 /// `writev(2)`: the buffers in order, stopping at a short write.
@@ -109,12 +145,18 @@ pub unsafe extern "C" fn read(fd: c_int, buffer: *mut c_void, length: usize) -> 
     if buffer.is_null() && length != 0 {
         return fail_size(EFAULT);
     }
-    match console(fd) {
-        Some(STDIN) => 0,
-        Some(_) => fail_size(EBADF),
-        None if length == 0 => 0,
-        // SAFETY: the caller's guarantee.
-        None => crate::net::read(fd, unsafe { core::slice::from_raw_parts_mut(buffer.cast(), length) }),
+    match fd {
+        STDIN => 0,
+        STDOUT | STDERR => fail_size(EBADF),
+        _ => match descriptor::open(fd) {
+            Ok(_) if length == 0 => 0,
+            // SAFETY: the caller's guarantee.
+            Ok(open) => size_status(open.file.read(
+                unsafe { core::slice::from_raw_parts_mut(buffer.cast(), length) },
+                open.nonblocking(),
+            )),
+            Err(code) => fail_size(code),
+        },
     }
 }
 
@@ -161,24 +203,27 @@ unsafe fn vectors_at<'a>(vectors: *const iovec, count: c_int) -> Option<&'a [iov
 pub extern "C" fn close(fd: c_int) -> c_int {
     match fd {
         STDIN | STDOUT | STDERR => 0,
-        _ if console_copy(fd).is_some() => {
-            CONSOLE_COPIES.lock().retain(|(copy, _)| *copy != fd);
-            0
-        }
-        _ => crate::net::close(fd),
+        _ => descriptor::close(fd).map_or_else(fail, |()| 0),
     }
 }
 
 /// A copy of `fd` at the lowest free descriptor at or above `from`.
 fn duplicate(fd: c_int, from: c_int) -> c_int {
-    match console(fd) {
-        Some(original) => {
-            let copy = free_descriptor(from);
-            CONSOLE_COPIES.lock().push((copy, original));
-            copy
+    let copy = match fd {
+        STDIN | STDOUT | STDERR if from >= 0 => {
+            let copy = descriptor::install(Arc::new(ConsoleCopy(fd)), false);
+            // `install` took the lowest free one; move it up to `from` if need be.
+            match descriptor::get(copy).filter(|_| copy < from) {
+                Some(open) => {
+                    let _ = descriptor::close(copy);
+                    Ok(descriptor::insert(open, from))
+                }
+                None => Ok(copy),
+            }
         }
-        None => crate::net::duplicate(fd, from),
-    }
+        _ => descriptor::duplicate(fd, from),
+    };
+    copy.unwrap_or_else(fail)
 }
 
 /// `dup(2)`.
@@ -187,27 +232,36 @@ pub extern "C" fn dup(fd: c_int) -> c_int {
     duplicate(fd, 0)
 }
 
-/// `fcntl(2)`: descriptor copies, and flags (kept for sockets' `O_NONBLOCK`).
+/// `fcntl(2)`: descriptor copies, and the `O_NONBLOCK` flag of what they refer to.
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
 pub extern "C" fn fcntl(fd: c_int, command: c_int, argument: usize) -> c_int {
-    let known = console(fd).is_some() || crate::net::is_socket(fd);
-    if !known {
-        return fail(EBADF);
-    }
+    let open = match fd {
+        STDIN | STDOUT | STDERR => None,
+        _ => match descriptor::open(fd) {
+            Ok(open) => Some(open),
+            Err(code) => return fail(code),
+        },
+    };
     match command {
         libc::F_DUPFD | libc::F_DUPFD_CLOEXEC => duplicate(fd, argument as c_int),
         // Nothing is ever executed, so close-on-exec is kept as nothing: it reads clear.
-        libc::F_GETFD => 0,
-        libc::F_SETFD => 0,
-        libc::F_GETFL if console(fd).is_some() => libc::O_RDWR,
-        libc::F_GETFL => crate::net::flags(fd),
-        libc::F_SETFL if console(fd).is_some() => 0,
-        libc::F_SETFL => crate::net::set_nonblocking(fd, argument as c_int & libc::O_NONBLOCK != 0),
+        libc::F_GETFD | libc::F_SETFD => 0,
+        libc::F_GETFL => match open {
+            Some(open) if open.nonblocking() => libc::O_RDWR | libc::O_NONBLOCK,
+            _ => libc::O_RDWR,
+        },
+        libc::F_SETFL => {
+            if let Some(open) = open {
+                open.set_nonblocking(argument as c_int & libc::O_NONBLOCK != 0);
+            }
+            0
+        }
         _ => fail(EINVAL),
     }
 }
 
-/// `ioctl(2)`: `FIONBIO` on sockets.
+/// `ioctl(2)`: `FIONBIO` (non-blocking mode) on what the table holds; the console is not
+/// a terminal (`ENOTTY`).
 ///
 /// # Safety
 /// `argument` must be what `request` reads.
@@ -217,40 +271,47 @@ pub unsafe extern "C" fn ioctl(fd: c_int, request: libc::c_ulong, argument: *mut
     // glibc): compare as the wider one.
     #[allow(clippy::unnecessary_cast)]
     let is_fionbio = request as u64 == libc::FIONBIO as u64;
-    if is_fionbio && crate::net::is_socket(fd) && !argument.is_null() {
-        // SAFETY: the caller's guarantee.
-        return crate::net::set_nonblocking(fd, unsafe { argument.read() } != 0);
+    if console(fd).is_some() {
+        return fail(ENOTTY);
     }
-    match console(fd) {
-        Some(_) => fail(ENOTTY),
-        None if crate::net::is_socket(fd) => fail(EINVAL),
-        None => fail(EBADF),
+    match descriptor::open(fd) {
+        Ok(open) if is_fionbio && !argument.is_null() => {
+            // SAFETY: the caller's guarantee.
+            open.set_nonblocking(unsafe { argument.read() } != 0);
+            0
+        }
+        Ok(_) => fail(ENOTTY),
+        Err(code) => fail(code),
     }
 }
 
 /// `isatty(3)`: the console is not a terminal the program can control.
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
 pub extern "C" fn isatty(fd: c_int) -> c_int {
-    errno::set(if console(fd).is_some() { ENOTTY } else { EBADF });
+    errno::set(if console(fd).is_some() || descriptor::get(fd).is_some() {
+        ENOTTY
+    } else {
+        EBADF
+    });
     0
 }
 
 /// `lseek(2)`: nothing here can seek.
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
 pub extern "C" fn lseek(fd: c_int, _offset: libc::off_t, _whence: c_int) -> libc::off_t {
-    if console(fd).is_some() || crate::net::is_socket(fd) {
+    if console(fd).is_some() || descriptor::get(fd).is_some() {
         fail(ESPIPE).into()
     } else {
         fail(EBADF).into()
     }
 }
 
-/// `poll(2)` on the console: standard output and error are always writable, standard
-/// input always at its end; unknown descriptors are `POLLNVAL`. Sockets are not polled yet
-/// (`ENOSYS`).
+/// `poll(2)`: the console is always ready (output writable, input at its end); other
+/// descriptors as their objects say, waiting up to `timeout_ms` (negative: without limit)
+/// for one to become ready. Unknown descriptors are `POLLNVAL`; negative ones ignored.
 ///
 /// # Safety
-/// `fds` must hold `count` writable entries.
+/// `fds` must hold `count` entries.
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
 pub unsafe extern "C" fn poll(fds: *mut pollfd, count: nfds_t, timeout_ms: c_int) -> c_int {
     let entries = match usize::try_from(count) {
@@ -259,42 +320,68 @@ pub unsafe extern "C" fn poll(fds: *mut pollfd, count: nfds_t, timeout_ms: c_int
         Ok(count) if !fds.is_null() => unsafe { core::slice::from_raw_parts_mut(fds, count) },
         _ => return fail(EFAULT),
     };
-    let mut ready = 0;
-    for entry in entries.iter_mut() {
-        entry.revents = match console(entry.fd) {
-            Some(STDIN) => entry.events & libc::POLLIN | libc::POLLHUP,
-            Some(_) => entry.events & libc::POLLOUT,
-            None if entry.fd < 0 => 0,
-            None if crate::net::is_socket(entry.fd) => return fail(crate::errno::ENOSYS),
-            None => libc::POLLNVAL,
-        };
-        if entry.revents != 0 {
-            ready += 1;
+    let opened: Vec<Option<Arc<Open>>> = entries
+        .iter()
+        .map(|entry| match entry.fd {
+            STDIN | STDOUT | STDERR => None,
+            fd if fd < 0 => None,
+            fd => descriptor::get(fd),
+        })
+        .collect();
+    let mut scan = || {
+        let mut ready = 0;
+        for (entry, open) in entries.iter_mut().zip(&opened) {
+            let wanted = entry.events as Readiness | (libc::POLLERR | libc::POLLHUP) as Readiness;
+            let found = match (entry.fd, open) {
+                (STDIN | STDOUT | STDERR, _) => console_readiness(entry.fd) & wanted,
+                (fd, _) if fd < 0 => 0,
+                (_, Some(open)) => open.file.readiness() & wanted,
+                (_, None) => libc::POLLNVAL as Readiness,
+            };
+            entry.revents = found as i16;
+            ready += c_int::from(found != 0);
+        }
+        ready
+    };
+    let ready = scan();
+    if ready != 0 || timeout_ms == 0 {
+        return ready;
+    }
+    let files: Vec<&dyn File> = opened.iter().flatten().map(|open| &*open.file).collect();
+    let deadline = crate::wait::deadline_after(timeout_ms);
+    match descriptor::waiting() {
+        Some(wait) if !files.is_empty() => {
+            let mut ready = 0;
+            wait(
+                &files,
+                &mut || {
+                    ready = scan();
+                    ready != 0
+                },
+                deadline,
+            );
+            ready
+        }
+        // Only the console (which is ready at once unless nothing was asked of it).
+        _ => {
+            unik_thread::sleep_until(deadline);
+            0
         }
     }
-    if ready == 0 && timeout_ms != 0 {
-        let nanos = if timeout_ms < 0 {
-            u64::MAX
-        } else {
-            timeout_ms as u64 * 1_000_000
-        };
-        crate::time::sleep_nanos(nanos);
-    }
-    ready
 }
 
-/// `fstat(2)`: the console is a character device; sockets are sockets.
+/// `fstat(2)`: the console is a character device; other objects say what they are.
 ///
 /// # Safety
 /// `status` must be writable.
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
 pub unsafe extern "C" fn fstat(fd: c_int, status: *mut libc::stat) -> c_int {
-    let mode = if console(fd).is_some() {
-        libc::S_IFCHR | 0o620
-    } else if crate::net::is_socket(fd) {
-        libc::S_IFSOCK | 0o777
-    } else {
-        return fail(EBADF);
+    let mode = match fd {
+        STDIN | STDOUT | STDERR => libc::S_IFCHR | 0o620,
+        _ => match descriptor::open(fd) {
+            Ok(open) => open.file.mode(),
+            Err(code) => return fail(code),
+        },
     };
     if status.is_null() {
         return fail(EFAULT);

@@ -24,11 +24,15 @@
 
 extern crate alloc;
 
+pub mod descriptor;
 pub mod errno;
+pub mod events;
 pub mod futex;
 pub mod io;
+pub mod math;
 pub mod memory;
 pub mod net;
+pub mod pipe;
 pub mod process;
 pub mod random;
 pub mod signal;
@@ -38,3 +42,4 @@ pub mod syscall;
 pub mod thread;
 pub mod time;
 pub mod unsupported;
+pub mod wait;

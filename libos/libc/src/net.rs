@@ -1,20 +1,22 @@
 //! Sockets: BSD-style calls on the network component's `TcpListener`, `TcpStream` and
-//! `UdpSocket` (IPv4), each a descriptor from 3 up.
+//! `UdpSocket` (IPv4), each an object in the descriptor table ([`crate::descriptor`]).
 //!
 //! A blocking call runs the operation with `unik_task::block_on`, which parks the calling
-//! thread while the operation waits, so other threads run; with `FIONBIO` set it is
-//! tried once (`-EAGAIN` when it would wait). The socket table is reached from the
-//! descriptor calls ([`crate::io`]) only through [`SOCKET_IO`], installed by the first
-//! `socket`: a program that makes no socket carries no network code. `dup` gives a second
-//! descriptor for the same socket (std's `try_clone`); it closes with the last one.
+//! thread while the operation waits, so other threads run; on a non-blocking descriptor
+//! (`SOCK_NONBLOCK`, `O_NONBLOCK`, `FIONBIO`) it is tried once (`EAGAIN` when it would
+//! wait), and a `connect` returns `EINPROGRESS` while the handshake goes on. Readiness for
+//! `poll` and `epoll` comes from the sockets' state; the network stack wakes the waiters
+//! whenever it has received or sent anything. Only `socket` and `accept` make sockets, so
+//! a program that calls neither has no network code behind `read`, `write` and `close`.
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
+use core::any::Any;
 use core::ffi::{c_char, c_int, c_void};
 use core::future::Future;
 use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
+use core::task::Waker;
 use core::time::Duration;
 use libc::{
     AF_INET, AF_INET6, IPPROTO_TCP, SO_BROADCAST, SO_ERROR, SO_KEEPALIVE, SO_LINGER, SO_RCVTIMEO, SO_REUSEADDR,
@@ -22,88 +24,14 @@ use libc::{
     sockaddr_in, socklen_t, timeval,
 };
 use spinning_top::Spinlock;
-use unik_net::{Error, Shutdown, TcpListener, TcpStream, UdpSocket};
+use unik_net::{Error, Readiness, Shutdown, TcpListener, TcpStream, UdpSocket};
 
+use crate::descriptor::{self, File, Open};
 use crate::errno::{
-    EADDRINUSE, EAFNOSUPPORT, EAGAIN, EBADF, ECONNREFUSED, ECONNRESET, EFAULT, EINVAL, ENETUNREACH, ENODEV, ENOTCONN,
+    EADDRINUSE, EAFNOSUPPORT, EAGAIN, ECONNREFUSED, ECONNRESET, EFAULT, EINVAL, ENETUNREACH, ENODEV, ENOTCONN,
     ENOTSOCK, EOPNOTSUPP, ETIMEDOUT, fail, fail_size,
 };
-use libc::{EDESTADDRREQ, EISCONN, ENOPROTOOPT, EPROTONOSUPPORT};
-
-/// What the descriptor calls need from the socket table.
-struct SocketIo {
-    read: fn(i32, &mut [u8]) -> isize,
-    write: fn(i32, &[u8]) -> isize,
-    close: fn(i32) -> i32,
-    duplicate: fn(i32, i32) -> i32,
-    is_socket: fn(i32) -> bool,
-    flags: fn(i32) -> i32,
-    set_nonblocking: fn(i32, bool) -> i32,
-}
-
-static SOCKET_IO: AtomicPtr<SocketIo> = AtomicPtr::new(core::ptr::null_mut());
-static INSTALLED_IO: SocketIo = SocketIo {
-    read: |fd, buffer| recv_on(fd, buffer),
-    write: |fd, bytes| send_on(fd, bytes),
-    close: close_socket,
-    duplicate: duplicate_socket,
-    is_socket: |fd| SOCKETS.lock().contains_key(&fd),
-    flags: |fd| {
-        status(socket_of(fd).map(|socket| {
-            if socket.nonblocking.load(Ordering::Relaxed) {
-                libc::O_RDWR | libc::O_NONBLOCK
-            } else {
-                libc::O_RDWR
-            }
-        }))
-    },
-    set_nonblocking: |fd, on| {
-        status(socket_of(fd).map(|socket| {
-            socket.nonblocking.store(on, Ordering::Relaxed);
-            0
-        }))
-    },
-};
-
-fn socket_io() -> Option<&'static SocketIo> {
-    // SAFETY: only `socket` stores, a pointer to a static.
-    unsafe { SOCKET_IO.load(Ordering::Acquire).as_ref() }
-}
-
-/// Reads from socket `fd` (for `read`).
-pub(crate) fn read(fd: i32, buffer: &mut [u8]) -> isize {
-    socket_io().map_or_else(|| fail_size(EBADF), |io| (io.read)(fd, buffer))
-}
-
-/// Writes to socket `fd` (for `write`).
-pub(crate) fn write(fd: i32, bytes: &[u8]) -> isize {
-    socket_io().map_or_else(|| fail_size(EBADF), |io| (io.write)(fd, bytes))
-}
-
-/// Closes socket `fd` (for `close`).
-pub(crate) fn close(fd: i32) -> i32 {
-    socket_io().map_or_else(|| fail(EBADF), |io| (io.close)(fd))
-}
-
-/// A second descriptor for socket `fd`, at or above `from` (for `dup`, `fcntl`).
-pub(crate) fn duplicate(fd: i32, from: i32) -> i32 {
-    socket_io().map_or_else(|| fail(EBADF), |io| (io.duplicate)(fd, from))
-}
-
-/// Whether `fd` is a socket.
-pub(crate) fn is_socket(fd: i32) -> bool {
-    socket_io().is_some_and(|io| (io.is_socket)(fd))
-}
-
-/// `fcntl(F_GETFL)` of socket `fd`.
-pub(crate) fn flags(fd: i32) -> i32 {
-    socket_io().map_or_else(|| fail(EBADF), |io| (io.flags)(fd))
-}
-
-/// Non-blocking mode of socket `fd` on or off (`FIONBIO`, `O_NONBLOCK`).
-pub(crate) fn set_nonblocking(fd: i32, on: bool) -> i32 {
-    socket_io().map_or_else(|| fail(EBADF), |io| (io.set_nonblocking)(fd, on))
-}
+use libc::{EALREADY, EDESTADDRREQ, EINPROGRESS, EISCONN, ENOPROTOOPT, EPROTONOSUPPORT};
 
 /// What a socket has become.
 enum Bound {
@@ -112,10 +40,9 @@ enum Bound {
     Datagram(UdpSocket),
 }
 
-/// A descriptor's socket.
+/// A socket.
 struct Socket {
     stream: bool,
-    nonblocking: AtomicBool,
     /// Nanoseconds; `u64::MAX`: none.
     read_timeout: AtomicU64,
     write_timeout: AtomicU64,
@@ -127,10 +54,9 @@ struct Socket {
 }
 
 impl Socket {
-    fn new(stream: bool, nonblocking: bool) -> Socket {
+    fn new(stream: bool) -> Socket {
         Socket {
             stream,
-            nonblocking: AtomicBool::new(nonblocking),
             read_timeout: AtomicU64::new(u64::MAX),
             write_timeout: AtomicU64::new(u64::MAX),
             local: Spinlock::new(None),
@@ -143,9 +69,14 @@ impl Socket {
         self.bound.lock().clone()
     }
 
-    /// Runs `operation`, blocking (up to `timeout`) or, when non-blocking, trying once.
-    fn wait<T>(&self, timeout: &AtomicU64, operation: impl Future<Output = unik_net::Result<T>>) -> Result<T, i32> {
-        let result = if self.nonblocking.load(Ordering::Relaxed) {
+    /// Runs `operation`, blocking (up to `timeout`) or, when `nonblocking`, trying once.
+    fn wait<T>(
+        &self,
+        nonblocking: bool,
+        timeout: &AtomicU64,
+        operation: impl Future<Output = unik_net::Result<T>>,
+    ) -> Result<T, i32> {
+        let result = if nonblocking {
             unik_task::poll_once(operation).ok_or(EAGAIN)?
         } else {
             match timeout.load(Ordering::Relaxed) {
@@ -155,6 +86,69 @@ impl Socket {
             }
         };
         result.map_err(errno_of)
+    }
+
+    /// The stream's failure to connect, if it failed (`SO_ERROR`).
+    fn connect_error(&self) -> Option<i32> {
+        match self.bound().as_deref() {
+            Some(Bound::Stream(stream)) if stream.readiness().failed => Some(ECONNREFUSED),
+            _ => None,
+        }
+    }
+}
+
+impl File for Socket {
+    fn read(&self, buffer: &mut [u8], nonblocking: bool) -> Result<usize, c_int> {
+        receive(self, nonblocking, buffer).map(|(count, _)| count)
+    }
+
+    fn write(&self, bytes: &[u8], nonblocking: bool) -> Result<usize, c_int> {
+        send_bytes(self, nonblocking, bytes, None)
+    }
+
+    fn readiness(&self) -> descriptor::Readiness {
+        let found = match self.bound().as_deref() {
+            Some(Bound::Listener(listener)) => listener.readiness(),
+            Some(Bound::Stream(stream)) => stream.readiness(),
+            Some(Bound::Datagram(udp)) => udp.readiness(),
+            // An unconnected stream socket is hung up (and writable, to report it), as
+            // on Linux; an unbound datagram socket can send.
+            None if self.stream => Readiness {
+                writable: true,
+                hung_up: true,
+                ..Readiness::default()
+            },
+            None => Readiness {
+                writable: true,
+                ..Readiness::default()
+            },
+        };
+        [
+            (found.readable, libc::EPOLLIN),
+            (found.writable, libc::EPOLLOUT),
+            (found.read_closed, libc::EPOLLRDHUP),
+            (found.hung_up, libc::EPOLLHUP),
+            (found.failed, libc::EPOLLERR),
+        ]
+        .iter()
+        .filter(|(present, _)| *present)
+        .fold(0, |bits, (_, bit)| bits | *bit as u32)
+    }
+
+    fn watch(&self, waker: &Waker) {
+        unik_net::watch(waker);
+    }
+
+    fn unwatch(&self, waker: &Waker) {
+        unik_net::unwatch(waker);
+    }
+
+    fn mode(&self) -> libc::mode_t {
+        libc::S_IFSOCK | 0o777
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
     }
 }
 
@@ -171,28 +165,38 @@ fn errno_of(error: Error) -> i32 {
     }
 }
 
-static SOCKETS: Spinlock<BTreeMap<i32, Arc<Socket>>> = Spinlock::new(BTreeMap::new());
+/// A description known to hold a socket, which it derefs to.
+struct SocketRef(Arc<Open>);
 
-/// The first descriptor a socket gets.
-const FIRST_SOCKET: i32 = 3;
-
-fn socket_of(fd: i32) -> Result<Arc<Socket>, i32> {
-    SOCKETS.lock().get(&fd).cloned().ok_or(ENOTSOCK)
+impl SocketRef {
+    /// Whether calls on this description fail with `EAGAIN` instead of waiting.
+    fn nonblocking(&self) -> bool {
+        self.0.nonblocking()
+    }
 }
 
-fn add(socket: Socket) -> i32 {
-    insert(Arc::new(socket), FIRST_SOCKET)
+impl core::ops::Deref for SocketRef {
+    type Target = Socket;
+
+    fn deref(&self) -> &Socket {
+        // `socket_of` made it only for a socket.
+        self.0.downcast::<Socket>().unwrap_or_else(|| unreachable!())
+    }
 }
 
-/// Gives `socket` the lowest free descriptor at or above `from`.
-fn insert(socket: Arc<Socket>, from: i32) -> i32 {
-    let fd = crate::io::free_descriptor(from.max(FIRST_SOCKET));
-    SOCKETS.lock().insert(fd, socket);
-    fd
+/// Descriptor `fd`'s socket: `EBADF` if there is none, `ENOTSOCK` if it is not a socket.
+fn socket_of(fd: i32) -> Result<SocketRef, i32> {
+    let open = descriptor::open(fd)?;
+    match open.downcast::<Socket>() {
+        Some(_) => Ok(SocketRef(open)),
+        None => Err(ENOTSOCK),
+    }
 }
 
-fn duplicate_socket(fd: i32, from: i32) -> i32 {
-    status(socket_of(fd).map(|socket| insert(socket, from)))
+/// A new socket's descriptor.
+fn add(socket: Socket, nonblocking: bool) -> i32 {
+    crate::wait::enable_waiting();
+    descriptor::install(Arc::new(socket), nonblocking)
 }
 
 /// `Ok(value)` as itself, `Err(code)` as -1 with `errno` set.
@@ -200,9 +204,7 @@ fn status(result: Result<i32, i32>) -> i32 {
     result.unwrap_or_else(fail)
 }
 
-fn size_status(result: Result<usize, i32>) -> isize {
-    result.map_or_else(fail_size, |n| n as isize)
-}
+use crate::io::size_status;
 
 /// The IPv4 address at `name`.
 ///
@@ -263,13 +265,7 @@ pub extern "C" fn socket(domain: c_int, kind: c_int, _protocol: c_int) -> c_int 
         SOCK_DGRAM => false,
         _ => return fail(EPROTONOSUPPORT),
     };
-    // Opaque to the optimiser: seeing the one value ever stored, it would call the
-    // socket functions directly from `write` and keep them in every image.
-    SOCKET_IO.store(
-        core::hint::black_box((&raw const INSTALLED_IO).cast_mut()),
-        Ordering::Release,
-    );
-    add(Socket::new(stream, kind & SOCK_NONBLOCK != 0))
+    add(Socket::new(stream), kind & SOCK_NONBLOCK != 0)
 }
 
 /// Gives socket `fd` its local address.
@@ -331,12 +327,12 @@ pub unsafe extern "C" fn accept4(fd: i32, name: *mut sockaddr, length: *mut sock
         let Bound::Listener(listener) = &*bound else {
             return Err(EINVAL);
         };
-        let (stream, peer) = socket.wait(&socket.read_timeout, listener.accept())?;
+        let (stream, peer) = socket.wait(socket.nonblocking(), &socket.read_timeout, listener.accept())?;
         // SAFETY: the caller's guarantee.
         unsafe { write_address(peer, name, length) };
-        let accepted = Socket::new(true, flags & SOCK_NONBLOCK != 0);
+        let accepted = Socket::new(true);
         *accepted.bound.lock() = Some(Arc::new(Bound::Stream(stream)));
-        Ok(add(accepted))
+        Ok(add(accepted, flags & SOCK_NONBLOCK != 0))
     })())
 }
 
@@ -355,40 +351,49 @@ pub unsafe extern "C" fn connect(fd: i32, name: *const sockaddr, length: socklen
             *socket.peer.lock() = Some(remote);
             return Ok(0);
         }
-        if socket.bound().is_some() {
-            return Err(EISCONN);
+        if let Some(bound) = socket.bound() {
+            return Err(match &*bound {
+                Bound::Stream(stream) if stream.readiness() == Readiness::default() => EALREADY,
+                _ => EISCONN,
+            });
         }
-        let stream = socket.wait(&socket.write_timeout, TcpStream::connect(remote))?;
-        *socket.bound.lock() = Some(Arc::new(Bound::Stream(stream)));
-        Ok(0)
+        // The first segment needs the interface's address (DHCP's, at start-up).
+        socket.wait(false, &socket.write_timeout, unik_net::address())?;
+        let stream = Arc::new(Bound::Stream(TcpStream::start_connecting(remote).map_err(errno_of)?));
+        *socket.bound.lock() = Some(stream.clone());
+        if socket.nonblocking() {
+            return Err(EINPROGRESS);
+        }
+        let Bound::Stream(stream) = &*stream else {
+            unreachable!()
+        };
+        let connected = socket.wait(false, &socket.write_timeout, stream.connected());
+        if connected.is_err() {
+            // A refused socket may connect again.
+            *socket.bound.lock() = None;
+        }
+        connected.map(|()| 0)
     })())
 }
 
-fn recv_on(fd: i32, buffer: &mut [u8]) -> isize {
-    size_status(receive(fd, buffer).map(|(n, _)| n))
-}
-
 /// Receives into `buffer`: the byte count and where it came from.
-fn receive(fd: i32, buffer: &mut [u8]) -> Result<(usize, Option<SocketAddr>), i32> {
-    let socket = socket_of(fd)?;
+fn receive(socket: &Socket, nonblocking: bool, buffer: &mut [u8]) -> Result<(usize, Option<SocketAddr>), i32> {
     let bound = socket.bound().ok_or(ENOTCONN)?;
     match &*bound {
-        Bound::Stream(stream) => Ok((socket.wait(&socket.read_timeout, stream.read(buffer))?, None)),
+        Bound::Stream(stream) => Ok((
+            socket.wait(nonblocking, &socket.read_timeout, stream.read(buffer))?,
+            None,
+        )),
         Bound::Datagram(udp) => {
-            let (n, from) = socket.wait(&socket.read_timeout, udp.recv_from(buffer))?;
+            let (n, from) = socket.wait(nonblocking, &socket.read_timeout, udp.recv_from(buffer))?;
             Ok((n, Some(from)))
         }
         Bound::Listener(_) => Err(ENOTCONN),
     }
 }
 
-fn send_on(fd: i32, bytes: &[u8]) -> isize {
-    size_status(send_bytes(fd, bytes, None))
-}
-
 /// Sends `bytes` on a stream, or as a datagram to `to` (or the connected peer).
-fn send_bytes(fd: i32, bytes: &[u8], to: Option<SocketAddrV4>) -> Result<usize, i32> {
-    let socket = socket_of(fd)?;
+fn send_bytes(socket: &Socket, nonblocking: bool, bytes: &[u8], to: Option<SocketAddrV4>) -> Result<usize, i32> {
     let bound = match socket.bound() {
         Some(bound) => bound,
         // A datagram socket sends from an ephemeral port without a bind.
@@ -401,10 +406,10 @@ fn send_bytes(fd: i32, bytes: &[u8], to: Option<SocketAddrV4>) -> Result<usize, 
         None => return Err(ENOTCONN),
     };
     match &*bound {
-        Bound::Stream(stream) => socket.wait(&socket.write_timeout, stream.write(bytes)),
+        Bound::Stream(stream) => socket.wait(nonblocking, &socket.write_timeout, stream.write(bytes)),
         Bound::Datagram(udp) => {
             let to = to.or(*socket.peer.lock()).ok_or(EDESTADDRREQ)?;
-            socket.wait(&socket.write_timeout, udp.send_to(bytes, to))
+            socket.wait(nonblocking, &socket.write_timeout, udp.send_to(bytes, to))
         }
         Bound::Listener(_) => Err(ENOTCONN),
     }
@@ -446,7 +451,8 @@ pub unsafe extern "C" fn recvfrom(
         // SAFETY: the caller's guarantee.
         unsafe { core::slice::from_raw_parts_mut(buffer, length) }
     };
-    size_status(receive(fd, buffer).map(|(n, from)| {
+    let received = socket_of(fd).and_then(|socket| receive(&socket, socket.nonblocking(), buffer));
+    size_status(received.map(|(n, from)| {
         let from = from.or_else(|| peer_of(fd).ok());
         if let Some(from) = from {
             // SAFETY: the caller's guarantee.
@@ -463,7 +469,10 @@ pub unsafe extern "C" fn recvfrom(
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
 pub unsafe extern "C" fn send(fd: i32, buffer: *const c_void, length: usize, _flags: i32) -> isize {
     // SAFETY: the caller's guarantee.
-    size_status(unsafe { crate::io::slice(buffer, length) }.and_then(|bytes| send_bytes(fd, bytes, None)))
+    size_status(unsafe { crate::io::slice(buffer, length) }.and_then(|bytes| {
+        let socket = socket_of(fd)?;
+        send_bytes(&socket, socket.nonblocking(), bytes, None)
+    }))
 }
 
 /// Sends `length` bytes as a datagram to the address at `to`.
@@ -488,7 +497,8 @@ pub unsafe extern "C" fn sendto(
         } else {
             Some(unsafe { read_address(to, to_length) }?)
         };
-        send_bytes(fd, bytes, to)
+        let socket = socket_of(fd)?;
+        send_bytes(&socket, socket.nonblocking(), bytes, to)
     })())
 }
 
@@ -508,13 +518,6 @@ pub extern "C" fn shutdown(fd: i32, how: i32) -> i32 {
             _ => Err(ENOTCONN),
         }
     })())
-}
-
-fn close_socket(fd: i32) -> i32 {
-    match SOCKETS.lock().remove(&fd) {
-        Some(_) => 0,
-        None => fail(EBADF),
-    }
 }
 
 fn local_of(fd: i32) -> Result<SocketAddr, i32> {
@@ -641,7 +644,8 @@ pub unsafe extern "C" fn setsockopt(fd: i32, level: i32, name: i32, value: *cons
     })())
 }
 
-/// Reads an option (the ones [`setsockopt`] knows, and `SO_ERROR`, always 0).
+/// Reads an option (the ones [`setsockopt`] knows, and `SO_ERROR`: `ECONNREFUSED` for a
+/// connection that failed, else 0).
 ///
 /// # Safety
 /// `value` and `length` must be null or writable (`value` for `*length` bytes).
@@ -666,7 +670,8 @@ pub unsafe extern "C" fn getsockopt(fd: i32, level: i32, name: i32, value: *mut 
                 bytes = unsafe { core::mem::transmute::<timeval, [u8; 16]>(value) };
                 &bytes
             }
-            (SOL_SOCKET, SO_ERROR | SO_REUSEADDR | SO_KEEPALIVE | SO_BROADCAST) => &flag(false),
+            (SOL_SOCKET, SO_ERROR) => &socket.connect_error().unwrap_or(0).to_ne_bytes(),
+            (SOL_SOCKET, SO_REUSEADDR | SO_KEEPALIVE | SO_BROADCAST) => &flag(false),
             (IPPROTO_TCP, TCP_NODELAY) => match socket.bound().as_deref() {
                 Some(Bound::Stream(stream)) => &flag(stream.nodelay().map_err(errno_of)?),
                 _ => &flag(false),

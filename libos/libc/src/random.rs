@@ -8,7 +8,7 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use spinning_top::Spinlock;
 use unik_platform::{Clock, Current, Processor};
 
-use crate::errno::{EFAULT, EINVAL, EIO, fail, fail_size};
+use crate::errno::{EFAULT, EIO, fail, fail_size};
 
 /// The fallback generator, seeded on first use.
 static FALLBACK: Spinlock<Option<ChaCha20Rng>> = Spinlock::new(None);

@@ -247,3 +247,15 @@ pub extern "C" fn raise(signal: c_int) -> c_int {
     }
     0
 }
+
+/// `__libc_current_sigrtmin`: the first real-time signal, as musl numbers them.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn __libc_current_sigrtmin() -> c_int {
+    35
+}
+
+/// `__libc_current_sigrtmax`: the last real-time signal.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn __libc_current_sigrtmax() -> c_int {
+    64
+}

@@ -328,7 +328,10 @@ pub unsafe extern "C" fn pthread_getname_np(thread: pthread_t, name: *mut c_char
         return ESRCH;
     }
     let names = NAMES.lock();
-    let stored = names.iter().find(|(named, _)| *named == id).map_or(&[0; NAME_CAPACITY], |(_, stored)| stored);
+    let stored = names
+        .iter()
+        .find(|(named, _)| *named == id)
+        .map_or(&[0; NAME_CAPACITY], |(_, stored)| stored);
     let end = stored.iter().position(|&byte| byte == 0).unwrap_or(NAME_CAPACITY - 1);
     if length <= end {
         return ERANGE;

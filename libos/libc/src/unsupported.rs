@@ -62,8 +62,6 @@ fail_with_enosys! {
     fn fdatasync -> c_int;
     /// `ftruncate(2)`: no file system.
     fn ftruncate -> c_int;
-    /// `pipe2(2)`: no pipes.
-    fn pipe2 -> c_int;
     /// `fork(2)`: one program per VM.
     fn fork -> c_int;
     /// `execvp(3)`: one program per VM.
@@ -130,7 +128,9 @@ pub extern "C" fn posix_spawn(_: usize, _: usize, _: usize, _: usize, _: usize, 
     ENOSYS
 }
 
-fail_with_enosys! {
-    /// `socketpair(2)`: no Unix-domain sockets yet.
-    fn socketpair -> c_int;
+/// `waitid(2)`: there are no child processes to wait for (`ECHILD`).
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn waitid(_: usize, _: usize, _: usize, _: usize) -> c_int {
+    errno::set(libc::ECHILD);
+    -1
 }

@@ -147,28 +147,31 @@ pub fn linux_hardware_capabilities() -> u64 {
     // FP and AdvSIMD: 0 = present, 1 = present with half precision, 0xf = absent.
     let (fp, simd) = (field(pfr0, 16), field(pfr0, 20));
     let rules: [(bool, u32); 22] = [
-        (fp != 0xf, 0),                 // FP
-        (simd != 0xf, 1),               // ASIMD
-        (field(isar0, 4) >= 1, 3),      // AES
-        (field(isar0, 4) >= 2, 4),      // PMULL
-        (field(isar0, 8) >= 1, 5),      // SHA1
-        (field(isar0, 12) >= 1, 6),     // SHA2
-        (field(isar0, 16) >= 1, 7),     // CRC32
-        (field(isar0, 20) >= 2, 8),     // ATOMICS (LSE)
-        (fp == 1, 9),                   // FPHP
-        (simd == 1, 10),                // ASIMDHP
-        (field(isar0, 28) >= 1, 12),    // ASIMDRDM
-        (field(isar1, 12) >= 1, 13),    // JSCVT
-        (field(isar1, 16) >= 1, 14),    // FCMA
-        (field(isar1, 20) >= 1, 15),    // LRCPC
-        (field(isar1, 0) >= 1, 16),     // DCPOP
-        (field(isar0, 32) >= 1, 17),    // SHA3
-        (field(isar0, 36) >= 1, 18),    // SM3
-        (field(isar0, 40) >= 1, 19),    // SM4
-        (field(isar0, 44) >= 1, 20),    // ASIMDDP
-        (field(isar0, 12) >= 2, 21),    // SHA512
-        (field(isar0, 48) >= 1, 23),    // ASIMDFHM
-        (field(isar1, 20) >= 2, 26),    // ILRCPC
+        (fp != 0xf, 0),              // FP
+        (simd != 0xf, 1),            // ASIMD
+        (field(isar0, 4) >= 1, 3),   // AES
+        (field(isar0, 4) >= 2, 4),   // PMULL
+        (field(isar0, 8) >= 1, 5),   // SHA1
+        (field(isar0, 12) >= 1, 6),  // SHA2
+        (field(isar0, 16) >= 1, 7),  // CRC32
+        (field(isar0, 20) >= 2, 8),  // ATOMICS (LSE)
+        (fp == 1, 9),                // FPHP
+        (simd == 1, 10),             // ASIMDHP
+        (field(isar0, 28) >= 1, 12), // ASIMDRDM
+        (field(isar1, 12) >= 1, 13), // JSCVT
+        (field(isar1, 16) >= 1, 14), // FCMA
+        (field(isar1, 20) >= 1, 15), // LRCPC
+        (field(isar1, 0) >= 1, 16),  // DCPOP
+        (field(isar0, 32) >= 1, 17), // SHA3
+        (field(isar0, 36) >= 1, 18), // SM3
+        (field(isar0, 40) >= 1, 19), // SM4
+        (field(isar0, 44) >= 1, 20), // ASIMDDP
+        (field(isar0, 12) >= 2, 21), // SHA512
+        (field(isar0, 48) >= 1, 23), // ASIMDFHM
+        (field(isar1, 20) >= 2, 26), // ILRCPC
     ];
-    rules.iter().filter(|(present, _)| *present).fold(0, |hwcap, (_, bit)| hwcap | 1 << bit)
+    rules
+        .iter()
+        .filter(|(present, _)| *present)
+        .fold(0, |hwcap, (_, bit)| hwcap | 1 << bit)
 }

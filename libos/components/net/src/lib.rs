@@ -36,6 +36,7 @@ mod udp;
 pub use address::ToSocketAddr;
 pub use core::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 pub use stack::InterfaceAddress;
+pub use tcp::Readiness;
 pub use tcp::{Shutdown, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 
@@ -161,10 +162,33 @@ fn start() -> Result<()> {
     Ok(())
 }
 
+/// Wakers woken whenever the stack has done work: see [`watch`].
+static WATCHERS: Spinlock<alloc::vec::Vec<core::task::Waker>> = Spinlock::new(alloc::vec::Vec::new());
+
+/// Has `waker` woken each time the stack receives or sends anything, or its address
+/// changes: the moments any socket's [`Readiness`] may change (what `epoll` and `poll`
+/// wait for). It stays until [`unwatch`].
+pub fn watch(waker: &core::task::Waker) {
+    let mut watchers = WATCHERS.lock();
+    if !watchers.iter().any(|known| known.will_wake(waker)) {
+        watchers.push(waker.clone());
+    }
+}
+
+/// Stops waking `waker` (see [`watch`]).
+pub fn unwatch(waker: &core::task::Waker) {
+    WATCHERS.lock().retain(|known| !known.will_wake(waker));
+}
+
 /// The executor's event source: the stack's work, and when it next wants to run.
 fn run_stack() -> Option<u64> {
     let mut stack = STACK.lock();
-    let next = stack.as_mut()?.poll(now())?;
+    let stack = stack.as_mut()?;
+    let next = stack.poll(now());
+    if stack.was_active() {
+        WATCHERS.lock().iter().for_each(core::task::Waker::wake_by_ref);
+    }
+    let next = next?;
     Some(u64::try_from(next.total_micros()).unwrap_or(0).saturating_mul(1000))
 }
 

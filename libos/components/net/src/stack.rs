@@ -65,6 +65,8 @@ pub struct Stack<D: Nic> {
     /// Sockets whose owner closed them, and when to stop waiting for the close to finish.
     orphans: Vec<(SocketHandle, Instant)>,
     next_port: u16,
+    /// Whether the last [`Stack::poll`] did anything a socket's readiness may depend on.
+    active: bool,
 }
 
 impl<D: Nic> Stack<D> {
@@ -83,6 +85,7 @@ impl<D: Nic> Stack<D> {
             address_waiters: Vec::new(),
             listeners: Vec::new(),
             orphans: Vec::new(),
+            active: false,
             next_port: *EPHEMERAL_PORTS.start() + (seed % 1024) as u16,
         };
         match addressing {
@@ -117,9 +120,12 @@ impl<D: Nic> Stack<D> {
     }
 
     /// Does all the work that has arrived: received frames, timers, DHCP, sends, the
-    /// listeners' backlogs and orphaned sockets. Returns when it wants to run next.
+    /// listeners' backlogs and orphaned sockets. Returns when it wants to run next;
+    /// [`Stack::was_active`] tells whether it did anything.
     pub fn poll(&mut self, now: Instant) -> Option<Instant> {
         self.device.acknowledge_interrupt();
+        let address = self.address;
+        let mut active = false;
         // Until neither direction has work (what is sent may come straight back, as on
         // a loopback device), within a bound that keeps a flood from starving the tasks.
         for _ in 0..MAX_ROUNDS {
@@ -141,13 +147,33 @@ impl<D: Nic> Stack<D> {
             if !worked && sent == PollResult::None {
                 break;
             }
+            active = true;
         }
         self.interface.poll_maintenance(now);
         self.poll_dhcp();
+        self.active = active || self.address != address;
         self.refill_listeners();
         self.wake_acceptors();
         self.reap_orphans(now);
         self.interface.poll_at(now, &self.sockets)
+    }
+
+    /// Whether the last [`Stack::poll`] received or sent anything or changed the address:
+    /// the readiness of a socket may have changed.
+    pub fn was_active(&self) -> bool {
+        self.active
+    }
+
+    /// Whether listener `id` holds a connection that [`Stack::accept`] would take.
+    pub fn has_connection(&self, id: usize) -> bool {
+        self.listeners.get(id).and_then(Option::as_ref).is_some_and(|listener| {
+            listener.pending.iter().any(|handle| {
+                !matches!(
+                    self.sockets.get::<tcp::Socket>(*handle).state(),
+                    tcp::State::Listen | tcp::State::SynReceived
+                )
+            })
+        })
     }
 
     fn poll_dhcp(&mut self) {

@@ -50,6 +50,7 @@ impl TcpListener {
             )
             .await?;
         let stream = TcpStream::new(handle);
+        stream.established.store(true, Ordering::Relaxed);
         let peer = stream
             .peer_addr()
             .unwrap_or(SocketAddr::V4(SocketAddrV4::new(0.into(), 0)));
@@ -60,6 +61,30 @@ impl TcpListener {
     pub fn local_addr(&self) -> SocketAddr {
         SocketAddr::V4(self.local)
     }
+
+    /// Readable when a connection is waiting to be accepted.
+    pub fn readiness(&self) -> Readiness {
+        Readiness {
+            readable: with_stack(|stack| stack.has_connection(self.id)).unwrap_or(false),
+            ..Readiness::default()
+        }
+    }
+}
+
+/// What a socket could do now without waiting, as `poll` and `epoll` report it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Readiness {
+    /// A read would not wait: data, the end of the stream, an error, or a connection
+    /// to accept.
+    pub readable: bool,
+    /// A write would not wait (room in the send buffer, or an error to report).
+    pub writable: bool,
+    /// The peer will send nothing more (`EPOLLRDHUP`).
+    pub read_closed: bool,
+    /// Both directions are closed (`EPOLLHUP`).
+    pub hung_up: bool,
+    /// The connection failed: refused or reset before it was established (`EPOLLERR`).
+    pub failed: bool,
 }
 
 impl Drop for TcpListener {
@@ -87,6 +112,9 @@ pub enum Shutdown {
 #[derive(Debug)]
 pub struct TcpStream {
     handle: SocketHandle,
+    /// Whether the connection has been seen established (a stream that is closed and
+    /// never was one failed to connect).
+    established: AtomicBool,
     read_timeout: Timeout,
     write_timeout: Timeout,
     read_shut: AtomicBool,
@@ -97,6 +125,7 @@ impl TcpStream {
     fn new(handle: SocketHandle) -> TcpStream {
         TcpStream {
             handle,
+            established: AtomicBool::new(false),
             read_timeout: Timeout::none(),
             write_timeout: Timeout::none(),
             read_shut: AtomicBool::new(false),
@@ -113,20 +142,66 @@ impl TcpStream {
     pub async fn connect(address: impl ToSocketAddr) -> Result<TcpStream> {
         let remote = address.to_socket_addr()?;
         crate::address().await?;
+        let stream = TcpStream::start_connecting(remote)?;
+        stream.connected().await?;
+        Ok(stream)
+    }
+
+    /// Sends the first segment of a connection to `remote` and returns at once (the
+    /// interface must have its address): [`TcpStream::connected`] waits for the
+    /// handshake, [`TcpStream::readiness`] tells without waiting.
+    pub fn start_connecting(remote: SocketAddrV4) -> Result<TcpStream> {
         let handle = with_stack(|stack| stack.connect(IpEndpoint::from(remote)))??;
-        let stream = TcpStream::new(handle);
+        Ok(TcpStream::new(handle))
+    }
+
+    /// Waits until the handshake [`TcpStream::start_connecting`] began has finished;
+    /// `Err(ConnectionRefused)` if it failed.
+    pub async fn connected(&self) -> Result<()> {
         core::future::poll_fn(|context| {
-            stream.with_socket(|socket| match socket.state() {
+            self.with_socket(|socket| match socket.state() {
                 tcp::State::SynSent | tcp::State::SynReceived => {
                     socket.register_send_waker(context.waker());
                     Poll::Pending
                 }
-                tcp::State::Closed => Poll::Ready(Err(Error::ConnectionRefused)),
-                _ => Poll::Ready(Ok(())),
+                tcp::State::Closed if !self.established.load(Ordering::Relaxed) => {
+                    Poll::Ready(Err(Error::ConnectionRefused))
+                }
+                _ => {
+                    self.established.store(true, Ordering::Relaxed);
+                    Poll::Ready(Ok(()))
+                }
             })?
         })
-        .await?;
-        Ok(stream)
+        .await
+    }
+
+    /// What a read or a write could do now without waiting.
+    pub fn readiness(&self) -> Readiness {
+        self.with_socket(|socket| {
+            let state = socket.state();
+            if matches!(state, tcp::State::SynSent | tcp::State::SynReceived) {
+                return Readiness::default();
+            }
+            let failed = state == tcp::State::Closed && !self.established.load(Ordering::Relaxed);
+            if !failed {
+                self.established.store(true, Ordering::Relaxed);
+            }
+            let read_closed = !socket.may_recv();
+            let hung_up = read_closed && !socket.may_send();
+            Readiness {
+                readable: socket.can_recv() || read_closed,
+                writable: socket.can_send() || hung_up,
+                read_closed,
+                hung_up,
+                failed,
+            }
+        })
+        .unwrap_or(Readiness {
+            hung_up: true,
+            failed: true,
+            ..Readiness::default()
+        })
     }
 
     /// Reads what has arrived into `buffer`, waiting for at least one byte; `Ok(0)` at the

@@ -67,6 +67,16 @@ impl UdpSocket {
         limited(self.read_timeout.get(), receive).await
     }
 
+    /// Readable with a datagram waiting; writable with room for one.
+    pub fn readiness(&self) -> crate::Readiness {
+        self.with_socket(|socket| crate::Readiness {
+            readable: socket.can_recv(),
+            writable: socket.can_send(),
+            ..crate::Readiness::default()
+        })
+        .unwrap_or_default()
+    }
+
     /// The bound port, on every address of the interface.
     pub fn local_addr(&self) -> Result<SocketAddr> {
         let port = self.with_socket(|socket| socket.endpoint().port)?;

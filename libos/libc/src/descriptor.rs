@@ -1,0 +1,162 @@
+//! The descriptor table: what each file descriptor from 3 up refers to (0, 1 and 2 are the
+//! console, see [`crate::io`]).
+//!
+//! A descriptor names an *open file description* ([`Open`]: the object and its
+//! `O_NONBLOCK` flag), which `dup` shares, as on Linux. The object is any [`File`]: a
+//! socket, an eventfd, an epoll instance, an end of a socket pair or pipe, a copy of a
+//! console descriptor. The table holds them as trait objects, so an image holds the code
+//! of an object only if the program can make one: a program that never calls `socket` has
+//! no socket code behind `read` and `close`.
+
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::any::Any;
+use core::ffi::c_int;
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use core::task::Waker;
+use spinning_top::Spinlock;
+
+use crate::errno::{EBADF, EINVAL};
+
+/// Readiness as `poll` and `epoll` report it: `EPOLLIN`, `EPOLLOUT`, `EPOLLERR`,
+/// `EPOLLHUP` and `EPOLLRDHUP` (the same bits as `POLLIN`, `POLLOUT`, …).
+pub(crate) type Readiness = u32;
+
+/// An object a descriptor refers to.
+pub(crate) trait File: Any + Send + Sync {
+    /// Reads into `buffer`; with `nonblocking`, `EAGAIN` instead of waiting.
+    fn read(&self, buffer: &mut [u8], nonblocking: bool) -> Result<usize, c_int>;
+    /// Writes from `bytes`; with `nonblocking`, `EAGAIN` instead of waiting.
+    fn write(&self, bytes: &[u8], nonblocking: bool) -> Result<usize, c_int>;
+    /// What a read or a write could do now without waiting.
+    fn readiness(&self) -> Readiness;
+    /// Has `waker` woken whenever the readiness may have changed, until [`File::unwatch`].
+    fn watch(&self, waker: &Waker);
+    /// Stops waking `waker`.
+    fn unwatch(&self, waker: &Waker);
+    /// The file type bits of `st_mode` (`S_IFSOCK`, `S_IFIFO`, …) and its permissions.
+    fn mode(&self) -> libc::mode_t;
+    /// The object itself, for the calls that take only one kind (`accept`, `epoll_ctl`).
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// An open file description: the object, and whether calls on it wait.
+pub(crate) struct Open {
+    pub(crate) file: Arc<dyn File>,
+    nonblocking: AtomicBool,
+}
+
+impl Open {
+    /// Whether calls on it fail with `EAGAIN` instead of waiting (`O_NONBLOCK`).
+    pub(crate) fn nonblocking(&self) -> bool {
+        self.nonblocking.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_nonblocking(&self, on: bool) {
+        self.nonblocking.store(on, Ordering::Relaxed);
+    }
+
+    /// The object as a `T`, if it is one.
+    pub(crate) fn downcast<T: File>(&self) -> Option<&T> {
+        self.file.as_any().downcast_ref()
+    }
+}
+
+/// The first descriptor the table hands out (0, 1 and 2 are the console's).
+pub(crate) const FIRST: c_int = 3;
+
+static TABLE: Spinlock<BTreeMap<c_int, Arc<Open>>> = Spinlock::new(BTreeMap::new());
+
+/// What descriptor `fd` refers to (from 3 up).
+pub(crate) fn get(fd: c_int) -> Option<Arc<Open>> {
+    TABLE.lock().get(&fd).cloned()
+}
+
+/// What descriptor `fd` refers to, or `EBADF`.
+pub(crate) fn open(fd: c_int) -> Result<Arc<Open>, c_int> {
+    get(fd).ok_or(EBADF)
+}
+
+/// Gives `file` a new description and the lowest free descriptor (from 3 up).
+pub(crate) fn install(file: Arc<dyn File>, nonblocking: bool) -> c_int {
+    let open = Arc::new(Open {
+        file,
+        nonblocking: AtomicBool::new(nonblocking),
+    });
+    insert(open, FIRST)
+}
+
+/// Gives `open` the lowest free descriptor at or above `from`.
+pub(crate) fn insert(open: Arc<Open>, from: c_int) -> c_int {
+    let mut table = TABLE.lock();
+    let fd = (from.max(FIRST)..)
+        .find(|fd| !table.contains_key(fd))
+        .unwrap_or(c_int::MAX);
+    table.insert(fd, open);
+    fd
+}
+
+/// A second descriptor for `fd`'s description, at or above `from`.
+pub(crate) fn duplicate(fd: c_int, from: c_int) -> Result<c_int, c_int> {
+    if from < 0 {
+        return Err(EINVAL);
+    }
+    Ok(insert(open(fd)?, from))
+}
+
+/// Closes `fd`; the object goes when its last descriptor (and last user) does.
+pub(crate) fn close(fd: c_int) -> Result<(), c_int> {
+    // Dropped after the table's lock: an object's drop may reach the table.
+    let removed = TABLE.lock().remove(&fd);
+    removed.map(drop).ok_or(EBADF)
+}
+
+/// Wakers to wake when an object's readiness may have changed (see [`File::watch`]).
+#[derive(Default)]
+pub(crate) struct Watchers(Spinlock<Vec<Waker>>);
+
+impl Watchers {
+    pub(crate) const fn new() -> Watchers {
+        Watchers(Spinlock::new(Vec::new()))
+    }
+
+    pub(crate) fn add(&self, waker: &Waker) {
+        let mut wakers = self.0.lock();
+        if !wakers.iter().any(|known| known.will_wake(waker)) {
+            wakers.push(waker.clone());
+        }
+    }
+
+    pub(crate) fn remove(&self, waker: &Waker) {
+        self.0.lock().retain(|known| !known.will_wake(waker));
+    }
+
+    pub(crate) fn wake_all(&self) {
+        // Cloned out of the lock: a woken waiter may come back to add or remove itself.
+        let wakers = self.0.lock().clone();
+        wakers.iter().for_each(Waker::wake_by_ref);
+    }
+}
+
+/// How `poll` waits for descriptors that are not the console: installed by the first
+/// object that can be waited for ([`install_waiting`]), so that a program with only the
+/// console has no waiting code. It runs `ready` until it says yes, waking when one of
+/// `files` may have changed, or until `deadline` (in `Clock::now_nanos` time) passes.
+pub(crate) type WaitForAny = fn(files: &[&dyn File], ready: &mut dyn FnMut() -> bool, deadline: u64);
+
+static WAIT_FOR_ANY: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Makes `wait` the way `poll` waits (the first object that can be waited for calls it).
+pub(crate) fn install_waiting(wait: WaitForAny) {
+    // Opaque to the optimiser: seeing the one value ever stored, it would call `wait`
+    // directly from `poll` and keep it in every image.
+    WAIT_FOR_ANY.store(core::hint::black_box(wait as *mut ()), Ordering::Release);
+}
+
+/// The installed [`WaitForAny`], if any object that can be waited for was ever made.
+pub(crate) fn waiting() -> Option<WaitForAny> {
+    let pointer = WAIT_FOR_ANY.load(Ordering::Acquire);
+    // SAFETY: only `install_waiting` stores, a `WaitForAny` cast to a pointer.
+    (!pointer.is_null()).then(|| unsafe { core::mem::transmute::<*mut (), WaitForAny>(pointer) })
+}
