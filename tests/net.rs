@@ -548,3 +548,100 @@ fn tokio_echo_answers_many_connections_on_kvm_x86_64() {
 fn tokio_echo_answers_many_connections_on_kvm_arm64() {
     tokio_echo_answers_many_connections("kvm-arm64");
 }
+
+/// examples/axum, unchanged, as a real xl domU on xen-x86_64: the dom0 runs the client
+/// (tests/data/dom0/axum-client.sh) over its bridge, netback and the domU's netfront.
+#[test]
+fn axum_as_a_domu_serves_curl_in_the_dom0() {
+    let client = std::fs::read_to_string(support::data("dom0/axum-client.sh")).unwrap();
+    let output = support::run(
+        unik()
+            .current_dir(root().join("examples/axum"))
+            .args(support::run_args("xen-x86_64", 300))
+            .args(["--domu", "--in-dom0", &client]),
+    );
+    let context = format!("stdout:\n{}\nstderr:\n{}", output.stdout, output.stderr);
+    assert_eq!(output.status, 0, "{context}");
+    let lines: Vec<&str> = output.stdout.lines().collect();
+    for expected in [
+        "axum: listening on 0.0.0.0:8080",
+        "hello from axum on unik",
+        r#"{"id":1,"text":"from-dom0"} 201"#,
+        r#"{"id":1,"text":"from-dom0"}"#,
+        "missing note: 404",
+        "answered 200: 1000 of 1000",
+    ] {
+        assert!(lines.contains(&expected), "no line {expected:?} in {context}");
+    }
+}
+
+/// Debian's dnsmasq answering on the host's loopback, port 53, for names under
+/// `unik.test`; the guest reaches it as 10.0.2.2 (QEMU's user network maps that address to
+/// the host's loopback). Stopped when dropped.
+struct DnsServer(Child);
+
+impl DnsServer {
+    /// Names it answers: `web.unik.test` (the host, 10.0.2.2) and `other.unik.test`
+    /// (192.0.2.7); every other name is refused.
+    fn start() -> DnsServer {
+        let mut child = std::process::Command::new("dnsmasq")
+            .args([
+                "--keep-in-foreground",
+                "--no-resolv",
+                "--no-hosts",
+                "--conf-file=/dev/null",
+                "--port=53",
+                "--listen-address=127.0.0.1",
+                "--bind-interfaces",
+                "--address=/web.unik.test/10.0.2.2",
+                "--address=/other.unik.test/192.0.2.7",
+            ])
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("dnsmasq is installed (cargo xtask setup)");
+        // It either stays up, or exits at once (port 53 taken, no permission).
+        std::thread::sleep(Duration::from_millis(500));
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut error = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut error).unwrap();
+            panic!("dnsmasq could not serve 127.0.0.1:53 ({status}): {error}");
+        }
+        DnsServer(child)
+    }
+}
+
+impl Drop for DnsServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Names resolve through std's `ToSocketAddrs` (`getaddrinfo`) by the DNS server given on
+/// the command line; numeric addresses and `localhost` without asking; an unknown name is
+/// std's "Name or service not known".
+#[test]
+fn names_resolve_through_the_dns_server() {
+    let _dns = DnsServer::start();
+    for target in ["kvm-x86_64", "kvm-arm64"] {
+        let output = support::run(
+            support::unik_for_app("resolve")
+                .args(support::run_args(target, 60))
+                .args([
+                    "--",
+                    "unik.dns=10.0.2.2",
+                    "web.unik.test",
+                    "other.unik.test",
+                    "10.1.2.3",
+                ])
+                .args(["localhost", "missing.unik.test"]),
+        );
+        assert_eq!(output.status, 0, "{target}: {}", output.stderr);
+        assert_eq!(
+            output.stdout,
+            "web.unik.test -> 10.0.2.2\nother.unik.test -> 192.0.2.7\n10.1.2.3 -> 10.1.2.3\nlocalhost -> 127.0.0.1\n\
+             missing.unik.test: failed to lookup address information: Name or service not known\n",
+            "{target}"
+        );
+    }
+}

@@ -368,6 +368,10 @@ fn cargo_command(
         "UNIK_NET_GATEWAY".into(),
         net.and_then(|net| net.gateway).map(|gateway| gateway.to_string()),
     );
+    env.insert(
+        "UNIK_NET_DNS".into(),
+        net.and_then(|net| net.dns).map(|dns| dns.to_string()),
+    );
     env.insert(RUSTFLAGS_VARIABLE.into(), Some(rustflags.join("\x1f")));
     if project.uses_std {
         // C code in the program's crates (`cc` build scripts) compiles for the std target.

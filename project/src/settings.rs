@@ -12,6 +12,7 @@
 //! [package.metadata.unik.net]  # a static IPv4 address instead of DHCP
 //! address = "10.0.2.15/24"
 //! gateway = "10.0.2.2"
+//! dns = "10.0.2.3"             # the DNS server getaddrinfo asks (default: DHCP's)
 //! ```
 //!
 //! Unknown keys are warned about, as cargo does for its own manifest, never rejected.
@@ -24,7 +25,7 @@ use unik_targets::ByteSize;
 /// The keys unik understands, for the unknown-key warning.
 const KNOWN_KEYS: &[&str] = &["targets", "memory", "cmdline", "stack-size", "bin", "net", "xen-bridge"];
 /// The keys of the `net` table.
-const NET_KEYS: &[&str] = &["address", "gateway"];
+const NET_KEYS: &[&str] = &["address", "gateway", "dns"];
 
 /// The application's settings; every field is optional in the manifest.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -61,6 +62,8 @@ pub struct NetSettings {
     pub address: String,
     /// Default gateway.
     pub gateway: Option<std::net::Ipv4Addr>,
+    /// The DNS server.
+    pub dns: Option<std::net::Ipv4Addr>,
 }
 
 /// Whether `text` is `A.B.C.D/N` with N at most 32.
@@ -151,6 +154,18 @@ pub fn read(metadata: &Value, manifest: &Path) -> Result<(Settings, Vec<String>)
                         })?)
                     }
                 };
+                let dns = match net.get("dns") {
+                    None => None,
+                    Some(dns) => {
+                        let dns = string("net.dns", dns)?;
+                        Some(dns.parse().map_err(|_| {
+                            error(
+                                "net.dns",
+                                format!("`{dns}` is not an IPv4 address, such as \"10.0.2.3\""),
+                            )
+                        })?)
+                    }
+                };
                 for unknown in net.keys().filter(|k| !NET_KEYS.contains(&k.as_str())) {
                     warnings.push(format!(
                         "unused manifest key: package.metadata.unik.net.{unknown} (in `{}`; known keys: {})",
@@ -158,7 +173,7 @@ pub fn read(metadata: &Value, manifest: &Path) -> Result<(Settings, Vec<String>)
                         NET_KEYS.join(", ")
                     ));
                 }
-                settings.net = Some(NetSettings { address, gateway });
+                settings.net = Some(NetSettings { address, gateway, dns });
             }
             _ => warnings.push(format!(
                 "unused manifest key: package.metadata.unik.{key} (in `{}`; known keys: {})",
@@ -201,13 +216,15 @@ mod tests {
     #[test]
     fn a_static_address_is_checked_where_it_is_written() {
         let (settings, warnings) =
-            read_json(json!({"unik": {"net": {"address": "10.0.2.15/24", "gateway": "10.0.2.2"}}})).unwrap();
+            read_json(json!({"unik": {"net": {"address": "10.0.2.15/24", "gateway": "10.0.2.2", "dns": "10.0.2.3"}}}))
+                .unwrap();
         assert!(warnings.is_empty());
         assert_eq!(
             settings.net,
             Some(NetSettings {
                 address: "10.0.2.15/24".into(),
-                gateway: Some(std::net::Ipv4Addr::new(10, 0, 2, 2))
+                gateway: Some(std::net::Ipv4Addr::new(10, 0, 2, 2)),
+                dns: Some(std::net::Ipv4Addr::new(10, 0, 2, 3)),
             })
         );
         for (net, key, problem) in [
@@ -215,6 +232,11 @@ mod tests {
                 json!({"address": "10.0.2.15"}),
                 "net.address",
                 "not an IPv4 address with a prefix length",
+            ),
+            (
+                json!({"address": "10.0.2.15/24", "dns": "resolver"}),
+                "net.dns",
+                "not an IPv4 address",
             ),
             (
                 json!({"address": "10.0.2.15/40"}),
@@ -235,9 +257,9 @@ mod tests {
                 "{message}"
             );
         }
-        let (_, warnings) = read_json(json!({"unik": {"net": {"address": "10.0.0.2/8", "dns": "x"}}})).unwrap();
+        let (_, warnings) = read_json(json!({"unik": {"net": {"address": "10.0.0.2/8", "dnz": "x"}}})).unwrap();
         assert!(
-            warnings[0].starts_with("unused manifest key: package.metadata.unik.net.dns"),
+            warnings[0].starts_with("unused manifest key: package.metadata.unik.net.dnz"),
             "{warnings:?}"
         );
     }

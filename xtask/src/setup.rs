@@ -9,8 +9,8 @@ use unik_ui::Shell;
 /// Rust targets images build for.
 const RUST_TARGETS: &[&str] = &["x86_64-unknown-none", "aarch64-unknown-none"];
 /// Programs booting and testing need, and their Debian packages: the QEMU binaries the
-/// targets boot with, `curl` (the network tests' client) and `xz` (unpacks the Linux dom0
-/// kernel of `--domu` runs).
+/// targets boot with, `curl` (the network tests' client), `xz` (unpacks the Linux dom0
+/// kernel of `--domu` runs), C compilers and headers, a DNS server.
 const PROGRAMS: &[(&str, &str)] = &[
     ("qemu-system-x86_64", "qemu-system-x86"),
     ("qemu-system-aarch64", "qemu-system-arm"),
@@ -23,6 +23,8 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("clang", "clang"),
     ("llvm-ar", "llvm"),
     ("aarch64-linux-musl-gcc", "musl-dev:arm64"),
+    // The DNS server the resolver tests run on the host's loopback.
+    ("dnsmasq", "dnsmasq-base"),
 ];
 const BACKPORTS_SOURCE: &str = "/etc/apt/sources.list.d/unik-bookworm-backports.sources";
 

@@ -162,6 +162,7 @@ fn errno_of(error: Error) -> i32 {
         Error::NotConnected => ENOTCONN,
         Error::TimedOut => ETIMEDOUT,
         Error::Unreachable => ENETUNREACH,
+        Error::NameNotFound => EINVAL,
     }
 }
 
@@ -695,17 +696,39 @@ struct Resolved {
     address: sockaddr_in,
 }
 
-/// `name` as an IPv4 address: a dotted quad, or `localhost`.
-fn resolve(name: &[u8]) -> Option<Ipv4Addr> {
-    if name == b"localhost" {
+/// How long `getaddrinfo` waits for the DNS server (its own retransmissions included).
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `name` as an IPv4 address without asking anyone: a dotted quad, or `localhost`.
+fn known_address(name: &[u8]) -> Option<Ipv4Addr> {
+    if name.eq_ignore_ascii_case(b"localhost") {
         return Some(Ipv4Addr::LOCALHOST);
     }
     core::str::from_utf8(name).ok()?.parse().ok()
 }
 
-/// Resolves `node` to one IPv4 address: numeric addresses and `localhost` only (there is
-/// no DNS resolver); other names fail with `EAI_NONAME`. `service` must be null or a
-/// port number.
+/// `name`'s IPv4 address: a numeric one, `localhost`, or the DNS server's answer (unless
+/// `numeric_only`); the `EAI_*` error otherwise.
+fn resolve(name: &[u8], numeric_only: bool) -> Result<Ipv4Addr, i32> {
+    if let Some(address) = known_address(name) {
+        return Ok(address);
+    }
+    let name = core::str::from_utf8(name).map_err(|_| libc::EAI_NONAME)?;
+    if numeric_only {
+        return Err(libc::EAI_NONAME);
+    }
+    let answer = unik_task::block_on(unik_task::timeout(RESOLVE_TIMEOUT, unik_net::resolve(name)));
+    match answer {
+        Ok(Ok(address)) => Ok(address),
+        Ok(Err(Error::NameNotFound | Error::InvalidInput)) => Err(libc::EAI_NONAME),
+        Ok(Err(Error::NoDevice)) => Err(libc::EAI_FAIL),
+        Ok(Err(_)) | Err(_) => Err(libc::EAI_AGAIN),
+    }
+}
+
+/// `getaddrinfo(3)`, IPv4: `node` as a numeric address, `localhost`, or a name the DNS
+/// server resolves (the one DHCP gave, or `unik.dns=`, or the manifest's `net.dns`); one
+/// answer. `service` must be null, a port number, `http` or `https`.
 ///
 /// # Safety
 /// `node` and `service` must be null or NUL-terminated; `hints` null or readable;
@@ -721,22 +744,36 @@ pub unsafe extern "C" fn getaddrinfo(
         return libc::EAI_NONAME;
     }
     // SAFETY: the caller's guarantee.
+    let hints = unsafe { hints.as_ref() };
+    let family = hints.map_or(libc::AF_UNSPEC, |hints| hints.ai_family);
+    if family != libc::AF_UNSPEC && family != AF_INET {
+        return libc::EAI_FAMILY;
+    }
+    let numeric_only = hints.is_some_and(|hints| hints.ai_flags & libc::AI_NUMERICHOST != 0);
+    // SAFETY: the caller's guarantee.
     let name = unsafe { core::ffi::CStr::from_ptr(node) }.to_bytes();
-    let Some(ip) = resolve(name) else {
-        return libc::EAI_NONAME;
+    let ip = match resolve(name, numeric_only) {
+        Ok(ip) => ip,
+        Err(code) => return code,
     };
     let port = if service.is_null() {
         0
     } else {
         // SAFETY: the caller's guarantee.
         let service = unsafe { core::ffi::CStr::from_ptr(service) };
-        match service.to_str().ok().and_then(|text| text.parse::<u16>().ok()) {
-            Some(port) => port,
-            None => return libc::EAI_SERVICE,
+        match service.to_bytes() {
+            b"http" => 80,
+            b"https" => 443,
+            digits => match core::str::from_utf8(digits)
+                .ok()
+                .and_then(|text| text.parse::<u16>().ok())
+            {
+                Some(port) => port,
+                None => return libc::EAI_SERVICE,
+            },
         }
     };
-    // SAFETY: the caller's guarantee.
-    let socktype = unsafe { hints.as_ref() }.map_or(SOCK_STREAM, |hints| hints.ai_socktype);
+    let socktype = hints.map_or(SOCK_STREAM, |hints| hints.ai_socktype);
     let resolved = Box::into_raw(Box::new(Resolved {
         info: addrinfo {
             ai_flags: 0,
@@ -777,6 +814,8 @@ pub extern "C" fn gai_strerror(code: c_int) -> *const c_char {
         libc::EAI_NONAME => c"Name or service not known".as_ptr(),
         libc::EAI_SERVICE => c"Servname not supported for ai_socktype".as_ptr(),
         libc::EAI_AGAIN => c"Temporary failure in name resolution".as_ptr(),
+        libc::EAI_FAIL => c"Non-recoverable failure in name resolution".as_ptr(),
+        libc::EAI_FAMILY => c"ai_family not supported".as_ptr(),
         _ => c"Unknown error".as_ptr(),
     }
 }

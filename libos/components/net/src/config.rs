@@ -1,6 +1,7 @@
 //! How the interface gets its IPv4 address: the boot command line (`unik.ip=10.0.2.15/24
 //! unik.gateway=10.0.2.2`), else the address `unik build` baked in from the manifest
-//! (`[package.metadata.unik.net]`), else DHCP.
+//! (`[package.metadata.unik.net]`), else DHCP. The DNS server likewise: `unik.dns=`, else
+//! the manifest's, else the one DHCP gives.
 
 use core::net::Ipv4Addr;
 use smoltcp::wire::Ipv4Cidr;
@@ -9,6 +10,25 @@ use smoltcp::wire::Ipv4Cidr;
 pub const ADDRESS_PARAMETER: &str = "unik.ip=";
 /// The boot parameter naming the default gateway of a static address.
 pub const GATEWAY_PARAMETER: &str = "unik.gateway=";
+
+/// The boot parameter naming the DNS server, instead of DHCP's or the manifest's.
+pub const DNS_PARAMETER: &str = "unik.dns=";
+
+/// The DNS server the command line names, else the build-time one (`built_in`, from the
+/// manifest); `None`: DHCP's.
+pub fn dns_server(command_line: &str, built_in: Option<&str>) -> Result<Option<Ipv4Addr>, InvalidParameter> {
+    let (text, name) = match command_line
+        .split_ascii_whitespace()
+        .find_map(|word| word.strip_prefix(DNS_PARAMETER))
+    {
+        Some(text) => (Some(text), DNS_PARAMETER),
+        None => (built_in, "UNIK_NET_DNS"),
+    };
+    match text.filter(|text| !text.is_empty()) {
+        Some(text) => text.parse().map(Some).map_err(|_| InvalidParameter(name)),
+        None => Ok(None),
+    }
+}
 
 /// How to address the interface.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +116,15 @@ mod tests {
                 gateway: None,
             })
         );
+    }
+
+    #[test]
+    fn the_dns_server_comes_from_the_command_line_then_the_manifest() {
+        let server = |a, b, c, d| Ok(Some(Ipv4Addr::new(a, b, c, d)));
+        assert_eq!(dns_server("unik.dns=10.0.2.2", Some("9.9.9.9")), server(10, 0, 2, 2));
+        assert_eq!(dns_server("", Some("9.9.9.9")), server(9, 9, 9, 9));
+        assert_eq!(dns_server("", None), Ok(None));
+        assert_eq!(dns_server("unik.dns=nine", None), Err(InvalidParameter(DNS_PARAMETER)));
     }
 
     #[test]

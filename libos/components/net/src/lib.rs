@@ -29,12 +29,14 @@ extern crate alloc;
 
 mod address;
 pub mod config;
+pub mod dns;
 pub mod stack;
 mod tcp;
 mod udp;
 
 pub use address::ToSocketAddr;
 pub use core::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+pub use dns::resolve;
 pub use stack::InterfaceAddress;
 pub use tcp::Readiness;
 pub use tcp::{Shutdown, TcpListener, TcpStream};
@@ -65,8 +67,10 @@ pub enum Error {
     NotConnected,
     /// The operation's timeout passed.
     TimedOut,
-    /// No route to the address (or the interface has no address).
+    /// No route to the address (or the interface has no address, or no DNS server).
     Unreachable,
+    /// The DNS server knows no address for the name, or did not answer.
+    NameNotFound,
 }
 
 impl core::fmt::Display for Error {
@@ -80,6 +84,7 @@ impl core::fmt::Display for Error {
             Error::NotConnected => "not connected",
             Error::TimedOut => "timed out",
             Error::Unreachable => "network unreachable",
+            Error::NameNotFound => "name not found",
         })
     }
 }
@@ -155,8 +160,18 @@ fn start() -> Result<()> {
         }
         Addressing::Dhcp
     });
+    let dns = config::dns_server(command_line, option_env!("UNIK_NET_DNS")).unwrap_or_else(
+        |config::InvalidParameter(name)| {
+            for part in [b"unik: net: ignoring an invalid ".as_slice(), name.as_bytes(), b"\n"] {
+                Current::write(part);
+            }
+            None
+        },
+    );
     let seed = Current::now_nanos() ^ u64::from_le_bytes([mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], 0, 0]);
-    *STACK.lock() = Some(Box::new(Stack::new(device, mac, addressing, seed, now())));
+    let mut stack = Box::new(Stack::new(device, mac, addressing, seed, now()));
+    stack.configure_dns(dns);
+    *STACK.lock() = Some(stack);
     unik_task::add_event_source(run_stack);
     STATE.store(READY, Ordering::Release);
     Ok(())

@@ -10,7 +10,7 @@ use core::net::Ipv4Addr;
 use core::task::Waker;
 use smoltcp::iface::{Config, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet};
 use smoltcp::phy::Device;
-use smoltcp::socket::{dhcpv4, tcp, udp};
+use smoltcp::socket::{dhcpv4, dns, tcp, udp};
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, IpCidr, IpListenEndpoint, Ipv4Cidr};
 
@@ -19,6 +19,8 @@ const TCP_BUFFER: usize = 16 * 1024;
 /// Packets and payload bytes each UDP socket buffers in each direction.
 const UDP_PACKETS: usize = 32;
 const UDP_BUFFER: usize = 32 * 1024;
+/// DNS queries in flight at once.
+const DNS_QUERIES: usize = 4;
 /// How long a socket its owner closed may take to finish closing before it is reset.
 const ORPHAN_LIFETIME: Duration = Duration::from_secs(30);
 /// Without acknowledgement for this long, a closing connection is given up.
@@ -67,6 +69,11 @@ pub struct Stack<D: Nic> {
     next_port: u16,
     /// Whether the last [`Stack::poll`] did anything a socket's readiness may depend on.
     active: bool,
+    /// The DNS server: the one configured, else DHCP's.
+    dns_configured: Option<Ipv4Addr>,
+    dns_server: Option<Ipv4Addr>,
+    /// The resolver's socket, made by the first query.
+    dns: Option<SocketHandle>,
 }
 
 impl<D: Nic> Stack<D> {
@@ -86,6 +93,9 @@ impl<D: Nic> Stack<D> {
             listeners: Vec::new(),
             orphans: Vec::new(),
             active: false,
+            dns_configured: None,
+            dns_server: None,
+            dns: None,
             next_port: *EPHEMERAL_PORTS.start() + (seed % 1024) as u16,
         };
         match addressing {
@@ -164,6 +174,71 @@ impl<D: Nic> Stack<D> {
         self.active
     }
 
+    /// Uses `server` for DNS whatever DHCP says (`None`: DHCP's).
+    pub fn configure_dns(&mut self, server: Option<Ipv4Addr>) {
+        self.dns_configured = server;
+        if server.is_some() {
+            self.set_dns_server(server);
+        }
+    }
+
+    fn set_dns_server(&mut self, server: Option<Ipv4Addr>) {
+        self.dns_server = server;
+        if let Some(handle) = self.dns {
+            let servers: Vec<_> = server.into_iter().map(Into::into).collect();
+            self.sockets.get_mut::<dns::Socket>(handle).update_servers(&servers);
+        }
+    }
+
+    /// Starts looking up `name`'s IPv4 address.
+    pub fn start_query(&mut self, name: &str) -> Result<dns::QueryHandle, crate::Error> {
+        let server = self.dns_server.ok_or(crate::Error::Unreachable)?;
+        let handle = match self.dns {
+            Some(handle) => handle,
+            None => {
+                let slots: Vec<Option<dns::DnsQuery>> = (0..DNS_QUERIES).map(|_| None).collect();
+                let handle = self.sockets.add(dns::Socket::new(&[server.into()], slots));
+                *self.dns.insert(handle)
+            }
+        };
+        let socket = self.sockets.get_mut::<dns::Socket>(handle);
+        socket
+            .start_query(self.interface.context(), name, smoltcp::wire::DnsQueryType::A)
+            .map_err(|error| match error {
+                dns::StartQueryError::NoFreeSlot => crate::Error::TimedOut,
+                dns::StartQueryError::InvalidName | dns::StartQueryError::NameTooLong => crate::Error::InvalidInput,
+            })
+    }
+
+    /// The answer to query `query`: `None` (registering `waker`) while it is pending.
+    pub fn query_result(&mut self, query: dns::QueryHandle, waker: &Waker) -> Option<Result<Ipv4Addr, crate::Error>> {
+        let socket = self.sockets.get_mut::<dns::Socket>(self.dns?);
+        match socket.get_query_result(query) {
+            Ok(addresses) => Some(
+                addresses
+                    .iter()
+                    .find_map(|address| match address {
+                        smoltcp::wire::IpAddress::Ipv4(address) => Some(*address),
+                        #[allow(unreachable_patterns)]
+                        _ => None,
+                    })
+                    .ok_or(crate::Error::NameNotFound),
+            ),
+            Err(dns::GetQueryResultError::Pending) => {
+                socket.register_query_waker(query, waker);
+                None
+            }
+            Err(dns::GetQueryResultError::Failed) => Some(Err(crate::Error::NameNotFound)),
+        }
+    }
+
+    /// Gives up query `query` (its asker went away).
+    pub fn cancel_query(&mut self, query: dns::QueryHandle) {
+        if let Some(handle) = self.dns {
+            self.sockets.get_mut::<dns::Socket>(handle).cancel_query(query);
+        }
+    }
+
     /// Whether listener `id` holds a connection that [`Stack::accept`] would take.
     pub fn has_connection(&self, id: usize) -> bool {
         self.listeners.get(id).and_then(Option::as_ref).is_some_and(|listener| {
@@ -182,10 +257,17 @@ impl<D: Nic> Stack<D> {
         };
         let change = match self.sockets.get_mut::<dhcpv4::Socket>(handle).poll() {
             None => return,
-            Some(dhcpv4::Event::Configured(config)) => Some(InterfaceAddress {
-                address: config.address,
-                gateway: config.router,
-            }),
+            Some(dhcpv4::Event::Configured(config)) => {
+                let server = config.dns_servers.first().copied();
+                let address = InterfaceAddress {
+                    address: config.address,
+                    gateway: config.router,
+                };
+                if self.dns_configured.is_none() {
+                    self.set_dns_server(server);
+                }
+                Some(address)
+            }
             Some(dhcpv4::Event::Deconfigured) => None,
         };
         self.configure(change);
