@@ -549,30 +549,62 @@ fn tokio_echo_answers_many_connections_on_kvm_arm64() {
     tokio_echo_answers_many_connections("kvm-arm64");
 }
 
-/// examples/axum, unchanged, as a real xl domU on xen-x86_64: the dom0 runs the client
-/// (tests/data/dom0/axum-client.sh) over its bridge, netback and the domU's netfront.
-#[test]
-fn axum_as_a_domu_serves_curl_in_the_dom0() {
-    let client = std::fs::read_to_string(support::data("dom0/axum-client.sh")).unwrap();
+/// `examples/<example>`, unchanged, as a real xl domU on xen-x86_64: the dom0 runs
+/// `tests/data/dom0/<client>` over its bridge, netback and the domU's netfront, and each
+/// of `expected` is a line of the output.
+fn serves_the_dom0_as_a_domu(example: &str, client: &str, expected: &[&str]) {
+    let client = std::fs::read_to_string(support::data(&format!("dom0/{client}"))).unwrap();
     let output = support::run(
         unik()
-            .current_dir(root().join("examples/axum"))
+            .current_dir(root().join("examples").join(example))
             .args(support::run_args("xen-x86_64", 300))
             .args(["--domu", "--in-dom0", &client]),
     );
     let context = format!("stdout:\n{}\nstderr:\n{}", output.stdout, output.stderr);
     assert_eq!(output.status, 0, "{context}");
     let lines: Vec<&str> = output.stdout.lines().collect();
-    for expected in [
-        "axum: listening on 0.0.0.0:8080",
-        "hello from axum on unik",
-        r#"{"id":1,"text":"from-dom0"} 201"#,
-        r#"{"id":1,"text":"from-dom0"}"#,
-        "missing note: 404",
-        "answered 200: 1000 of 1000",
-    ] {
-        assert!(lines.contains(&expected), "no line {expected:?} in {context}");
+    for expected in expected {
+        assert!(lines.contains(expected), "no line {expected:?} in {context}");
     }
+}
+
+#[test]
+fn axum_as_a_domu_serves_curl_in_the_dom0() {
+    serves_the_dom0_as_a_domu(
+        "axum",
+        "axum-client.sh",
+        &[
+            "axum: listening on 0.0.0.0:8080",
+            "hello from axum on unik",
+            r#"{"id":1,"text":"from-dom0"} 201"#,
+            r#"{"id":1,"text":"from-dom0"}"#,
+            "missing note: 404",
+            "answered 200: 1000 of 1000",
+        ],
+    );
+}
+
+#[test]
+fn https_as_a_domu_serves_curl_in_the_dom0() {
+    serves_the_dom0_as_a_domu(
+        "https",
+        "https-client.sh",
+        &[
+            "hello over TLS from axum and rustls on unik",
+            "from-dom0",
+            "untrusted: refused",
+            "subject: CN=rcgen self signed cert",
+        ],
+    );
+}
+
+#[test]
+fn tokio_echo_as_a_domu_answers_the_dom0() {
+    serves_the_dom0_as_a_domu(
+        "tokio-echo",
+        "tokio-echo-client.sh",
+        &["tokio-echo: listening on 0.0.0.0:7777", "echoed whole: 8 of 8"],
+    );
 }
 
 /// Debian's dnsmasq answering on the host's loopback, port 53, for names under
@@ -644,4 +676,47 @@ fn names_resolve_through_the_dns_server() {
             "{target}"
         );
     }
+}
+
+/// examples/https: the certificate it made at start (printed on its console) is what the
+/// host's curl trusts (`--cacert`); HTTP/2 and HTTP/1.1 over TLS; an untrusting client is
+/// refused.
+fn https_serves_curl(target: &str) {
+    let mut server = Server::start_until("https", target, 8443, "tcp", "https: listening on 0.0.0.0:8443");
+    let console = server.console().join("\n");
+    let begin = console
+        .find("-----BEGIN CERTIFICATE-----")
+        .expect("the certificate on the console");
+    let end = console
+        .find("-----END CERTIFICATE-----")
+        .expect("the certificate's end")
+        + 25;
+    let certificate = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(certificate.path(), format!("{}\n", &console[begin..end])).unwrap();
+    let resolve = format!("localhost:{}:127.0.0.1", server.address.port());
+    let url = |path: &str| format!("https://localhost:{}{path}", server.address.port());
+    let trusted = |args: &[&str]| {
+        let cacert = certificate.path().to_str().unwrap();
+        curl(&[&["--cacert", cacert, "--resolve", &resolve], args].concat())
+    };
+    assert_eq!(
+        trusted(&["--write-out", "%{http_version}", &url("/")]),
+        "hello over TLS from axum and rustls on unik\n2"
+    );
+    assert_eq!(trusted(&["--http1.1", &url("/echo?over-tls")]), "over-tls\n");
+    let untrusted = std::process::Command::new("curl")
+        .args(["--silent", "--max-time", "30", "--resolve", &resolve, &url("/")])
+        .status()
+        .unwrap();
+    assert_eq!(untrusted.code(), Some(60), "curl's 'certificate not trusted'");
+}
+
+#[test]
+fn https_serves_curl_with_its_certificate_on_kvm_x86_64() {
+    https_serves_curl("kvm-x86_64");
+}
+
+#[test]
+fn https_serves_curl_with_its_certificate_on_kvm_arm64() {
+    https_serves_curl("kvm-arm64");
 }

@@ -1,0 +1,14 @@
+# Run in the dom0 by `unik run --domu --in-dom0` against examples/https as a domU. The
+# dom0 cannot read the domU's console, where the certificate is printed, so it checks the
+# certificate it is shown instead: made for `localhost`, self-signed.
+base="https://$UNIK_DOMU_ADDRESS:8443"
+tries=0
+until curl -sk -o /dev/null -m 2 "$base/"; do
+    tries=$((tries + 1))
+    [ "$tries" -lt 150 ] || { echo "the server never answered"; exit 1; }
+    sleep 0.2
+done
+curl -sk "$base/"
+curl -sk --http1.1 "$base/echo?from-dom0"
+curl -s -o /dev/null "$base/" || echo "untrusted: refused"
+curl -skv -o /dev/null "$base/" 2>&1 | grep -o 'subject: CN=[^;]*' | head -1
