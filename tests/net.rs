@@ -47,12 +47,19 @@ impl Server {
         Self::start_until(example, target, guest_port, protocol, ": listening on 10.0.2.15:")
     }
 
-    /// [`Server::start`], waiting for a console line holding `ready` instead.
+    /// [`Server::start`], waiting for a console line holding `ready` instead. `example`
+    /// may also be a test application, `apps/<name>`.
     fn start_until(example: &str, target: &str, guest_port: u16, protocol: &str, ready: &str) -> Server {
         let host_port = free_port();
-        let mut command = unik();
+        let mut command = match example.strip_prefix("apps/") {
+            Some(app) => support::unik_for_app(app),
+            None => {
+                let mut command = unik();
+                command.current_dir(root().join("examples").join(example));
+                command
+            }
+        };
         command
-            .current_dir(root().join("examples").join(example))
             .args(["-q", "run", "--release", "--target", target, "--accel", &accel()])
             .args([
                 "--timeout",
@@ -719,4 +726,154 @@ fn https_serves_curl_with_its_certificate_on_kvm_x86_64() {
 #[test]
 fn https_serves_curl_with_its_certificate_on_kvm_arm64() {
     https_serves_curl("kvm-arm64");
+}
+
+/// tiny_http, unchanged from crates.io (a thread per request, streams cloned with `dup`).
+#[test]
+fn tiny_http_serves_curl() {
+    let server = Server::start_until(
+        "apps/tiny-http",
+        "kvm-x86_64",
+        8000,
+        "tcp",
+        "tiny-http: listening on 0.0.0.0:8000",
+    );
+    let url = |path: &str| format!("http://{}{path}", server.address);
+    assert_eq!(curl(&[&url("/hello")]), "hello from tiny_http\n");
+    assert_eq!(curl(&["--data", "posted body", &url("/echo")]), "posted body");
+    assert_eq!(
+        curl(&[
+            "--write-out",
+            "%{http_code}",
+            "--output",
+            "/dev/null",
+            &url("/elsewhere")
+        ]),
+        "404"
+    );
+    assert_eq!(
+        curl(&[&url("/hello"), &url("/hello")]),
+        "hello from tiny_http\n".repeat(2)
+    );
+}
+
+/// Runs `openssl` with `args` in `dir`.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let output = std::process::Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl is installed");
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A certificate authority and a server certificate for `web.unik.test` it signed, made
+/// in `dir`; the authority's certificate as hexadecimal DER.
+fn make_certificates(dir: &std::path::Path) -> String {
+    let key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    openssl(
+        dir,
+        &[
+            &["req", "-x509"],
+            &key[..],
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=unik test authority",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(
+        dir,
+        &[
+            &["req"],
+            &key[..],
+            &["-keyout", "web.key", "-out", "web.csr", "-subj", "/CN=web.unik.test"],
+        ]
+        .concat(),
+    );
+    std::fs::write(
+        dir.join("ext"),
+        "subjectAltName=DNS:web.unik.test\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "web.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "web.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext",
+        ],
+    );
+    openssl(dir, &["x509", "-in", "ca.pem", "-outform", "der", "-out", "ca.der"]);
+    std::fs::read(dir.join("ca.der"))
+        .unwrap()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// A client from crates.io (ureq with rustls and ring) fetches a page over HTTPS from a
+/// server on the host (`openssl s_server`) by name: DNS, TCP, TLS 1.3 and certificate
+/// checks in the guest. With another authority the certificate is refused.
+#[test]
+fn ureq_fetches_a_page_over_https_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let authority = make_certificates(dir.path());
+    let port = free_port();
+    let mut web = std::process::Command::new("openssl")
+        .current_dir(dir.path())
+        .args([
+            "s_server", "-quiet", "-www", "-cert", "web.pem", "-key", "web.key", "-accept",
+        ])
+        .arg(port.to_string())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("openssl is installed");
+    let _dns = DnsServer::start();
+    let fetch = |authority: &str| {
+        support::run(
+            support::unik_for_app("https-client")
+                .args(support::run_args("kvm-x86_64", 120))
+                .arg("--")
+                .args(["unik.dns=10.0.2.2", &format!("unik.env.CA_DER_HEX={authority}")])
+                .arg(format!("https://web.unik.test:{port}/")),
+        )
+    };
+    let trusted = fetch(&authority);
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = make_certificates(other_dir.path());
+    let untrusted = fetch(&other);
+    let _ = web.kill();
+    let _ = web.wait();
+    assert_eq!(trusted.status, 0, "{}\n{}", trusted.stdout, trusted.stderr);
+    assert_eq!(trusted.stdout, "status 200\n<HTML><BODY BGCOLOR=\"#ffffff\">\n");
+    assert_eq!(untrusted.status, 1, "{}", untrusted.stderr);
+    assert!(
+        untrusted.stdout.contains("invalid peer certificate"),
+        "{}",
+        untrusted.stdout
+    );
 }

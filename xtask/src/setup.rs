@@ -25,6 +25,8 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("aarch64-linux-musl-gcc", "musl-dev:arm64"),
     // The DNS server the resolver tests run on the host's loopback.
     ("dnsmasq", "dnsmasq-base"),
+    // Certificates and an HTTPS server for the TLS client test.
+    ("openssl", "openssl"),
 ];
 const BACKPORTS_SOURCE: &str = "/etc/apt/sources.list.d/unik-bookworm-backports.sources";
 
