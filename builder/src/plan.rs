@@ -220,10 +220,12 @@ fn linker_script(project: &Project, target: &Target, dir: &Path) -> Result<Plann
         message,
     };
     let template = target.linker_template().map_err(|e| template_error(e.to_string()))?;
-    let stack = project
-        .settings
-        .stack_size
-        .map_or(target.layout.stack_size, ByteSize::bytes);
+    let default_stack = if project.uses_std {
+        STD_MAIN_STACK.max(target.layout.stack_size)
+    } else {
+        target.layout.stack_size
+    };
+    let stack = project.settings.stack_size.map_or(default_stack, ByteSize::bytes);
     // Only std applications have thread-local storage to describe.
     let tls_info = if project.uses_std {
         unik_targets::linker_fragment("tls-info.ld")
@@ -257,6 +259,12 @@ pub struct StdBuild {
     /// The folder of the empty C libraries the link is pointed at.
     pub stub_libraries: PathBuf,
 }
+
+/// The main stack of a std application unless its manifest says otherwise: room for the
+/// recursion ordinary crates do on the main thread (serde's nesting, a runtime's
+/// `block_on`), where no_std programs keep the target's 64 KiB. Zero-filled memory, not
+/// file bytes.
+pub const STD_MAIN_STACK: u64 = 256 * 1024;
 
 /// The libraries std's crates name for the musl targets (`-lc`, `-lunwind`): the library
 /// OS defines the C functions, and with `panic = "abort"` nothing unwinds.

@@ -6,7 +6,7 @@
 //! where the machine has one; by crashing its domain under Xen, which ends the run at Xen's
 //! "Hardware Dom0 crashed" line).
 
-use crate::bench_http::{CONNECTIONS, REQUESTS_PER_CONNECTION};
+use crate::bench_http::{CONNECTIONS, LOADED_EXAMPLES, REQUESTS_PER_CONNECTION};
 use crate::{root, run};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -17,7 +17,7 @@ use unik_targets::{Accelerator, ByteSize, Target};
 use unik_ui::Shell;
 
 /// Version of the report layout.
-pub const SCHEMA: u32 = 2;
+pub const SCHEMA: u32 = 3;
 /// The examples measured: every package in `examples/`, in name order.
 pub fn examples() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(root().join("examples"))
@@ -209,12 +209,19 @@ impl Report {
                 return Err(format!("{target}: no domain-build-to-first-line time"));
             }
         }
-        let loads = http_load_targets().into_iter().map(|t| Some(t.name)).chain([None]);
-        for target in loads {
-            let load = self.http.iter().find(|l| l.target == target).ok_or(format!(
-                "no HTTP load for {}",
-                target.as_deref().unwrap_or("the Linux server")
-            ))?;
+        let loads = http_load_targets()
+            .into_iter()
+            .flat_map(|t| LOADED_EXAMPLES.map(|example| (Some(t.name.clone()), example)))
+            .chain([(None, "http")]);
+        for (target, example) in loads {
+            let load = self
+                .http
+                .iter()
+                .find(|l| l.target == target && l.example == example)
+                .ok_or(format!(
+                    "no HTTP load of {example} for {}",
+                    target.as_deref().unwrap_or("the Linux server")
+                ))?;
             if load.requests != CONNECTIONS * REQUESTS_PER_CONNECTION || load.requests_per_s <= 0.0 {
                 return Err(format!("{}: incomplete HTTP load", load.server));
             }
@@ -615,14 +622,16 @@ pub fn bench(shell: &Shell, quick: bool) -> Result<(), String> {
 
     let mut http = Vec::new();
     for target in http_load_targets() {
-        shell.status(
-            "Measuring",
-            format!(
-                "examples/http on {} under {CONNECTIONS} x {REQUESTS_PER_CONNECTION} keep-alive requests",
-                target.name
-            ),
-        );
-        http.push(crate::bench_http::measure_unik(shell, &unik, &target)?);
+        for example in LOADED_EXAMPLES {
+            shell.status(
+                "Measuring",
+                format!(
+                    "examples/{example} on {} under {CONNECTIONS} x {REQUESTS_PER_CONNECTION} keep-alive requests",
+                    target.name
+                ),
+            );
+            http.push(crate::bench_http::measure_unik(shell, &unik, &target, example)?);
+        }
     }
     shell.status("Measuring", "the same request handling as a Linux process on loopback");
     http.push(crate::bench_http::measure_linux()?);
@@ -723,11 +732,12 @@ pub fn markdown(report: &Report) -> String {
         b.clean_s, b.noop_s, b.touched_s
     );
     out += &format!(
-        "\n### examples/http under load ({CONNECTIONS} keep-alive connections x {REQUESTS_PER_CONNECTION} requests)\n\n| server | requests | errors | requests/s | p50 | p90 | p99 | idle host CPU |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+        "\n### HTTP under load ({CONNECTIONS} keep-alive connections x {REQUESTS_PER_CONNECTION} requests)\n\n| example | server | requests | errors | requests/s | p50 | p90 | p99 | idle host CPU |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
     );
     for l in &report.http {
         out += &format!(
-            "| {} | {} | {} | {:.0} | {:.2} ms | {:.2} ms | {:.2} ms | {} |\n",
+            "| {} | {} | {} | {} | {:.0} | {:.2} ms | {:.2} ms | {:.2} ms | {} |\n",
+            l.example,
             l.server,
             l.requests,
             l.errors,

@@ -1,5 +1,7 @@
-//! The HTTP part of `cargo xtask bench`: `examples/http` under a keep-alive load, booted
-//! by `unik run --publish` on each target with a NIC, and the very same request handling
+//! The HTTP part of `cargo xtask bench`: `examples/http` (the library OS's own async API)
+//! and `examples/axum` (axum on tokio, through the C library's epoll and sockets) under a
+//! keep-alive load, booted by `unik run --publish` on each target with a NIC, and the very
+//! same request handling as examples/http
 //! (`examples/http/src/http.rs`, served by `examples/std-http`'s blocking connection loop)
 //! as a Linux process on loopback, for scale. Also the host
 //! CPU an idle server's QEMU uses.
@@ -25,8 +27,10 @@ use unik_ui::Shell;
 /// Keep-alive connections of the load, and requests on each.
 pub const CONNECTIONS: usize = 50;
 pub const REQUESTS_PER_CONNECTION: usize = 200;
-/// The guest port examples/http listens on.
+/// The guest port the measured examples listen on.
 const GUEST_PORT: u16 = 8080;
+/// The examples measured under load (each answers `GET /echo?TEXT` with `TEXT`).
+pub const LOADED_EXAMPLES: [&str; 2] = ["http", "axum"];
 
 /// One server under the load.
 #[derive(Debug, Serialize, Deserialize)]
@@ -34,6 +38,8 @@ const GUEST_PORT: u16 = 8080;
 pub struct HttpLoad {
     /// What served: `unik kvm-x86_64 (tcg)` or `linux process`.
     pub server: String,
+    /// The example that served (`http`, `axum`; the Linux process runs http's handling).
+    pub example: String,
     /// The unik target, if it was unik.
     pub target: Option<String>,
     /// Connections and requests in all.
@@ -56,7 +62,7 @@ fn millis(duration: Duration) -> f64 {
 }
 
 /// Runs the load against `address`; the figures, without `server`, `target` and idle CPU.
-fn measure(address: SocketAddr, server: String, target: Option<String>) -> HttpLoad {
+fn measure(address: SocketAddr, server: String, example: &str, target: Option<String>) -> HttpLoad {
     let mut marks = Vec::new();
     let report = http_client::load(
         address,
@@ -69,6 +75,7 @@ fn measure(address: SocketAddr, server: String, target: Option<String>) -> HttpL
     let seconds = marks[1].duration_since(marks[0]).as_secs_f64();
     HttpLoad {
         server,
+        example: example.into(),
         target,
         connections: CONNECTIONS,
         requests: report.ok + report.errors,
@@ -97,7 +104,7 @@ fn serve_on_loopback() -> std::io::Result<SocketAddr> {
 /// The load against the Linux build of the same handling.
 pub fn measure_linux() -> Result<HttpLoad, String> {
     let address = serve_on_loopback().map_err(|e| e.to_string())?;
-    Ok(measure(address, "linux process (loopback)".into(), None))
+    Ok(measure(address, "linux process (loopback)".into(), "http", None))
 }
 
 /// CPU time (user + system) of process `pid` so far.
@@ -116,16 +123,16 @@ fn qemu_of(parent: u32) -> Option<u32> {
     children.split_whitespace().next()?.parse().ok()
 }
 
-/// Boots examples/http on `target` with `unik run --publish`, measures its idle CPU and
-/// the load, and stops it.
-pub fn measure_unik(shell: &Shell, unik: &Path, target: &Target) -> Result<HttpLoad, String> {
+/// Boots `examples/<example>` on `target` with `unik run --publish`, measures its idle
+/// CPU and the load, and stops it.
+pub fn measure_unik(shell: &Shell, unik: &Path, target: &Target, example: &str) -> Result<HttpLoad, String> {
     let host_port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| e.to_string())?
         .port();
     let mut command = shell.command(unik);
     command
-        .current_dir(crate::root().join("examples/http"))
+        .current_dir(crate::root().join("examples").join(example))
         .args([
             "-q",
             "run",
@@ -155,7 +162,7 @@ pub fn measure_unik(shell: &Shell, unik: &Path, target: &Target) -> Result<HttpL
         .any(|line| line.contains(": listening on "));
     if !listening {
         stop(&mut child);
-        return Err(format!("examples/http on {} never listened", target.name));
+        return Err(format!("examples/{example} on {} never listened", target.name));
     }
     let idle_cpu_percent = qemu_of(child.id()).and_then(|qemu| {
         std::thread::sleep(Duration::from_secs(1));
@@ -167,6 +174,7 @@ pub fn measure_unik(shell: &Shell, unik: &Path, target: &Target) -> Result<HttpL
     let mut load = measure(
         SocketAddr::from(([127, 0, 0, 1], host_port)),
         format!("unik {} (tcg, QEMU user network)", target.name),
+        example,
         Some(target.name.clone()),
     );
     load.idle_cpu_percent = idle_cpu_percent;

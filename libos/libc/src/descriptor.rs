@@ -8,7 +8,6 @@
 //! of an object only if the program can make one: a program that never calls `socket` has
 //! no socket code behind `read` and `close`.
 
-use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
@@ -66,11 +65,18 @@ impl Open {
 /// The first descriptor the table hands out (0, 1 and 2 are the console's).
 pub(crate) const FIRST: c_int = 3;
 
-static TABLE: Spinlock<BTreeMap<c_int, Arc<Open>>> = Spinlock::new(BTreeMap::new());
+/// The descriptions by descriptor, from [`FIRST`] up (a plain vector: a program holds few
+/// descriptors, and a map's code would be in every std image).
+static TABLE: Spinlock<Vec<Option<Arc<Open>>>> = Spinlock::new(Vec::new());
+
+/// Descriptor `fd`'s slot in the table.
+fn slot(fd: c_int) -> Option<usize> {
+    usize::try_from(fd.checked_sub(FIRST)?).ok()
+}
 
 /// What descriptor `fd` refers to (from 3 up).
 pub(crate) fn get(fd: c_int) -> Option<Arc<Open>> {
-    TABLE.lock().get(&fd).cloned()
+    TABLE.lock().get(slot(fd)?)?.clone()
 }
 
 /// What descriptor `fd` refers to, or `EBADF`.
@@ -90,11 +96,19 @@ pub(crate) fn install(file: Arc<dyn File>, nonblocking: bool) -> c_int {
 /// Gives `open` the lowest free descriptor at or above `from`.
 pub(crate) fn insert(open: Arc<Open>, from: c_int) -> c_int {
     let mut table = TABLE.lock();
-    let fd = (from.max(FIRST)..)
-        .find(|fd| !table.contains_key(fd))
-        .unwrap_or(c_int::MAX);
-    table.insert(fd, open);
-    fd
+    let start = slot(from.max(FIRST)).unwrap_or(0);
+    if table.len() < start {
+        table.resize(start, None);
+    }
+    let free = match table[start..].iter().position(Option::is_none) {
+        Some(at) => start + at,
+        None => {
+            table.push(None);
+            table.len() - 1
+        }
+    };
+    table[free] = Some(open);
+    free as c_int + FIRST
 }
 
 /// A second descriptor for `fd`'s description, at or above `from`.
@@ -108,7 +122,7 @@ pub(crate) fn duplicate(fd: c_int, from: c_int) -> Result<c_int, c_int> {
 /// Closes `fd`; the object goes when its last descriptor (and last user) does.
 pub(crate) fn close(fd: c_int) -> Result<(), c_int> {
     // Dropped after the table's lock: an object's drop may reach the table.
-    let removed = TABLE.lock().remove(&fd);
+    let removed = slot(fd).and_then(|at| TABLE.lock().get_mut(at)?.take());
     removed.map(drop).ok_or(EBADF)
 }
 
