@@ -408,7 +408,7 @@ fn a_static_address_comes_from_the_manifest_or_the_command_line() {
 /// ICMP echo, a page, 404, and 1,000 requests over 8 keep-alive connections, all 200.
 #[test]
 fn http_as_a_domu_serves_curl_in_the_dom0_over_netfront() {
-    let client = std::fs::read_to_string(support::data("dom0/http-client.sh")).unwrap();
+    let client = dom0_client("http-client.sh");
     let output = support::run(
         unik()
             .current_dir(root().join("examples/http"))
@@ -556,11 +556,17 @@ fn tokio_echo_answers_many_connections_on_kvm_arm64() {
     tokio_echo_answers_many_connections("kvm-arm64");
 }
 
+/// The dom0 shell script `tests/data/dom0/<name>`, after the `wait_for` helper it uses.
+fn dom0_client(name: &str) -> String {
+    let read = |name: &str| std::fs::read_to_string(support::data(&format!("dom0/{name}"))).unwrap();
+    read("wait-for.sh") + &read(name)
+}
+
 /// `examples/<example>`, unchanged, as a real xl domU on xen-x86_64: the dom0 runs
 /// `tests/data/dom0/<client>` over its bridge, netback and the domU's netfront, and each
 /// of `expected` is a line of the output.
 fn serves_the_dom0_as_a_domu(example: &str, client: &str, expected: &[&str]) {
-    let client = std::fs::read_to_string(support::data(&format!("dom0/{client}"))).unwrap();
+    let client = dom0_client(client);
     let output = support::run(
         unik()
             .current_dir(root().join("examples").join(example))

@@ -142,30 +142,19 @@ pub fn read(metadata: &Value, manifest: &Path) -> Result<(Settings, Vec<String>)
                         format!("`{address}` is not an IPv4 address with a prefix length, such as \"10.0.2.15/24\""),
                     ));
                 }
-                let gateway = match net.get("gateway") {
-                    None => None,
-                    Some(gateway) => {
-                        let gateway = string("net.gateway", gateway)?;
-                        Some(gateway.parse().map_err(|_| {
-                            error(
-                                "net.gateway",
-                                format!("`{gateway}` is not an IPv4 address, such as \"10.0.2.2\""),
-                            )
-                        })?)
-                    }
+                // An optional IPv4 address under `key` (`example` shows one in the error).
+                let address_at = |key: &str, example: &str| -> Result<Option<std::net::Ipv4Addr>, ProjectError> {
+                    let Some(value) = net.get(key) else {
+                        return Ok(None);
+                    };
+                    let name = format!("net.{key}");
+                    let text = string(&name, value)?;
+                    text.parse()
+                        .map(Some)
+                        .map_err(|_| error(&name, format!("`{text}` is not an IPv4 address, such as \"{example}\"")))
                 };
-                let dns = match net.get("dns") {
-                    None => None,
-                    Some(dns) => {
-                        let dns = string("net.dns", dns)?;
-                        Some(dns.parse().map_err(|_| {
-                            error(
-                                "net.dns",
-                                format!("`{dns}` is not an IPv4 address, such as \"10.0.2.3\""),
-                            )
-                        })?)
-                    }
-                };
+                let gateway = address_at("gateway", "10.0.2.2")?;
+                let dns = address_at("dns", "10.0.2.3")?;
                 for unknown in net.keys().filter(|k| !NET_KEYS.contains(&k.as_str())) {
                     warnings.push(format!(
                         "unused manifest key: package.metadata.unik.net.{unknown} (in `{}`; known keys: {})",

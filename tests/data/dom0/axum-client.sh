@@ -1,12 +1,8 @@
-# Run in the dom0 by `unik run --domu --in-dom0` against examples/axum as a domU: its JSON
+# Run (after wait-for.sh) in the dom0 by `unik run --domu --in-dom0` against
+# examples/axum as a domU: its JSON
 # API through netback and the domU's netfront, then 1,000 requests over 8 connections.
 base="http://$UNIK_DOMU_ADDRESS:8080"
-tries=0
-until curl -s -o /dev/null -m 2 "$base/"; do
-    tries=$((tries + 1))
-    [ "$tries" -lt 150 ] || { echo "the server never answered"; exit 1; }
-    sleep 0.2
-done
+wait_for curl -s -o /dev/null -m 2 "$base/"
 curl -s "$base/"
 curl -s -H 'content-type: application/json' -d '{"text":"from-dom0"}' -w ' %{http_code}\n' "$base/notes"
 curl -s "$base/notes/1"; echo

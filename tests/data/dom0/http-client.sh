@@ -1,12 +1,8 @@
-# Run in the dom0 by `unik run --domu --in-dom0` against examples/http as a domU: the
+# Run (after wait-for.sh) in the dom0 by `unik run --domu --in-dom0` against
+# examples/http as a domU: the
 # domU's address comes from the dom0's DHCP server, over netback and the domU's netfront.
 base="http://$UNIK_DOMU_ADDRESS:8080"
-tries=0
-until curl -s -o /dev/null -m 2 "$base/"; do
-    tries=$((tries + 1))
-    [ "$tries" -lt 150 ] || { echo "the server never answered"; exit 1; }
-    sleep 0.2
-done
+wait_for curl -s -o /dev/null -m 2 "$base/"
 ping -c 2 -W 2 "$UNIK_DOMU_ADDRESS" > /dev/null && echo "ping: answered"
 curl -s "$base/echo?from-dom0"
 curl -s -o /dev/null -w 'missing page: %{http_code}\n' "$base/missing"

@@ -1,13 +1,9 @@
-# Run in the dom0 by `unik run --domu --in-dom0` against examples/https as a domU. The
+# Run (after wait-for.sh) in the dom0 by `unik run --domu --in-dom0` against
+# examples/https as a domU. The
 # dom0 cannot read the domU's console, where the certificate is printed, so it checks the
 # certificate it is shown instead: made for `localhost`, self-signed.
 base="https://$UNIK_DOMU_ADDRESS:8443"
-tries=0
-until curl -sk -o /dev/null -m 2 "$base/"; do
-    tries=$((tries + 1))
-    [ "$tries" -lt 150 ] || { echo "the server never answered"; exit 1; }
-    sleep 0.2
-done
+wait_for curl -sk -o /dev/null -m 2 "$base/"
 curl -sk "$base/"
 curl -sk --http1.1 "$base/echo?from-dom0"
 curl -s -o /dev/null "$base/" || echo "untrusted: refused"
