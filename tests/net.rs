@@ -622,13 +622,17 @@ fn tokio_echo_as_a_domu_answers_the_dom0() {
 
 /// Debian's dnsmasq answering on the host's loopback, port 53, for names under
 /// `unik.test`; the guest reaches it as 10.0.2.2 (QEMU's user network maps that address to
-/// the host's loopback). Stopped when dropped.
-struct DnsServer(Child);
+/// the host's loopback). Stopped when dropped. One at a time (port 53): the tests that need
+/// one wait for each other.
+struct DnsServer(Child, std::sync::MutexGuard<'static, ()>);
+
+static PORT_53: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl DnsServer {
     /// Names it answers: `web.unik.test` (the host, 10.0.2.2) and `other.unik.test`
     /// (192.0.2.7); every other name is refused.
     fn start() -> DnsServer {
+        let turn = PORT_53.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut child = std::process::Command::new("dnsmasq")
             .args([
                 "--keep-in-foreground",
@@ -651,7 +655,7 @@ impl DnsServer {
             std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut error).unwrap();
             panic!("dnsmasq could not serve 127.0.0.1:53 ({status}): {error}");
         }
-        DnsServer(child)
+        DnsServer(child, turn)
     }
 }
 
