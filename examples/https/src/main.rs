@@ -44,11 +44,16 @@ async fn main() {
     let acceptor = TlsAcceptor::from(Arc::new(config));
     let app = Router::new()
         .route("/", get(|| async { "hello over TLS from axum and rustls on unik\n" }))
-        .route("/echo", get(|RawQuery(text): RawQuery| async move { format!("{}\n", text.unwrap_or_default()) }));
+        .route(
+            "/echo",
+            get(|RawQuery(text): RawQuery| async move { format!("{}\n", text.unwrap_or_default()) }),
+        );
     let listener = TcpListener::bind("0.0.0.0:8443").await.expect("bind 8443");
     println!("https: listening on {}", listener.local_addr().expect("address"));
     loop {
-        let Ok((stream, peer)) = listener.accept().await else { continue };
+        let Ok((stream, peer)) = listener.accept().await else {
+            continue;
+        };
         let (acceptor, app) = (acceptor.clone(), app.clone());
         tokio::spawn(async move {
             let stream = match acceptor.accept(stream).await {
