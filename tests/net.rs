@@ -624,7 +624,11 @@ fn tokio_echo_as_a_domu_answers_the_dom0() {
 /// `unik.test`; the guest reaches it as 10.0.2.2 (QEMU's user network maps that address to
 /// the host's loopback). Stopped when dropped. One at a time (port 53): the tests that need
 /// one wait for each other.
-struct DnsServer(Child, std::sync::MutexGuard<'static, ()>);
+struct DnsServer {
+    child: Child,
+    /// Held while the server runs.
+    _turn: std::sync::MutexGuard<'static, ()>,
+}
 
 static PORT_53: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -655,14 +659,14 @@ impl DnsServer {
             std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut error).unwrap();
             panic!("dnsmasq could not serve 127.0.0.1:53 ({status}): {error}");
         }
-        DnsServer(child, turn)
+        DnsServer { child, _turn: turn }
     }
 }
 
 impl Drop for DnsServer {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
