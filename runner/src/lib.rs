@@ -210,6 +210,31 @@ pub enum RunError {
         /// What went wrong.
         message: String,
     },
+    /// The run's own folder (device tree, dom0 initramfs) could not be made.
+    #[error("cannot create the run folder `{}`: {source} (is the temporary folder writable? TMPDIR chooses it)", path.display())]
+    RunFolder {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Makes the run's folder. One of the same name can only be left over from a process that
+/// had this one's process ID and was killed before removing it (no live process shares the
+/// ID): it is removed first.
+fn make_run_folder(path: &std::path::Path) -> Result<(), RunError> {
+    let make = || std::fs::create_dir(path);
+    let made = match make() {
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::remove_dir_all(path).and_then(|()| make())
+        }
+        other => other,
+    };
+    made.map_err(|source| RunError::RunFolder {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Console lines kept for failure messages.
@@ -429,10 +454,7 @@ pub fn execute(shell: &Shell, plan: &BootPlan, console: Box<dyn Write + Send>) -
             }
         }
     }
-    std::fs::create_dir(&plan.run_dir).map_err(|e| RunError::DeviceTree {
-        target: plan.target.clone(),
-        message: format!("cannot create the run folder `{}`: {e}", plan.run_dir.display()),
-    })?;
+    make_run_folder(&plan.run_dir)?;
     let _run_dir = RunDir(plan.run_dir.clone());
     for preparation in &plan.prepare {
         match preparation {
@@ -689,5 +711,21 @@ mod tests {
         let mut request = request(&target);
         request.mode = Some(unik_targets::BootMode::XlDomU);
         assert!(matches!(prepare(&request), Err(RunError::NoXlHost(_))));
+    }
+}
+
+#[cfg(test)]
+mod run_folder_tests {
+    #[test]
+    fn a_leftover_run_folder_is_replaced() {
+        let temp = tempfile::tempdir().unwrap();
+        let path = temp.path().join("unik-run-1-0");
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("device-tree.dtb"), b"stale").unwrap();
+        super::make_run_folder(&path).unwrap();
+        assert_eq!(std::fs::read_dir(&path).unwrap().count(), 0);
+        let missing = temp.path().join("no/such/parent");
+        let message = super::make_run_folder(&missing).unwrap_err().to_string();
+        assert!(message.contains("cannot create the run folder"), "{message}");
     }
 }

@@ -253,7 +253,8 @@ pub struct BootPlan {
     pub definition: Target,
 }
 
-/// A folder for one run's files (not made yet): unique within this machine.
+/// A folder for one run's files (not made yet): unique among the live processes of this
+/// machine (a dead one's leftover is replaced when the run starts).
 fn run_dir() -> PathBuf {
     static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
