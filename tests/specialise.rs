@@ -100,7 +100,7 @@ fn networking_is_only_in_images_that_use_it() {
         }
         assert_eq!(
             names(&http["stripped"]),
-            ["args", "entropy", "std", "thread", "time"],
+            ["args", "dns", "entropy", "events", "math", "std", "thread", "time"],
             "{target}"
         );
     }
@@ -120,7 +120,7 @@ fn networking_is_only_in_images_that_use_it() {
     assert!(!holds(&symbols, "virtio-net"), "xen-x86_64: http holds virtio-net");
     assert_eq!(
         names(&http["stripped"]),
-        ["args", "entropy", "std", "thread", "time"],
+        ["args", "dns", "entropy", "events", "math", "std", "thread", "time"],
         "xen-x86_64"
     );
     let why = run(unik()
@@ -169,7 +169,7 @@ fn the_build_prints_its_components() {
     assert_eq!(output.status, 0, "{}", output.stderr);
     assert!(
         output.stderr.contains(
-            "Specialised components: console, serial-16550 (2 of 11; stripped: alloc, args, entropy, net, std, task, thread, time, virtio-net)"
+            "Specialised components: console, serial-16550 (2 of 14; stripped: alloc, args, dns, entropy, events, math, net, std, task, thread, time, virtio-net)"
         ),
         "{}",
         output.stderr
