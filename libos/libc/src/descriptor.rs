@@ -86,11 +86,16 @@ pub(crate) fn open(fd: c_int) -> Result<Arc<Open>, c_int> {
 
 /// Gives `file` a new description and the lowest free descriptor (from 3 up).
 pub(crate) fn install(file: Arc<dyn File>, nonblocking: bool) -> c_int {
+    install_from(file, nonblocking, FIRST)
+}
+
+/// Gives `file` a new description and the lowest free descriptor at or above `from`.
+pub(crate) fn install_from(file: Arc<dyn File>, nonblocking: bool, from: c_int) -> c_int {
     let open = Arc::new(Open {
         file,
         nonblocking: AtomicBool::new(nonblocking),
     });
-    insert(open, FIRST)
+    insert(open, from)
 }
 
 /// Gives `open` the lowest free descriptor at or above `from`.

@@ -210,17 +210,7 @@ pub extern "C" fn close(fd: c_int) -> c_int {
 /// A copy of `fd` at the lowest free descriptor at or above `from`.
 fn duplicate(fd: c_int, from: c_int) -> c_int {
     let copy = match fd {
-        STDIN | STDOUT | STDERR if from >= 0 => {
-            let copy = descriptor::install(Arc::new(ConsoleCopy(fd)), false);
-            // `install` took the lowest free one; move it up to `from` if need be.
-            match descriptor::get(copy).filter(|_| copy < from) {
-                Some(open) => {
-                    let _ = descriptor::close(copy);
-                    Ok(descriptor::insert(open, from))
-                }
-                None => Ok(copy),
-            }
-        }
+        STDIN | STDOUT | STDERR if from >= 0 => Ok(descriptor::install_from(Arc::new(ConsoleCopy(fd)), false, from)),
         _ => descriptor::duplicate(fd, from),
     };
     copy.unwrap_or_else(fail)
