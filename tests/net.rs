@@ -111,6 +111,9 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        if !matches!(self.child.try_wait(), Ok(None)) {
+            return; // Already ended (and reaped): its process group is gone.
+        }
         let group = format!("-{}", self.child.id());
         let _ = std::process::Command::new("kill")
             .args(["-TERM", "--", &group])
@@ -890,4 +893,89 @@ fn ureq_fetches_a_page_over_https_by_name() {
         "{}",
         untrusted.stdout
     );
+}
+
+/// The processes whose parent is `parent`, by their `/proc` stat line (pid, then state).
+fn children_of(parent: u32) -> Vec<(u32, String)> {
+    let mut children = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid ...`: the command name may hold spaces, so read after `)`.
+        let Some((head, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.get(1).and_then(|ppid| ppid.parse().ok()) == Some(parent) {
+            let pid = head.split_whitespace().next().unwrap().parse().unwrap();
+            children.push((pid, fields[0].to_string()));
+        }
+    }
+    children
+}
+
+/// Whether process `pid` still runs (a zombie, dead but not yet reaped, does not).
+fn is_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| stat.rsplit_once(')').map(|(_, rest)| rest.trim_start().to_string()))
+        .is_some_and(|rest| !rest.starts_with(['Z', 'X']))
+}
+
+/// SIGTERM, SIGINT (to unik alone, and to its process group as a terminal's Ctrl-C sends
+/// it) and SIGKILL to a running `unik run --publish`: QEMU ends with unik, the published
+/// port is free again, and a caught signal gives the status a shell expects (128 + n).
+#[test]
+fn a_signal_to_unik_run_ends_its_vm_and_frees_the_port() {
+    use std::os::unix::process::ExitStatusExt;
+    for (signal, to_group, expected) in [
+        ("TERM", false, Some(143)),
+        ("INT", false, Some(130)),
+        ("INT", true, Some(130)),
+        ("KILL", false, None),
+    ] {
+        let mut server = Server::start("http", "kvm-x86_64", HTTP_PORT, "tcp");
+        let unik_pid = server.child.id();
+        let qemu: Vec<u32> = children_of(unik_pid)
+            .into_iter()
+            .filter(|(pid, _)| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains("qemu-system-x86_64"))
+            })
+            .map(|(pid, _)| pid)
+            .collect();
+        assert_eq!(
+            qemu.len(),
+            1,
+            "one QEMU under unik {unik_pid}: {:?}",
+            children_of(unik_pid)
+        );
+        let whom = if to_group {
+            format!("-{unik_pid}")
+        } else {
+            unik_pid.to_string()
+        };
+        let sent = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), "--", &whom])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let status = server.child.wait().unwrap();
+        let case = format!("SIG{signal} to {whom}");
+        match expected {
+            Some(code) => assert_eq!(status.code(), Some(code), "{case}: {status:?}"),
+            None => assert_eq!(status.signal(), Some(9), "{case}: {status:?}"),
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while is_alive(qemu[0]) {
+            assert!(Instant::now() < deadline, "{case}: QEMU {} outlived unik", qemu[0]);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(
+            std::net::TcpListener::bind(server.address).is_ok(),
+            "{case}: port {} still held",
+            server.address
+        );
+    }
 }

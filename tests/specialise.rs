@@ -184,7 +184,7 @@ fn a_printing_app_gets_no_device_beyond_the_console() {
     let qemu = output
         .stderr
         .lines()
-        .find(|l| l.starts_with("$ qemu-system-x86_64"))
+        .find(|l| l.starts_with("$ ") && l.contains("qemu-system-x86_64 "))
         .unwrap();
     let devices: Vec<&str> = qemu
         .split(" -device ")

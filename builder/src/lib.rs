@@ -44,6 +44,9 @@ pub enum BuildError {
     /// cargo could not be started.
     #[error("cannot run cargo: {0}")]
     CargoNotRunnable(std::io::Error),
+    /// unik received a signal during the build and stopped cargo.
+    #[error("{0}; the build was stopped")]
+    Interrupted(unik_ui::supervise::Interruption),
     /// Compilation failed; cargo printed why.
     #[error("could not compile `{package}` for {target} (cargo's errors are above)")]
     Compile {
@@ -158,6 +161,16 @@ pub enum BuildError {
     /// The component catalog is invalid (a bug in configs/components.toml).
     #[error(transparent)]
     Catalog(#[from] unik_catalog::CatalogError),
+    /// A manifest setting the target cannot honour.
+    #[error("invalid `{key}` in `{}`: {message}", manifest.display())]
+    Setting {
+        /// The key, `package.metadata.unik.memory`.
+        key: String,
+        /// The manifest that sets it.
+        manifest: PathBuf,
+        /// What is wrong and what to write.
+        message: String,
+    },
     /// A linker-script template problem (a target definition bug).
     #[error("target `{target}`: {message}")]
     Template {
@@ -413,7 +426,7 @@ pub fn build_plan_message(plan: &BuildPlan) -> serde_json::Value {
 /// Runs the plan's cargo command, passing its diagnostics on; the linked executable.
 fn run_cargo(shell: &Shell, request: &BuildRequest<'_>, plan: &BuildPlan) -> Result<PathBuf, BuildError> {
     let project = request.project;
-    let mut command = shell.command(&plan.cargo.program);
+    let mut command = shell.owned_command(&plan.cargo.program);
     command.current_dir(&plan.cargo.cwd).args(&plan.cargo.args);
     for (variable, value) in &plan.cargo.env {
         match value {
@@ -424,6 +437,7 @@ fn run_cargo(shell: &Shell, request: &BuildRequest<'_>, plan: &BuildPlan) -> Res
     command.stdout(Stdio::piped());
     shell.echo(&command);
     let mut child = command.spawn().map_err(BuildError::CargoNotRunnable)?;
+    let supervised = unik_ui::supervise::supervise(&child);
     let stdout = child
         .stdout
         .take()
@@ -456,6 +470,10 @@ fn run_cargo(shell: &Shell, request: &BuildRequest<'_>, plan: &BuildPlan) -> Res
         }
     }
     let status = child.wait().map_err(BuildError::CargoNotRunnable)?;
+    drop(supervised);
+    if let Some(interruption) = unik_ui::supervise::interruption() {
+        return Err(BuildError::Interrupted(interruption));
+    }
     if let Some(failure) = link_failure {
         return Err(failure);
     }

@@ -159,6 +159,7 @@ pub fn plan(
         ));
     }
     let dir = output_dir(project, target, profile);
+    check_settings(project, target)?;
     let linker_script = linker_script(project, target, &dir)?;
     let std_build = uses_std.then(|| StdBuild {
         sources: toolchain.sysroot.join("lib/rustlib/src/rust"),
@@ -210,6 +211,47 @@ pub fn plan(
         },
         memory: MemoryChoice { bytes, origin },
     })
+}
+
+/// The smallest main stack a manifest may ask for: below it, even a program that only
+/// prints overflows before `main`.
+pub const MIN_STACK: u64 = 16 << 10;
+
+/// Refuses manifest settings `target` cannot honour, before anything is built.
+fn check_settings(project: &Project, target: &Target) -> Result<(), BuildError> {
+    let setting = |key: &str, message: String| BuildError::Setting {
+        key: format!("package.metadata.unik.{key}"),
+        manifest: project.manifest_path.clone(),
+        message,
+    };
+    if let Some(memory) = project.settings.memory {
+        target
+            .check_memory(memory)
+            .map_err(|message| setting("memory", message))?;
+    }
+    if let Some(stack) = project.settings.stack_size {
+        let room = target.layout.max_image_end - target.layout.load_address;
+        if stack.bytes() < MIN_STACK {
+            return Err(setting(
+                "stack-size",
+                format!(
+                    "a stack of {stack} bytes is too small: give at least {}",
+                    ByteSize::new(MIN_STACK)
+                ),
+            ));
+        }
+        if stack.bytes() >= room {
+            return Err(setting(
+                "stack-size",
+                format!(
+                    "a stack of {stack} does not fit in the {} a {} image may span: give less",
+                    ByteSize::new(room),
+                    target.name
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The target's linker script, rendered, named `<package>-<hash of the text>.ld`: cargo

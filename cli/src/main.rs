@@ -51,6 +51,11 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let shell = Shell::new(cli.verbose, cli.quiet);
+    if let Err(error) = unik_ui::supervise::catch_signals() {
+        shell.warn(format!(
+            "cannot catch signals ({error}): a signal to unik will not stop the VMs it runs"
+        ));
+    }
     let result = match cli.command {
         Command::Build(args) => build::exec(&shell, args).map(|()| 0),
         Command::Run(args) => run::exec(&shell, args),
@@ -63,10 +68,17 @@ fn main() -> ExitCode {
     match result {
         // As on Unix, the low 8 bits of the status leave the process.
         Ok(status) => ExitCode::from(status as u8),
-        Err(error) => {
-            shell.error(format!("{error:#}"));
-            ExitCode::FAILURE
-        }
+        Err(error) => match unik_ui::supervise::interruption() {
+            // Whatever failed after a signal failed because of it (cargo or the VM was stopped).
+            Some(interruption) => {
+                shell.error(format!("{interruption}; stopped what unik was running"));
+                ExitCode::from(interruption.exit_status() as u8)
+            }
+            None => {
+                shell.error(format!("{error:#}"));
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 

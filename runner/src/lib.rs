@@ -8,6 +8,7 @@
 //! stopped at the timeout.
 
 use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::mpsc;
@@ -45,6 +46,8 @@ pub enum Outcome {
     NoStatus,
     /// The timeout passed and the VM was stopped.
     TimedOut(Duration),
+    /// unik received a signal and stopped the VM.
+    Interrupted(unik_ui::supervise::Interruption),
 }
 
 /// A finished run.
@@ -103,6 +106,10 @@ impl RunResult {
                     tail()
                 )),
             ),
+            Outcome::Interrupted(interruption) => (
+                interruption.exit_status(),
+                Some(format!("{interruption}; the VM was stopped")),
+            ),
             Outcome::TimedOut(after) => (
                 STATUS_TIMEOUT,
                 Some(format!(
@@ -146,6 +153,9 @@ pub enum RunError {
         /// Whether it would have one as an `xl` domU.
         as_domu: bool,
     },
+    /// `--memory` is out of the target's range.
+    #[error("--memory: {0}")]
+    Memory(String),
     /// `--memory` below what the image needs.
     #[error(
         "{memory} of memory (--memory) cannot hold the image for {target}: it needs at least {required}; pass a larger --memory"
@@ -476,9 +486,12 @@ pub fn execute(shell: &Shell, plan: &BootPlan, console: Box<dyn Write + Send>) -
             }
         }
     }
-    let mut command = shell.command(&plan.qemu.program);
+    // The VM dies with unik (even a SIGKILLed one), and in a process group of its own:
+    // a terminal's Ctrl-C reaches unik alone, which stops the VM and reports the interruption.
+    let mut command = shell.owned_command(&plan.qemu.program);
     command
         .args(&plan.qemu.args)
+        .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -488,6 +501,7 @@ pub fn execute(shell: &Shell, plan: &BootPlan, console: Box<dyn Write + Send>) -
         binary: machine.qemu.clone(),
         source,
     })?;
+    let supervised = unik_ui::supervise::supervise(&child);
 
     let (events, received) = mpsc::channel();
     let mut stdout = child.stdout.take().expect("stdout is piped");
@@ -551,12 +565,15 @@ pub fn execute(shell: &Shell, plan: &BootPlan, console: Box<dyn Write + Send>) -
         binary: machine.qemu.clone(),
         source,
     })?;
+    drop(supervised);
     // A run that ended at the hypervisor's end marker ended there, not when QEMU was stopped.
     let elapsed = ended_at.map_or_else(|| started.elapsed(), |at| at - started);
     let _ = pump.join();
     let stderr = errors.join().unwrap_or_default();
 
-    let outcome = if timed_out {
+    let outcome = if let Some(interruption) = unik_ui::supervise::interruption() {
+        Outcome::Interrupted(interruption)
+    } else if timed_out {
         Outcome::TimedOut(elapsed)
     } else {
         match machine.exit {

@@ -120,6 +120,7 @@ impl<'a> BootRequest<'a> {
 }
 
 fn check_memory(record: &BuildRecord, target: &Target, memory: ByteSize) -> Result<(), RunError> {
+    target.check_memory(memory).map_err(RunError::Memory)?;
     if memory.bytes() < record.memory_required {
         return Err(RunError::MemoryTooSmall {
             memory,

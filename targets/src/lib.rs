@@ -232,6 +232,8 @@ pub struct Machine {
     pub ram_base: u64,
     /// Guest memory when neither the manifest nor the command line says.
     pub default_memory: ByteSize,
+    /// The most guest memory an image can use (what its page tables map).
+    pub max_memory: ByteSize,
     /// `-cpu` under KVM.
     pub kvm_cpu: String,
     /// `-cpu` under TCG (QEMU's default when absent).
@@ -375,6 +377,40 @@ pub fn linker_fragment(name: &str) -> Option<&'static str> {
 }
 
 impl Target {
+    /// Checks a guest memory size before anything is built: at most what the target's
+    /// images can use, and at least where images start in RAM plus the default stack (an
+    /// image needs more; its build record says how much). The error says what to write.
+    pub fn check_memory(&self, memory: ByteSize) -> Result<(), String> {
+        const MIB: u64 = 1 << 20;
+        let image_start = if self.image_format.is_position_independent() {
+            self.layout.load_offset
+        } else {
+            self.layout.load_address - self.machine.ram_base
+        };
+        let floor = ByteSize::new((image_start + self.layout.stack_size).div_ceil(MIB) * MIB);
+        if memory < floor {
+            let unit_hint = if memory.bytes() > 0 && memory.bytes() < 1024 {
+                format!(
+                    " (a number without a unit counts bytes: for {0} MiB write \"{0}M\")",
+                    memory.bytes()
+                )
+            } else {
+                String::new()
+            };
+            return Err(format!(
+                "{memory} bytes of memory cannot hold any {} image, which starts {image_start:#x} bytes into RAM: give at least {floor}{unit_hint}",
+                self.name
+            ));
+        }
+        if memory > self.machine.max_memory {
+            return Err(format!(
+                "{memory} is more memory than {} images can use: give at most {}",
+                self.name, self.machine.max_memory
+            ));
+        }
+        Ok(())
+    }
+
     /// How the target's images boot unless the run asks for another mode.
     pub fn default_boot_mode(&self) -> BootMode {
         match self.machine.hypervisor.as_ref().map(|h| &h.handoff) {
@@ -462,6 +498,7 @@ mod tests {
                 target.layout.max_image_end - target.machine.ram_base
             };
             assert!(target.machine.default_memory.bytes() > room, "{}", target.name);
+            target.check_memory(target.machine.default_memory).unwrap();
         }
     }
 

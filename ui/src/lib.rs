@@ -2,12 +2,15 @@
 //! stderr, the echo of each subprocess in verbose mode, and the clean environment that
 //! nested tools run in.
 //!
-//! Every process unik starts is created with [`Shell::command`], so none escapes the echo
-//! or inherits the outer cargo's environment.
+//! Every process unik starts is created with [`Shell::command`] (or, for one that must die
+//! with unik, [`Shell::owned_command`]), so none escapes the echo or inherits the outer
+//! cargo's environment. [`supervise`] stops them when unik is signalled.
 
 use std::ffi::OsStr;
 use std::io::{IsTerminal, Write};
 use std::process::Command;
+
+pub mod supervise;
 
 /// Where status goes, and how much of it.
 #[derive(Clone, Debug)]
@@ -109,6 +112,27 @@ impl Shell {
     pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
         let mut command = Command::new(program);
         sanitize(&mut command);
+        command
+    }
+
+    /// Like [`Shell::command`], for a process that must not outlive unik (a VM, a build):
+    /// started through `setpriv --pdeathsig KILL` where util-linux is installed, so the
+    /// kernel kills it when the calling thread ends, even by SIGKILL. The calling thread
+    /// must be the one that waits for the process. Register the child with
+    /// [`supervise::supervise`] so that a signal to unik stops it too.
+    pub fn owned_command(&self, program: impl AsRef<OsStr>) -> Command {
+        if !on_path(supervise::DEATH_SIGNAL_WRAPPER) {
+            if self.verbose {
+                self.note(format!(
+                    "`{}` (util-linux) is not installed: if unik is killed, {} keeps running",
+                    supervise::DEATH_SIGNAL_WRAPPER,
+                    program.as_ref().to_string_lossy()
+                ));
+            }
+            return self.command(program);
+        }
+        let mut command = self.command(supervise::DEATH_SIGNAL_WRAPPER);
+        command.args(["--pdeathsig", "KILL", "--"]).arg(program);
         command
     }
 
