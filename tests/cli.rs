@@ -157,8 +157,9 @@ fn a_build_with_a_closed_stdout_finishes() {
     assert_eq!(status, Some(0), "{stderr}");
 }
 
-#[test]
-fn a_bad_memory_size_names_the_key() {
+/// A copy of test app `unknown-key` in a temporary folder, with `settings` as its
+/// `[package.metadata.unik]` (in place of its misspelt `memroy` line and its `targets`).
+fn app_with_settings(settings: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("src")).unwrap();
     std::fs::copy(data("apps/unknown-key/src/main.rs"), dir.path().join("src/main.rs")).unwrap();
@@ -168,11 +169,134 @@ fn a_bad_memory_size_names_the_key() {
             "../../../../libos/unik",
             &root().join("libos/unik").display().to_string(),
         )
-        .replace("memroy = \"16M\"", "memory = \"lots\"");
+        .replace("targets = [\"kvm-x86_64\"]", "")
+        .replace("memroy = \"16M\"", settings);
     std::fs::write(dir.path().join("Cargo.toml"), manifest).unwrap();
+    dir
+}
+
+#[test]
+fn a_bad_memory_size_names_the_key() {
+    let dir = app_with_settings("memory = \"lots\"");
     let output = run(unik().current_dir(dir.path()).arg("build"));
     assert_clean_error(&output, "invalid `package.metadata.unik.memory`");
     assert_clean_error(&output, "`lots` is not a size");
+}
+
+/// Settings that used to be accepted and fail later (a triple fault, a raw QEMU error, a
+/// 70 s build) are refused by `--dry-run`, before anything is built, saying what to write.
+#[test]
+fn settings_that_cannot_work_are_refused_before_the_build() {
+    for (settings, command, expected) in [
+        (
+            "stack-size = \"0\"",
+            "build",
+            "a stack of 0 bytes is too small: give at least 16K",
+        ),
+        (
+            "memory = 16",
+            "build",
+            "a number without a unit counts bytes: for 16 MiB write \"16M\"",
+        ),
+        ("memory = \"0\"", "build", "give at least 2M"),
+        (
+            "memory = \"999999G\"",
+            "run",
+            "999999G is more memory than kvm-x86_64 images can use: give at most 1G",
+        ),
+        ("targets = []", "build", "the list is empty: name at least one target"),
+        ("cmdline = 'a \"b'", "run", "has an unbalanced double quote"),
+        (
+            "[package.metadata.unik.net]\naddres = \"10.0.2.15/24\"",
+            "build",
+            "invalid `package.metadata.unik.net.addres`",
+        ),
+    ] {
+        let dir = app_with_settings(settings);
+        let output = run(unik().current_dir(dir.path()).args([command, "--dry-run"]));
+        assert_clean_error(&output, expected);
+    }
+}
+
+/// Bad command-line input: a clear error and status 1 (argument errors included), never
+/// a panic, never a silent success.
+#[test]
+fn bad_arguments_are_clear_errors_with_status_1() {
+    let app = || unik_for_app("unknown-key");
+    for (command, expected) in [
+        (
+            app().args(["run", "--timeout", "1e20"]),
+            "--timeout 100000000000000000000: give a positive number",
+        ),
+        (
+            app().args(["run", "--memory", "5000G", "--dry-run"]),
+            "--memory: 5000G is more memory",
+        ),
+        (
+            app().args(["run", "-p", "[::1]:8080:80", "--dry-run"]),
+            "IPv6 host addresses are not supported",
+        ),
+        (
+            app().args(["run", "--no-such-flag"]),
+            "unexpected argument '--no-such-flag'",
+        ),
+        (
+            app().args(["size-report", "--baseline", "x.json", "--max-growth", "NaN"]),
+            "--max-growth NaN: give a number of percent",
+        ),
+        (
+            app().args(["size-report", "--image", "/bin/true"]),
+            "has no build record beside it",
+        ),
+        (
+            app().args(["size-report", "--image", "x", "--target", "kvm-arm64"]),
+            "cannot be used with",
+        ),
+        (app().args(["why", ""]), "give a component"),
+        (
+            unik().args(["build", "--manifest-path", "/tmp"]),
+            "--manifest-path `/tmp` is a folder",
+        ),
+    ] {
+        let output = run(command);
+        assert_eq!(output.status, 1, "{command:?}:\n{}", output.stderr);
+        assert_clean_error(&output, expected);
+    }
+}
+
+#[test]
+fn why_a_name_nothing_matches_fails() {
+    let output = run(unik_for_app("unknown-key").args(["why", "no_such_thing_anywhere"]));
+    assert_clean_error(
+        &output,
+        "`no_such_thing_anywhere` is not a component (`unik components` lists them) and no symbol of the image",
+    );
+}
+
+/// The size report of an image copied elsewhere reads the files beside the copy; without
+/// the `.elf` it says so instead of reporting the image as padding; `--budget` names what
+/// takes room in the file (not the stack, which takes none).
+#[test]
+fn size_reports_read_the_files_beside_the_image() {
+    let message = build_message(&mut unik_for_app("unknown-key"), &["--release"]);
+    let image = std::path::PathBuf::from(message["image"].as_str().unwrap());
+    let copy = tempfile::tempdir().unwrap();
+    let copied = copy.path().join("app");
+    std::fs::copy(&image, &copied).unwrap();
+    std::fs::copy(image.with_extension("json"), copy.path().join("app.json")).unwrap();
+    let output = run(unik().args(["size-report", "--image"]).arg(&copied));
+    assert_clean_error(&output, "app.elf` is not beside");
+    std::fs::copy(image.with_extension("elf"), copy.path().join("app.elf")).unwrap();
+    let output = run(unik().args(["size-report", "--format", "json", "--image"]).arg(&copied));
+    assert_eq!(output.status, 0, "{}", output.stderr);
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
+    assert_eq!(report["image"].as_str(), Some(copied.to_str().unwrap()));
+    let output = run(unik().args(["size-report", "--budget", "100", "--image"]).arg(&copied));
+    assert_clean_error(
+        &output,
+        "over the --budget of 100 bytes; the crates with the most bytes in it:",
+    );
+    assert!(!output.stderr.contains("[.stack]"), "{}", output.stderr);
 }
 
 #[test]
@@ -261,6 +385,12 @@ fn new_rejects_a_bad_package_name() {
     let dir = tempfile::tempdir().unwrap();
     let output = run(unik().current_dir(dir.path()).args(["new", "1st app"]));
     assert_clean_error(&output, "is not a valid package name");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    // A library-OS crate's name: the application could not depend on `unik`.
+    for name in ["unik", "unik-net", "unik_task"] {
+        let output = run(unik().current_dir(dir.path()).args(["new", name]));
+        assert_clean_error(&output, "is the name of a library-OS crate");
+    }
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
 

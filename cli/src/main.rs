@@ -49,7 +49,19 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version print and succeed; bad arguments are bad input: status 1,
+        // like every other error unik reports (clap's own default is 2).
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     let shell = Shell::new(cli.verbose, cli.quiet);
     if let Err(error) = unik_ui::supervise::catch_signals() {
         shell.warn(format!(

@@ -1,7 +1,7 @@
 //! `unik new`.
 
 use anyhow::{Context, Result, bail};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use unik_ui::Shell;
 
 const CARGO_TOML: &str = include_str!("../../templates/new/Cargo.toml");
@@ -26,6 +26,38 @@ fn valid_package_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// The package names of the library OS's crates under `libos` (every `Cargo.toml` with a
+/// `[package]`, two folders deep at most: `libos/unik`, `libos/components/net`).
+fn library_os_crates(libos: &Path) -> Vec<String> {
+    let mut manifests = vec![libos.join("Cargo.toml")];
+    let mut folders = vec![(libos.to_path_buf(), 0)];
+    while let Some((folder, depth)) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if depth < 2 && path.is_dir() && entry.file_name() != "target" {
+                manifests.push(path.join("Cargo.toml"));
+                folders.push((path, depth + 1));
+            }
+        }
+    }
+    manifests
+        .iter()
+        .filter_map(|manifest| std::fs::read_to_string(manifest).ok())
+        .filter_map(|text| text.parse::<toml::Table>().ok())
+        .filter_map(|table| Some(table.get("package")?.get("name")?.as_str()?.to_string()))
+        .collect()
+}
+
+/// Whether `name` is a library-OS crate's name (cargo treats `-` and `_` alike): an
+/// application's dependency graph holds those crates, and a package cannot depend on a
+/// package of its own name.
+fn is_library_os_name(name: &str, libos: &Path) -> bool {
+    let normal = |name: &str| name.replace('-', "_");
+    library_os_crates(libos)
+        .iter()
+        .any(|crate_name| normal(crate_name) == normal(name))
+}
+
 /// Writes the application from `templates/new/`, refusing to touch anything that exists.
 pub fn exec(shell: &Shell, args: Args) -> Result<()> {
     let path = args.path;
@@ -48,6 +80,11 @@ pub fn exec(shell: &Shell, args: Args) -> Result<()> {
         bail!(
             "the unik library OS is not at `{}`; this unik binary was built from a checkout that has since moved",
             unik_path.display()
+        );
+    }
+    if unik_path.parent().is_some_and(|libos| is_library_os_name(&name, libos)) {
+        bail!(
+            "`{name}` is the name of a library-OS crate the application depends on, and a package cannot depend on its own name: choose another name"
         );
     }
     let fill = |template: &str| {

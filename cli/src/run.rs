@@ -64,6 +64,11 @@ pub fn exec(shell: &Shell, args: Args) -> Result<i32> {
     let project = build::load_project(shell, &args.selection)?;
     let profile = build::profile(&args.selection)?;
     let target = project.target(args.target.as_deref())?;
+    if let Some(memory) = args.memory {
+        target
+            .check_memory(memory)
+            .map_err(|message| anyhow::anyhow!("--memory: {message}"))?;
+    }
     let timeout = match args.timeout {
         Some(seconds) if !(seconds.is_finite() && seconds > 0.0 && seconds < 1e9) => {
             bail!("--timeout {seconds}: give a positive number of seconds (below 1e9)")

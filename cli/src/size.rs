@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::ValueEnum;
 use std::path::PathBuf;
 use unik_linker::BuildRecord;
-use unik_report::{By, by_name, largest};
+use unik_report::{By, by_name, largest_in_file};
 use unik_ui::Shell;
 
 /// `--by` values.
@@ -106,10 +106,10 @@ pub fn exec(shell: &Shell, args: Args) -> Result<i32> {
         && report.file_bytes > budget
     {
         shell.error(format!(
-            "the image is {} bytes, over the --budget of {budget} bytes; the largest {}s: {}",
+            "the image file is {} bytes, over the --budget of {budget} bytes; the {}s with the most bytes in it: {}",
             report.file_bytes,
             by_name(report.by),
-            largest(&report, 3)
+            largest_in_file(&report, 3)
         ));
         status = 1;
     }

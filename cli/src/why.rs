@@ -2,7 +2,7 @@
 //! symbol, or the plain statement that nothing reaches it.
 
 use crate::build::{self, Selection};
-use anyhow::Result;
+use anyhow::{Result, bail};
 use unik_catalog::Catalog;
 use unik_catalog::analysis::{chain_to, describe};
 use unik_linker::graph::Graph;
@@ -38,6 +38,11 @@ pub fn explain(graph: &Graph, what: &str, chain: &[usize]) -> String {
 
 /// Runs `unik why`.
 pub fn exec(shell: &Shell, args: Args) -> Result<()> {
+    if args.what.trim().is_empty() {
+        bail!(
+            "give a component (`unik components` lists them) or part of a symbol name to explain, e.g. `unik why net`"
+        );
+    }
     let record = build::build_selected(shell, &args.selection, args.target.as_deref())?;
     let elf = std::fs::read(&record.elf)?;
     let graph = Graph::of(&elf)?;
@@ -49,9 +54,10 @@ pub fn exec(shell: &Shell, args: Args) -> Result<()> {
         },
         None => match graph.path_from_entry(|node| node.name.contains(&args.what)) {
             Some(chain) => explain(&graph, &args.what, &chain),
-            None => format!(
-                "{}: no symbol of the image matches it, and it is not a component (`unik components` lists them)\n",
-                args.what
+            None => bail!(
+                "`{}` is not a component (`unik components` lists them) and no symbol of the image `{}` contains it",
+                args.what,
+                record.image.display()
             ),
         },
     };

@@ -111,7 +111,18 @@ impl BuildRecord {
         if !path.is_file() {
             return Err(RecordError::Missing(image.to_path_buf()));
         }
-        Self::read(&path)
+        let mut record = Self::read(&path)?;
+        // The record travels with the image (copied elsewhere, or its folder moved): its
+        // files are the ones beside it, not where the build first wrote them.
+        let sibling = |suffix: &str| {
+            let mut name = image.file_name().unwrap_or_default().to_os_string();
+            name.push(suffix);
+            image.with_file_name(name)
+        };
+        record.elf = sibling(".elf");
+        record.xl = record.xl.as_ref().map(|_| sibling(".xl"));
+        record.image = image.to_path_buf();
+        Ok(record)
     }
 
     /// Reads the record at `path`.

@@ -44,6 +44,9 @@ pub enum ProjectError {
     /// `--manifest-path` names a missing file.
     #[error("the manifest `{0}` does not exist")]
     ManifestMissing(PathBuf),
+    /// `--manifest-path` names a folder.
+    #[error("--manifest-path `{}` is a folder: give the path of its manifest, `{}`", .0.display(), .0.join("Cargo.toml").display())]
+    ManifestIsFolder(PathBuf),
     /// `cargo metadata` failed (bad TOML, ...).
     #[error("cargo cannot read `{path}`:\n{message}")]
     Metadata {
@@ -124,6 +127,8 @@ pub fn locate_manifest(explicit: Option<&Path>, cwd: &Path) -> Result<PathBuf, P
             let path = cwd.join(path);
             if path.is_file() {
                 Ok(path)
+            } else if path.is_dir() {
+                Err(ProjectError::ManifestIsFolder(path))
             } else {
                 Err(ProjectError::ManifestMissing(path))
             }

@@ -73,6 +73,22 @@ fn is_ipv4_cidr(text: &str) -> bool {
     })
 }
 
+/// Checks a boot command line as the guest will split it (words between double quotes
+/// keep their spaces): every quote closed, no control characters.
+fn check_command_line(line: &str) -> Result<(), String> {
+    if let Some(control) = line.chars().find(|c| c.is_control()) {
+        return Err(format!(
+            "{control:?} cannot be passed on a boot command line: write the words on one line, separated by spaces"
+        ));
+    }
+    if line.matches('"').count() % 2 == 1 {
+        return Err(format!(
+            "{line:?} has an unbalanced double quote: the guest groups the words between two quotes into one argument; close the quote"
+        ));
+    }
+    Ok(())
+}
+
 /// Reads the settings from a package's `metadata` value; returns them with warnings.
 pub fn read(metadata: &Value, manifest: &Path) -> Result<(Settings, Vec<String>), ProjectError> {
     let mut settings = Settings::default();
@@ -107,11 +123,21 @@ pub fn read(metadata: &Value, manifest: &Path) -> Result<(Settings, Vec<String>)
                 let list = value
                     .as_array()
                     .ok_or_else(|| error(key, format!("expected a list of target names, found {value}")))?;
+                if list.is_empty() {
+                    return Err(error(
+                        key,
+                        "the list is empty: name at least one target (`unik targets` lists them), or remove the key for the default".into(),
+                    ));
+                }
                 settings.targets = list.iter().map(|v| string(key, v)).collect::<Result<_, _>>()?;
             }
             "memory" => settings.memory = Some(size(key, value)?),
             "stack-size" => settings.stack_size = Some(size(key, value)?),
-            "cmdline" => settings.cmdline = Some(string(key, value)?),
+            "cmdline" => {
+                let line = string(key, value)?;
+                check_command_line(&line).map_err(|message| error(key, message))?;
+                settings.cmdline = Some(line);
+            }
             "bin" => settings.bin = Some(string(key, value)?),
             "xen-bridge" => {
                 let bridge = string(key, value)?;
@@ -132,9 +158,18 @@ pub fn read(metadata: &Value, manifest: &Path) -> Result<(Settings, Vec<String>)
                         format!("expected a table with `address` and `gateway`, found {value}"),
                     )
                 })?;
-                let address = net
-                    .get("address")
-                    .ok_or_else(|| error("net.address", "missing: give the address as \"A.B.C.D/N\"".into()))?;
+                let unknown: Vec<&String> = net.keys().filter(|k| !NET_KEYS.contains(&k.as_str())).collect();
+                let address = net.get("address").ok_or_else(|| match unknown.first() {
+                    // A misspelt `address` is the likelier mistake than a forgotten one.
+                    Some(unknown) => error(
+                        &format!("net.{unknown}"),
+                        format!(
+                            "unknown key (the `net` table takes {}); the table has no `address`, which it needs",
+                            NET_KEYS.join(", ")
+                        ),
+                    ),
+                    None => error("net.address", "missing: give the address as \"A.B.C.D/N\"".into()),
+                })?;
                 let address = string("net.address", address)?;
                 if !is_ipv4_cidr(&address) {
                     return Err(error(
@@ -155,7 +190,7 @@ pub fn read(metadata: &Value, manifest: &Path) -> Result<(Settings, Vec<String>)
                 };
                 let gateway = address_at("gateway", "10.0.2.2")?;
                 let dns = address_at("dns", "10.0.2.3")?;
-                for unknown in net.keys().filter(|k| !NET_KEYS.contains(&k.as_str())) {
+                for unknown in unknown {
                     warnings.push(format!(
                         "unused manifest key: package.metadata.unik.net.{unknown} (in `{}`; known keys: {})",
                         manifest.display(),
@@ -290,5 +325,22 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(message.contains("expected a list"), "{message}");
+    }
+
+    #[test]
+    fn values_that_would_fail_later_are_refused_here() {
+        let refused = |unik: Value, key: &str, says: &str| {
+            let message = read_json(json!({ "unik": unik })).unwrap_err().to_string();
+            assert!(
+                message.contains(&format!("package.metadata.unik.{key}")) && message.contains(says),
+                "{message}"
+            );
+        };
+        refused(json!({"targets": []}), "targets", "the list is empty");
+        refused(json!({"cmdline": "a \"b"}), "cmdline", "unbalanced double quote");
+        refused(json!({"cmdline": "a\nb"}), "cmdline", "cannot be passed");
+        refused(json!({"net": {"addres": "10.0.2.15/24"}}), "net.addres", "unknown key");
+        let (settings, _) = read_json(json!({"unik": {"cmdline": "a \"b c\" d"}})).unwrap();
+        assert_eq!(settings.cmdline.as_deref(), Some("a \"b c\" d"));
     }
 }

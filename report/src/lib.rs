@@ -25,6 +25,18 @@ pub enum ReportError {
         /// The error.
         source: std::io::Error,
     },
+    /// The linked ELF (symbols, sections) is not beside the image.
+    #[error(
+        "the linked ELF `{}` is not beside `{}`: the report reads the symbols from the `.elf` unik build writes next to the image; copy it along, or rebuild",
+        elf.display(),
+        image.display()
+    )]
+    ElfMissing {
+        /// The image.
+        image: PathBuf,
+        /// Where its ELF should be.
+        elf: PathBuf,
+    },
     /// Not an image, or not a linked ELF.
     #[error("`{path}` is not an image: {source}")]
     NotAnImage {
@@ -103,6 +115,12 @@ pub fn report(record: &BuildRecord, by: By) -> Result<Report, ReportError> {
         })
     };
     let compact = read(image)?;
+    if !record.elf.is_file() {
+        return Err(ReportError::ElfMissing {
+            image: image.clone(),
+            elf: record.elf.clone(),
+        });
+    }
     let linked = read(&record.elf)?;
     let not_linked = |source| ReportError::NotAnImage {
         path: record.elf.clone(),
@@ -331,13 +349,15 @@ pub fn read_baseline(path: &Path, report: &Report) -> Result<Report, ReportError
     Ok(baseline)
 }
 
-/// The `count` largest rows, for messages.
-pub fn largest(report: &Report, count: usize) -> String {
-    report
-        .rows
-        .iter()
+/// The `count` rows with the most bytes in the image *file* (text, rodata and data; bss and
+/// the stack take no room in the file), for messages about the file's size.
+pub fn largest_in_file(report: &Report, count: usize) -> String {
+    let in_file = |row: &Row| row.text + row.rodata + row.data;
+    let mut rows: Vec<&Row> = report.rows.iter().filter(|row| in_file(row) > 0).collect();
+    rows.sort_by(|a, b| in_file(b).cmp(&in_file(a)).then_with(|| a.name.cmp(&b.name)));
+    rows.iter()
         .take(count)
-        .map(|r| format!("{} ({} bytes)", r.name, r.bytes))
+        .map(|row| format!("{} ({} bytes)", row.name, in_file(row)))
         .collect::<Vec<_>>()
         .join(", ")
 }

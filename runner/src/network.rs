@@ -63,6 +63,15 @@ impl FromStr for PortForward {
             Some(_) => return Err(bad("the protocol must be tcp or udp")),
             None => (value, Protocol::Tcp),
         };
+        let ipv6_address = ports
+            .rsplitn(3, ':')
+            .nth(2)
+            .is_some_and(|address| address.parse::<std::net::Ipv6Addr>().is_ok());
+        if ports.starts_with('[') || ipv6_address {
+            return Err(bad(
+                "IPv6 host addresses are not supported (the guest network is IPv4): give an IPv4 address such as 127.0.0.1, or none",
+            ));
+        }
         let parts: Vec<&str> = ports.split(':').collect();
         let (host_address, host_port, guest_port) = match parts[..] {
             [host, guest] => (Ipv4Addr::LOCALHOST, host, guest),
@@ -155,9 +164,12 @@ mod tests {
 
     #[test]
     fn refuses_malformed_forwards_saying_why() {
+        const IPV6: &str = "IPv6 host addresses are not supported (the guest network is IPv4): give an IPv4 address such as 127.0.0.1, or none";
         for (value, problem) in [
             ("8080", "expected two ports separated by a colon"),
             ("a:b:c:d", "expected two ports separated by a colon"),
+            ("[::1]:8080:80", IPV6),
+            ("::1:8080:80", IPV6),
             ("8080:0", "the guest port is not a number in 1..=65535"),
             ("70000:80", "the host port is not a number in 1..=65535"),
             ("8080:80/sctp", "the protocol must be tcp or udp"),
