@@ -254,6 +254,18 @@ fn bad_arguments_are_clear_errors_with_status_1() {
         ),
         (app().args(["why", ""]), "give a component"),
         (
+            app()
+                .args(["run", "--target", "xen-x86_64", "--dry-run", "--"])
+                .arg("x".repeat(100_000)),
+            "the command line is 100000 bytes, and Xen 4.17 passes at most 1023 bytes to a xen-x86_64 guest",
+        ),
+        (
+            app()
+                .args(["run", "--target", "xen-arm64", "--dry-run", "--"])
+                .arg("x".repeat(1024)),
+            "passes at most 1023 bytes",
+        ),
+        (
             unik().args(["build", "--manifest-path", "/tmp"]),
             "--manifest-path `/tmp` is a folder",
         ),

@@ -229,6 +229,11 @@ fn check_settings(project: &Project, target: &Target) -> Result<(), BuildError> 
             .check_memory(memory)
             .map_err(|message| setting("memory", message))?;
     }
+    if let Some(line) = &project.settings.cmdline {
+        target
+            .check_command_line(line)
+            .map_err(|message| setting("cmdline", message))?;
+    }
     if let Some(stack) = project.settings.stack_size {
         let room = target.layout.max_image_end - target.layout.load_address;
         if stack.bytes() < MIN_STACK {

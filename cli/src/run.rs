@@ -81,6 +81,7 @@ pub fn exec(shell: &Shell, args: Args) -> Result<i32> {
     } else {
         unik_runner::cmdline::join(&args.args)?
     };
+    target.check_command_line(&cmdline).map_err(anyhow::Error::msg)?;
     let accel = match args.accel {
         AccelArg::Tcg => Accel::Tcg,
         AccelArg::Kvm => Accel::Kvm,

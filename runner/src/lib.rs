@@ -153,6 +153,9 @@ pub enum RunError {
         /// Whether it would have one as an `xl` domU.
         as_domu: bool,
     },
+    /// The command line is longer than the target passes on.
+    #[error("{0}")]
+    CommandLine(String),
     /// `--memory` is out of the target's range.
     #[error("--memory: {0}")]
     Memory(String),

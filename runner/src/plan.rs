@@ -66,6 +66,9 @@ impl<'a> BootRequest<'a> {
         cache: PathBuf,
     ) -> Result<BootRequest<'a>, RunError> {
         let image = record.image.as_path();
+        target
+            .check_command_line(&options.cmdline)
+            .map_err(RunError::CommandLine)?;
         let memory = match options.memory {
             Some(memory) => {
                 check_memory(record, target, memory)?;

@@ -106,6 +106,8 @@ pub struct Hypervisor {
     pub file: String,
     /// Its command line; `{memory_mib}` is replaced by the guest's memory in MiB.
     pub cmdline: String,
+    /// The longest guest command line, in bytes, the hypervisor passes on whole.
+    pub max_guest_command_line: usize,
     /// Memory QEMU adds for the hypervisor itself.
     pub overhead: ByteSize,
     /// Prefix of the hypervisor's own console lines.
@@ -377,6 +379,21 @@ pub fn linker_fragment(name: &str) -> Option<&'static str> {
 }
 
 impl Target {
+    /// Checks that the guest's command line reaches it whole: a hypervisor may keep only a
+    /// fixed number of bytes of it.
+    pub fn check_command_line(&self, line: &str) -> Result<(), String> {
+        match &self.machine.hypervisor {
+            Some(hypervisor) if line.len() > hypervisor.max_guest_command_line => Err(format!(
+                "the command line is {} bytes, and {} passes at most {} bytes to a {} guest (it would cut the rest silently): shorten it",
+                line.len(),
+                hypervisor.name,
+                hypervisor.max_guest_command_line,
+                self.name
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Checks a guest memory size before anything is built: at most what the target's
     /// images can use, and at least where images start in RAM plus the default stack (an
     /// image needs more; its build record says how much). The error says what to write.
