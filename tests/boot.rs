@@ -232,7 +232,9 @@ fn hello_builds_and_boots_with_the_dev_profile() {
 #[test]
 fn alloc_boots_with_the_min_profile_and_says_it_uses_nightly_flags() {
     let expected = load("alloc").stdout.unwrap();
+    // -v: the note is said on an image's first build, and always in verbose mode.
     let output = run(unik().current_dir(support::root().join("examples/alloc")).args([
+        "-v",
         "run",
         "--profile",
         "min",

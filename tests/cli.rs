@@ -327,6 +327,23 @@ fn json_messages_describe_each_image() {
     assert_eq!(record["bytes"], message["bytes"]);
 }
 
+/// A failed build still ends its JSON stream with `build-finished`, the error in it.
+#[test]
+fn a_failed_json_build_says_so_in_json() {
+    let dir = app_with_settings("memory = \"lots\"");
+    let output = run(unik()
+        .current_dir(dir.path())
+        .args(["build", "--message-format", "json"]));
+    assert_clean_error(&output, "`lots` is not a size");
+    let finished: serde_json::Value = serde_json::from_str(output.stdout.trim()).unwrap();
+    assert_eq!(finished["reason"], "build-finished");
+    assert_eq!(finished["success"], false);
+    assert!(
+        finished["error"].as_str().unwrap().contains("`lots` is not a size"),
+        "{finished}"
+    );
+}
+
 #[test]
 fn targets_lists_kvm_x86_64_and_what_it_needs() {
     let output = run(unik().arg("targets"));
@@ -371,13 +388,20 @@ fn new_std_writes_a_std_program_that_boots() {
     let output = run(unik()
         .current_dir(&app)
         .env("CARGO_TARGET_DIR", root().join("target/test-apps"))
-        .args(["run", "--release", "--timeout", "60", "--accel", &accel()]));
+        .args(["-v", "run", "--release", "--timeout", "60", "--accel", &accel()]));
     assert_eq!(output.status, 0, "{}", output.stderr);
     assert!(output.stderr.contains("is a std application"), "{}", output.stderr);
     assert_eq!(
         output.stdout,
         "Hello from fresh-std!\nargument 0: from\nargument 1: the\nargument 2: manifest\n"
     );
+    // Said once: a rebuild with nothing new to say does not repeat the note.
+    let again = run(unik()
+        .current_dir(&app)
+        .env("CARGO_TARGET_DIR", root().join("target/test-apps"))
+        .args(["build", "--release"]));
+    assert_eq!(again.status, 0, "{}", again.stderr);
+    assert!(!again.stderr.contains("is a std application"), "{}", again.stderr);
 }
 
 #[test]

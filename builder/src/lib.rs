@@ -296,8 +296,12 @@ pub fn execute(shell: &Shell, request: &BuildRequest<'_>, plan: &BuildPlan) -> R
             write_atomically(&file.path, file.contents.as_bytes())?;
         }
     }
-    for note in &plan.notes {
-        shell.note(note);
+    // The notes explain how this kind of build works: said on the first build of an image
+    // (and with -v), not on every rebuild.
+    if shell.is_verbose() || !plan.outputs.record.exists() {
+        for note in &plan.notes {
+            shell.note(note);
+        }
     }
     shell.status(
         "Building",

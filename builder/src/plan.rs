@@ -23,7 +23,7 @@ pub struct Toolchain {
 pub struct Presentation {
     /// Colour diagnostics.
     pub color: bool,
-    /// Let cargo draw progress (a terminal, or `-v`); else `--quiet`.
+    /// Let cargo show its progress; else (`unik -q`) `--quiet`.
     pub progress: bool,
 }
 
@@ -398,7 +398,8 @@ fn cargo_command(
         "--color".into(),
         if presentation.color { "always" } else { "never" }.into(),
     ]);
-    // On a terminal cargo draws its progress bar; elsewhere only unik's plain status lines.
+    // cargo shows its progress (a bar on a terminal, a line per crate elsewhere) unless
+    // unik is quiet.
     if !presentation.progress {
         args.push("--quiet".into());
     }

@@ -98,12 +98,13 @@ impl crate::Toolchain {
 }
 
 impl crate::Presentation {
-    /// How `shell` wants cargo's output: colour on a colour terminal, progress on a
-    /// terminal or with `-v`.
+    /// How `shell` wants cargo's output: colour on a colour terminal; cargo's progress
+    /// unless `-q` (its bar on a terminal, a `Compiling` line per crate elsewhere, so a
+    /// CI log does not stand still for a minute).
     pub fn of(shell: &Shell) -> crate::Presentation {
         crate::Presentation {
             color: shell.is_color(),
-            progress: shell.is_terminal() || shell.is_verbose(),
+            progress: !shell.is_quiet(),
         }
     }
 }

@@ -15,7 +15,8 @@ pub enum MessageFormat {
     /// Status lines for people.
     #[default]
     Human,
-    /// One JSON object per image on stdout (`"reason": "image-built"`).
+    /// One JSON object per image on stdout (`"reason": "image-built"`), then one
+    /// `"reason": "build-finished"` object, as cargo ends its own.
     Json,
 }
 
@@ -139,8 +140,22 @@ pub fn build_selected(shell: &Shell, selection: &Selection, target: Option<&str>
     Ok(unik_builder::build(shell, &request)?)
 }
 
-/// Runs `unik build`.
+/// Runs `unik build`. With `--message-format json`, the last line is cargo's
+/// `{"reason":"build-finished","success":…}` record, with the error when the build failed.
 pub fn exec(shell: &Shell, args: Args) -> Result<()> {
+    let json = args.message_format == MessageFormat::Json && !args.dry_run;
+    let result = build_each(shell, args);
+    if json {
+        let mut finished = serde_json::json!({ "reason": "build-finished", "success": result.is_ok() });
+        if let Err(error) = &result {
+            finished["error"] = format!("{error:#}").into();
+        }
+        unik_ui::outln!("{finished}");
+    }
+    result
+}
+
+fn build_each(shell: &Shell, args: Args) -> Result<()> {
     let project = load_project(shell, &args.selection)?;
     let profile = profile(&args.selection)?;
     for target in project.targets(&args.targets)? {

@@ -138,9 +138,22 @@ pub fn assert_clean_error(output: &Output, expected: &str) {
 pub fn build_message(command: &mut Command, args: &[&str]) -> serde_json::Value {
     let output = run(command.args(["-q", "build", "--message-format", "json"]).args(args));
     assert_eq!(output.status, 0, "{}", output.stderr);
-    let lines: Vec<&str> = output.stdout.lines().collect();
-    assert_eq!(lines.len(), 1, "one message per image:\n{}", output.stdout);
-    serde_json::from_str(lines[0]).unwrap()
+    let messages: Vec<serde_json::Value> = output
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(
+        messages.len(),
+        2,
+        "one message per image, then build-finished:\n{}",
+        output.stdout
+    );
+    assert_eq!(
+        messages[1],
+        serde_json::json!({"reason": "build-finished", "success": true})
+    );
+    messages[0].clone()
 }
 
 /// The demangled symbol names of the linked ELF (`<image>.elf`) of a build message.

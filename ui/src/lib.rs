@@ -39,6 +39,11 @@ impl Shell {
         self.verbose
     }
 
+    /// Whether `-q` was given.
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
     /// Whether stderr is a terminal (and `-q` was not given): progress displays are wanted.
     pub fn is_terminal(&self) -> bool {
         self.terminal

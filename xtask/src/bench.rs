@@ -375,7 +375,9 @@ fn build(shell: &Shell, unik: &Path, example: &str, target: &str, profile: &str)
             String::from_utf8_lossy(&output.stderr)
         ));
     }
-    let message: serde_json::Value = serde_json::from_slice(&output.stdout).map_err(|e| e.to_string())?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let image_built = stdout.lines().next().ok_or("unik build printed no message")?;
+    let message: serde_json::Value = serde_json::from_str(image_built).map_err(|e| e.to_string())?;
     let record = message["record"].as_str().ok_or("no record path")?;
     serde_json::from_str(&std::fs::read_to_string(record).map_err(|e| e.to_string())?).map_err(|e| e.to_string())
 }
