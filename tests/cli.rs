@@ -77,10 +77,16 @@ fn an_unknown_metadata_key_is_only_a_warning() {
 #[test]
 fn memory_that_cannot_hold_the_image_is_refused() {
     let output = run(unik_for_app("tiny-memory").args(["build", "--release"]));
-    assert_clean_error(&output, "1M of memory (package.metadata.unik.memory in");
+    assert_clean_error(&output, "3M of memory (package.metadata.unik.memory in");
     assert_clean_error(&output, "cannot hold the image for kvm-x86_64");
-    let output = run(unik_for_app("unknown-key").args(["run", "--release", "--memory", "512K"]));
-    assert_clean_error(&output, "512K of memory (--memory) cannot hold the image");
+    let output = run(unik_for_app("big-stack").args(["run", "--release", "--memory", "4M"]));
+    assert_clean_error(&output, "4M of memory (--memory) cannot hold the image");
+    // Below what any image needs: refused before building.
+    let output = run(unik_for_app("unknown-key").args(["run", "--release", "--memory", "512K", "--dry-run"]));
+    assert_clean_error(
+        &output,
+        "--memory: 512K of memory cannot hold any kvm-x86_64 image, which starts 0x100000 bytes into RAM: give at least 2M",
+    );
 }
 
 #[test]
@@ -112,8 +118,8 @@ fn an_image_that_makes_system_calls_itself_is_refused_naming_the_function() {
 
 #[test]
 fn memory_on_the_command_line_works_for_arm64_images_too() {
-    // The check reads the build record: an arm64 `Image` is no ELF file to parse.
-    for target in ["kvm-arm64", "xen-arm64"] {
+    // Below what any image of the target needs: refused before the build.
+    for (target, floor) in [("kvm-arm64", "3M"), ("xen-arm64", "1M")] {
         let too_small = run(unik().current_dir(root().join("examples/hello")).args([
             "run",
             "--release",
@@ -124,9 +130,18 @@ fn memory_on_the_command_line_works_for_arm64_images_too() {
         ]));
         assert_clean_error(
             &too_small,
-            &format!("4K of memory (--memory) cannot hold the image for {target}"),
+            &format!("4K of memory cannot hold any {target} image, which starts"),
         );
+        assert_clean_error(&too_small, &format!("give at least {floor}"));
     }
+    // Above it but below what this image needs (read from the build record: an arm64
+    // `Image` is no ELF file to parse).
+    let too_small =
+        run(unik_for_app("big-stack").args(["run", "--release", "--target", "kvm-arm64", "--memory", "4M"]));
+    assert_clean_error(
+        &too_small,
+        "4M of memory (--memory) cannot hold the image for kvm-arm64",
+    );
     let output = run(unik()
         .current_dir(root().join("examples/hello"))
         .args(support::run_args("kvm-arm64", 60))

@@ -414,8 +414,13 @@ impl Target {
             } else {
                 String::new()
             };
+            let amount = if memory.bytes() < 1024 {
+                format!("{} bytes", memory.bytes())
+            } else {
+                memory.to_string()
+            };
             return Err(format!(
-                "{memory} bytes of memory cannot hold any {} image, which starts {image_start:#x} bytes into RAM: give at least {floor}{unit_hint}",
+                "{amount} of memory cannot hold any {} image, which starts {image_start:#x} bytes into RAM: give at least {floor}{unit_hint}",
                 self.name
             ));
         }
