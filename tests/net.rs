@@ -915,12 +915,19 @@ fn children_of(parent: u32) -> Vec<(u32, String)> {
     children
 }
 
-/// Whether process `pid` still runs (a zombie, dead but not yet reaped, does not).
+/// Whether any thread of process `pid` still runs (a zombie, dead but not yet reaped,
+/// does not). Every thread counts: a killed multi-threaded process's main thread shows `Z`
+/// while the others are still exiting, and its files (sockets) close only with the last.
 fn is_alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| stat.rsplit_once(')').map(|(_, rest)| rest.trim_start().to_string()))
-        .is_some_and(|rest| !rest.starts_with(['Z', 'X']))
+    let Ok(threads) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    threads.flatten().any(|thread| {
+        std::fs::read_to_string(thread.path().join("stat"))
+            .ok()
+            .and_then(|stat| stat.rsplit_once(')').map(|(_, rest)| rest.trim_start().to_string()))
+            .is_some_and(|rest| !rest.starts_with(['Z', 'X']))
+    })
 }
 
 /// SIGTERM, SIGINT (to unik alone, and to its process group as a terminal's Ctrl-C sends
