@@ -115,6 +115,19 @@ pub fn report(record: &BuildRecord, by: By) -> Result<Report, ReportError> {
         })
     };
     let compact = read(image)?;
+    let format = unik_targets::find(&record.target).map(|target| target.image_format);
+    // A PVH image is an ELF file of its own: checked before its `.elf` is looked for.
+    let pvh_file = match format {
+        Ok(ImageFormat::Arm64Image) => None,
+        _ => Some(
+            unik_linker::Image::parse(&compact)
+                .map_err(|source| ReportError::NotAnImage {
+                    path: image.clone(),
+                    source,
+                })?
+                .file_sizes(),
+        ),
+    };
     if !record.elf.is_file() {
         return Err(ReportError::ElfMissing {
             image: image.clone(),
@@ -126,14 +139,9 @@ pub fn report(record: &BuildRecord, by: By) -> Result<Report, ReportError> {
         path: record.elf.clone(),
         source,
     };
-    let file = match unik_targets::find(&record.target).map(|target| target.image_format) {
-        Ok(ImageFormat::Arm64Image) => unik_linker::arm64::file_sizes(&compact, &linked).map_err(not_linked)?,
-        _ => unik_linker::Image::parse(&compact)
-            .map_err(|source| ReportError::NotAnImage {
-                path: image.clone(),
-                source,
-            })?
-            .file_sizes(),
+    let file = match pvh_file {
+        Some(file) => file,
+        None => unik_linker::arm64::file_sizes(&compact, &linked).map_err(not_linked)?,
     };
     let attribution = Attribution::of(&linked).map_err(not_linked)?;
     let level = match by {
