@@ -31,7 +31,8 @@ fn packages(dir: &Path, depth: u32, names: &mut Vec<String>) {
 }
 
 fn main() {
-    let libos = Path::new(env!("CARGO_MANIFEST_DIR")).join("../libos");
+    // Read when the script runs (a compiled script can be reused for another checkout).
+    let libos = Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").unwrap()).join("../libos");
     println!("cargo:rerun-if-changed={}", libos.display());
     let mut names = Vec::new();
     packages(&libos, 3, &mut names);

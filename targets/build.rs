@@ -27,7 +27,10 @@ fn embed(out: &mut String, name: &str, dir: &Path, file_in_dir: Option<&str>) {
 }
 
 fn main() {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // Read when the script runs, not when it was compiled: a build script binary can be
+    // reused for another checkout of the same sources.
+    let manifest_dir = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap());
+    let manifest_dir = manifest_dir.as_path();
     let templates = manifest_dir.join("../templates/linker");
     println!("cargo:rerun-if-changed={}", manifest_dir.display());
     println!("cargo:rerun-if-changed={}", templates.display());

@@ -193,10 +193,31 @@ mod tests {
     fn a_record_reads_back_as_written() {
         let folder = tempfile::tempdir().unwrap();
         let image = folder.path().join("hello");
-        std::fs::write(BuildRecord::path_beside(&image), sample().to_json()).unwrap();
+        let written = BuildRecord {
+            image: image.clone(),
+            elf: folder.path().join("hello.elf"),
+            ..sample()
+        };
+        std::fs::write(BuildRecord::path_beside(&image), written.to_json()).unwrap();
         let read = BuildRecord::beside(&image).unwrap();
-        assert_eq!(read, sample());
+        assert_eq!(read, written);
         assert!(read.needs(Device::Nic) && !read.needs(Device::Disk));
+    }
+
+    #[test]
+    fn a_copied_record_names_the_files_beside_the_copy() {
+        let folder = tempfile::tempdir().unwrap();
+        let copy = folder.path().join("hello-copy");
+        let original = BuildRecord {
+            xl: Some("/out/hello.xl".into()),
+            ..sample()
+        };
+        std::fs::write(BuildRecord::path_beside(&copy), original.to_json()).unwrap();
+        let read = BuildRecord::beside(&copy).unwrap();
+        assert_eq!(read.image, copy);
+        assert_eq!(read.elf, folder.path().join("hello-copy.elf"));
+        assert_eq!(read.xl, Some(folder.path().join("hello-copy.xl")));
+        assert_eq!(read.memory, original.memory);
     }
 
     #[test]
