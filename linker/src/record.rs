@@ -131,11 +131,16 @@ impl BuildRecord {
             path: path.to_path_buf(),
             source,
         })?;
+        Self::parse(&text, path)
+    }
+
+    /// Reads a record from its JSON `text` (read from `path`, which errors name).
+    pub fn parse(text: &str, path: &Path) -> Result<BuildRecord, RecordError> {
         let invalid = |message: String| RecordError::Invalid {
             path: path.to_path_buf(),
             message,
         };
-        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
         let schema = value.get("schema").and_then(serde_json::Value::as_u64);
         if schema != Some(u64::from(SCHEMA)) {
             return Err(invalid(format!(

@@ -324,13 +324,22 @@ pub fn compare(report: &Report, baseline: &Report) -> (String, f64) {
 
 /// Reads the baseline report at `path` and checks that it can be compared with `report`.
 pub fn read_baseline(path: &Path, report: &Report) -> Result<Report, ReportError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ReportError::Baseline {
+        path: path.to_path_buf(),
+        message: format!("cannot be read: {e}"),
+    })?;
+    parse_baseline(&text, path, report)
+}
+
+/// Reads a baseline report from its JSON `text` (read from `path`, which errors name) and
+/// checks that it can be compared with `report`.
+pub fn parse_baseline(text: &str, path: &Path, report: &Report) -> Result<Report, ReportError> {
     let bad = |message: String| ReportError::Baseline {
         path: path.to_path_buf(),
         message,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot be read: {e}")))?;
     let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| bad(format!("is not a size-report JSON file ({e})")))?;
+        serde_json::from_str(text).map_err(|e| bad(format!("is not a size-report JSON file ({e})")))?;
     let schema = value.get("schema").and_then(|s| s.as_u64());
     if schema != Some(u64::from(SCHEMA)) {
         return Err(bad(format!(

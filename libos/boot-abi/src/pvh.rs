@@ -62,9 +62,218 @@ pub struct HvmMemmapTableEntry {
 /// Memory map entry type for usable RAM.
 pub const XEN_HVM_MEMMAP_TYPE_RAM: u32 = 1;
 
+/// Size of one memory map entry in bytes.
+pub const HVM_MEMMAP_ENTRY_SIZE: usize = core::mem::size_of::<HvmMemmapTableEntry>();
+
+/// The guest-physical memory a start info and what it points at are read from. The
+/// loader's values are not trusted: a range outside readable memory is `None`.
+pub trait PhysicalMemory<'a> {
+    /// The `len` bytes at `address`, if all of them are readable memory.
+    fn bytes(&self, address: u64, len: usize) -> Option<&'a [u8]>;
+    /// The bytes from `address` up to the first NUL (without it), if readable.
+    fn c_string(&self, address: u64) -> Option<&'a [u8]>;
+}
+
+/// What the loader's start info says, each address checked against readable memory.
+#[derive(Clone, Copy, Debug)]
+pub struct StartInfo<'a> {
+    /// Physical address of the structure.
+    pub address: u64,
+    /// The structure's bytes (version 0: only the part before `memmap_paddr` is read).
+    pub bytes: &'a [u8],
+    /// The command line, without its NUL; empty if none was passed.
+    pub command_line: &'a [u8],
+    /// Physical address of the command line (0 if none).
+    pub command_line_address: u64,
+    /// The raw memory map: [`HVM_MEMMAP_ENTRY_SIZE`] bytes per entry; empty before version 1
+    /// or if the map is not readable.
+    pub memory_map: &'a [u8],
+    /// Physical address of the memory map (0 if none).
+    pub memory_map_address: u64,
+}
+
+/// Little-endian word of `width` bytes at `offset` (zero past the end).
+fn word(bytes: &[u8], offset: usize, width: usize) -> u64 {
+    let mut buffer = [0u8; 8];
+    if let Some(field) = bytes.get(offset..offset + width) {
+        buffer[..width].copy_from_slice(field);
+    }
+    u64::from_le_bytes(buffer)
+}
+
+impl<'a> StartInfo<'a> {
+    /// Reads the start info at `address` from `memory`: `None` without a readable structure
+    /// carrying [`XEN_HVM_START_MAGIC_VALUE`]. A command line or memory map that is not
+    /// readable is left empty.
+    pub fn read(memory: &impl PhysicalMemory<'a>, address: u64) -> Option<StartInfo<'a>> {
+        if address == 0 {
+            return None;
+        }
+        let bytes = memory.bytes(address, HVM_START_INFO_SIZE)?;
+        if word(bytes, 0, 4) != u64::from(XEN_HVM_START_MAGIC_VALUE) {
+            return None;
+        }
+        let command_line_address = word(bytes, 24, 8);
+        let command_line = match command_line_address {
+            0 => None,
+            at => memory.c_string(at),
+        };
+        let (memory_map_address, entries) = match word(bytes, 4, 4) {
+            0 => (0, 0),
+            _ => (word(bytes, 40, 8), word(bytes, 48, 4) as usize),
+        };
+        let memory_map = match memory_map_address {
+            0 => None,
+            at => entries
+                .checked_mul(HVM_MEMMAP_ENTRY_SIZE)
+                .and_then(|len| memory.bytes(at, len)),
+        };
+        Some(StartInfo {
+            address,
+            bytes,
+            command_line: command_line.unwrap_or_default(),
+            command_line_address: if command_line.is_some() {
+                command_line_address
+            } else {
+                0
+            },
+            memory_map: memory_map.unwrap_or_default(),
+            memory_map_address: if memory_map.is_some() { memory_map_address } else { 0 },
+        })
+    }
+
+    /// The entries of the memory map.
+    pub fn memory_map(&self) -> impl Iterator<Item = HvmMemmapTableEntry> + use<'a> {
+        self.memory_map
+            .chunks_exact(HVM_MEMMAP_ENTRY_SIZE)
+            .map(|entry| HvmMemmapTableEntry {
+                addr: word(entry, 0, 8),
+                size: word(entry, 8, 8),
+                kind: word(entry, 16, 4) as u32,
+                reserved: word(entry, 20, 4) as u32,
+            })
+    }
+
+    /// RAM regions from the memory map (an entry that would pass the end of the address
+    /// space ends there).
+    pub fn ram(&self) -> impl Iterator<Item = core::ops::Range<u64>> + use<'a> {
+        self.memory_map()
+            .filter(|entry| entry.kind == XEN_HVM_MEMMAP_TYPE_RAM)
+            .map(|entry| entry.addr..entry.addr.saturating_add(entry.size))
+    }
+
+    /// The memory the structure, its memory map and its command line (with the NUL) occupy.
+    pub fn footprint(&self) -> [core::ops::Range<u64>; 3] {
+        let span = |start: u64, len: usize| start..start.saturating_add(len as u64);
+        [
+            span(self.address, HVM_START_INFO_SIZE),
+            span(self.memory_map_address, self.memory_map.len()),
+            match self.command_line_address {
+                0 => 0..0,
+                at => span(at, self.command_line.len() + 1),
+            },
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    extern crate std;
+    use std::vec::Vec;
+
+    /// Guest memory in a buffer that starts at physical address `base`.
+    struct Window<'a> {
+        base: u64,
+        bytes: &'a [u8],
+    }
+
+    impl<'a> PhysicalMemory<'a> for Window<'a> {
+        fn bytes(&self, address: u64, len: usize) -> Option<&'a [u8]> {
+            let start = usize::try_from(address.checked_sub(self.base)?).ok()?;
+            self.bytes.get(start..start.checked_add(len)?)
+        }
+        fn c_string(&self, address: u64) -> Option<&'a [u8]> {
+            let rest = self
+                .bytes(address, 0)
+                .map(|_| &self.bytes[(address - self.base) as usize..])?;
+            rest.iter().position(|&b| b == 0).map(|end| &rest[..end])
+        }
+    }
+
+    fn start_info(version: u32, cmdline: u64, memmap: u64, entries: u32) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        bytes.extend(XEN_HVM_START_MAGIC_VALUE.to_le_bytes());
+        bytes.extend(version.to_le_bytes());
+        bytes.extend([0; 16]);
+        bytes.extend(cmdline.to_le_bytes());
+        bytes.extend([0; 8]);
+        bytes.extend(memmap.to_le_bytes());
+        bytes.extend(entries.to_le_bytes());
+        bytes.extend([0; 4]);
+        bytes
+    }
+
+    #[test]
+    fn reads_what_the_loader_left() {
+        const BASE: u64 = 0x1000;
+        let mut memory = start_info(1, BASE + 0x100, BASE + 0x80, 2);
+        memory.resize(0x80, 0);
+        for (addr, size, kind) in [(0u64, 0x9fc00u64, 1u32), (0x10_0000, u64::MAX, 1)] {
+            memory.extend(addr.to_le_bytes());
+            memory.extend(size.to_le_bytes());
+            memory.extend(kind.to_le_bytes());
+            memory.extend([0; 4]);
+        }
+        memory.resize(0x100, 0);
+        memory.extend(b"app -v\0");
+        let window = Window {
+            base: BASE,
+            bytes: &memory,
+        };
+        let info = StartInfo::read(&window, BASE).unwrap();
+        assert_eq!(info.command_line, b"app -v");
+        let ram: Vec<_> = info.ram().collect();
+        assert_eq!(ram, [0..0x9fc00, 0x10_0000..u64::MAX]);
+        assert_eq!(
+            info.footprint(),
+            [BASE..BASE + 56, BASE + 0x80..BASE + 0xb0, BASE + 0x100..BASE + 0x107]
+        );
+    }
+
+    #[test]
+    fn what_is_not_readable_is_left_out() {
+        const BASE: u64 = 0x1000;
+        // Version 0: no memory map even if the bytes after the structure look like one.
+        let memory = start_info(0, 0, BASE, 1);
+        let window = Window {
+            base: BASE,
+            bytes: &memory,
+        };
+        let info = StartInfo::read(&window, BASE).unwrap();
+        assert_eq!((info.command_line, info.ram().count()), (&b""[..], 0));
+        // A map and command line outside memory, and a count that overflows.
+        let memory = start_info(1, 0xdead_0000, BASE + 8, u32::MAX);
+        let window = Window {
+            base: BASE,
+            bytes: &memory,
+        };
+        let info = StartInfo::read(&window, BASE).unwrap();
+        assert_eq!(info.footprint()[1..], [0..0, 0..0]);
+        // No magic, or a structure cut short: no start info.
+        assert!(StartInfo::read(&window, BASE + 4).is_none());
+        assert!(
+            StartInfo::read(
+                &Window {
+                    base: BASE,
+                    bytes: &memory[..40]
+                },
+                BASE
+            )
+            .is_none()
+        );
+        assert!(StartInfo::read(&window, 0).is_none());
+    }
 
     #[test]
     fn layouts_match_the_xen_header() {

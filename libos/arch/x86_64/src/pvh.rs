@@ -1,9 +1,7 @@
 //! Reading the PVH start info the loader left in memory.
 
 use core::sync::atomic::{AtomicU64, Ordering};
-use unik_boot_abi::pvh::{
-    HVM_START_INFO_SIZE, HvmMemmapTableEntry, HvmStartInfo, XEN_HVM_MEMMAP_TYPE_RAM, XEN_HVM_START_MAGIC_VALUE,
-};
+use unik_boot_abi::pvh::{PhysicalMemory, StartInfo};
 use unik_platform_api::memory::Region;
 
 static START_INFO: AtomicU64 = AtomicU64::new(0);
@@ -12,72 +10,48 @@ pub(crate) fn record_start_info(paddr: u64) {
     START_INFO.store(paddr, Ordering::Relaxed);
 }
 
-/// The start info, if the loader passed a valid one.
-pub fn start_info() -> Option<&'static HvmStartInfo> {
-    let paddr = START_INFO.load(Ordering::Relaxed);
-    if paddr == 0 {
-        return None;
-    }
-    // SAFETY: the loader placed the structure at `paddr`, inside the identity-mapped first
-    // GiB, and nothing writes it (platforms reserve it from the heap via `boot_structures`).
-    let info = unsafe { &*(paddr as *const HvmStartInfo) };
-    (info.magic == XEN_HVM_START_MAGIC_VALUE).then_some(info)
-}
+/// The identity-mapped first GiB, past the null page, as the start info reader sees it.
+struct MappedMemory;
 
-/// The boot command line (empty if none was given).
-pub fn command_line() -> &'static str {
-    let Some((start, len)) = command_line_span() else {
-        return "";
-    };
-    // SAFETY: `command_line_span` found a NUL-terminated string of `len` bytes at `start`.
-    let bytes = unsafe { core::slice::from_raw_parts(start as *const u8, len) };
-    core::str::from_utf8(bytes).unwrap_or("")
-}
-
-fn command_line_span() -> Option<(u64, usize)> {
-    let paddr = start_info()?.cmdline_paddr;
-    if paddr == 0 {
-        return None;
-    }
-    // SAFETY: the loader guarantees a NUL-terminated string at `cmdline_paddr`.
-    let len = unsafe { core::ffi::CStr::from_ptr(paddr as *const core::ffi::c_char) }.count_bytes();
-    Some((paddr, len))
-}
-
-fn memory_map() -> &'static [HvmMemmapTableEntry] {
-    match start_info() {
-        Some(info) if info.version >= 1 && info.memmap_paddr != 0 => {
-            // SAFETY: version ≥ 1 start infos describe `memmap_entries` entries there.
-            unsafe {
-                core::slice::from_raw_parts(
-                    info.memmap_paddr as *const HvmMemmapTableEntry,
-                    info.memmap_entries as usize,
-                )
-            }
+impl PhysicalMemory<'static> for MappedMemory {
+    fn bytes(&self, address: u64, len: usize) -> Option<&'static [u8]> {
+        let end = address.checked_add(len as u64)?;
+        if address < 0x1000 || end > crate::mmu::MAPPED_RAM_END {
+            return None;
         }
-        _ => &[],
+        // SAFETY: the range lies in the identity-mapped first GiB, where the loader put its
+        // structures; nothing writes them (platforms keep them out of the heap with
+        // `boot_structures`).
+        Some(unsafe { core::slice::from_raw_parts(address as *const u8, len) })
     }
+
+    fn c_string(&self, address: u64) -> Option<&'static [u8]> {
+        self.bytes(address, 1)?;
+        // SAFETY: mapped (checked above); the loader guarantees a NUL-terminated string
+        // at the address it gives for the command line.
+        let line = unsafe { core::ffi::CStr::from_ptr(address as *const core::ffi::c_char) };
+        Some(line.to_bytes())
+    }
+}
+
+/// The start info, if the loader passed a valid one.
+pub fn start_info() -> Option<StartInfo<'static>> {
+    StartInfo::read(&MappedMemory, START_INFO.load(Ordering::Relaxed))
+}
+
+/// The boot command line (empty if none was given, or if it is not UTF-8).
+pub fn command_line() -> &'static str {
+    start_info().map_or("", |info| core::str::from_utf8(info.command_line).unwrap_or(""))
 }
 
 /// RAM regions from the loader's memory map.
 pub fn ram() -> impl Iterator<Item = Region> {
-    memory_map()
-        .iter()
-        .filter(|entry| entry.kind == XEN_HVM_MEMMAP_TYPE_RAM)
-        .map(|entry| entry.addr..entry.addr.saturating_add(entry.size))
+    start_info().into_iter().flat_map(|info| info.ram())
 }
 
 /// Memory holding the start info, its memory map and the command line: keep out of the heap.
 pub fn boot_structures() -> [Region; 3] {
-    let info = START_INFO.load(Ordering::Relaxed);
-    let map = memory_map();
-    let map_start = map.as_ptr() as u64;
-    let (line, line_len) = command_line_span().unwrap_or((0, 0));
-    [
-        info..info + HVM_START_INFO_SIZE as u64,
-        map_start..map_start + core::mem::size_of_val(map) as u64,
-        line..line + line_len as u64 + 1,
-    ]
+    start_info().map_or([0..0, 0..0, 0..0], |info| info.footprint())
 }
 
 /// Memory below 1 MiB holds firmware tables and the loader's structures.
@@ -86,7 +60,7 @@ const LOW_MEMORY: Region = 0..0x10_0000;
 /// Whether the loader's start info carries a memory map (version ≥ 1). Xen's PVH dom0
 /// start info does not; the domain asks Xen for it instead.
 pub fn has_memory_map() -> bool {
-    !memory_map().is_empty()
+    start_info().is_some_and(|info| !info.memory_map.is_empty())
 }
 
 /// RAM free for the heap: the loader's RAM regions within the mapped first GiB, minus low
