@@ -141,6 +141,7 @@ impl Image {
             .map_err(corrupt("the program headers"))?;
         let mut segments = Vec::with_capacity(headers.len());
         let mut notes = Vec::new();
+        let mut loaded_total = Some(0u64);
         for ph in headers {
             let segment = Segment {
                 kind: ph.p_type(endian).0,
@@ -159,6 +160,18 @@ impl Image {
                     segment.offset,
                     segment.file_size,
                     data.len()
+                )));
+            }
+            let reaches_past_memory = segment.vaddr.checked_add(segment.mem_size).is_none()
+                || segment.paddr.checked_add(segment.mem_size).is_none();
+            loaded_total = match segment.is_load() {
+                true => loaded_total.and_then(|total| total.checked_add(segment.mem_size)),
+                false => loaded_total,
+            };
+            if reaches_past_memory || loaded_total.is_none() {
+                return Err(ImageError::Corrupt(format!(
+                    "the segment at {:#x} ({} bytes of memory) reaches past the end of the address space",
+                    segment.vaddr, segment.mem_size
                 )));
             }
             if segment.file_size > segment.mem_size {

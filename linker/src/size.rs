@@ -131,7 +131,7 @@ impl Attribution {
             let mut cursor = segment.vaddr;
             for (name, address, size, in_file) in sections.iter().filter(|s| s.1 >= segment.vaddr && s.1 < segment_end)
             {
-                let (start, end) = (*address, (*address + *size).min(segment_end));
+                let (start, end) = (*address, address.saturating_add(*size).min(segment_end));
                 // Bytes at or past `kind_end` are zero-filled (all of a NOBITS section).
                 let kind_end = if *in_file { file_end } else { 0 };
                 if start > cursor {
@@ -157,7 +157,7 @@ impl Attribution {
                 let mut at = start;
                 for (symbol_address, symbol_size, symbol) in symbols.iter().filter(|s| s.0 >= start && s.0 < end) {
                     let symbol_start = (*symbol_address).max(at);
-                    let symbol_end = (*symbol_address + *symbol_size).min(end);
+                    let symbol_end = symbol_address.saturating_add(*symbol_size).min(end);
                     if symbol_end <= symbol_start {
                         continue;
                     }
@@ -317,6 +317,22 @@ fn push_span(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fuzzed_images_are_errors_not_panics() {
+        // The inputs the `elf-image` fuzz target found panicking a reader.
+        let found = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions/elf-image");
+        for entry in std::fs::read_dir(found).unwrap() {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            if let Ok(attribution) = Attribution::of(&bytes) {
+                let _ = (attribution.rows(Level::Symbol), attribution.total());
+            }
+            if let Ok(image) = crate::Image::parse(&bytes) {
+                let _ = (image.loaded_sizes(), image.file_sizes(), image.loaded_end());
+            }
+            let _ = crate::image::compact(&bytes);
+        }
+    }
 
     #[test]
     fn crates_come_from_the_first_path_segment() {

@@ -3,7 +3,9 @@
 //! - `setup`: installs what building and booting need (Rust targets, QEMU), or says
 //!   exactly what is missing when it cannot;
 //! - `demo`: `setup`, then builds `examples/hello` and boots it;
-//! - `test`: `setup`, then every check and test the project has (what `.ci/run` runs).
+//! - `test`: `setup`, then every check and test the project has (what `.ci/run` runs);
+//! - `bench`: the numbers in BENCHMARKS.md;
+//! - `fuzz`: every fuzz target in `fuzz/` for a while (nightly; not CI).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -14,6 +16,7 @@ extern crate alloc;
 
 mod bench;
 mod bench_http;
+mod fuzz;
 mod setup;
 
 fn root() -> PathBuf {
@@ -136,7 +139,8 @@ fn main() -> ExitCode {
         "demo" => demo(&shell),
         "test" => test(&shell),
         "bench" => bench::bench(&shell, std::env::args().any(|a| a == "--quick")),
-        _ => Err("usage: cargo xtask <setup|demo|test|bench [--quick]>\n  setup  install what building and booting need\n  demo   build examples/hello and boot it\n  test   run every check and test (what CI runs)\n  bench  measure image size, boot time, memory floor and build time (target/bench/)".into()),
+        "fuzz" => fuzz::fuzz(&shell, &std::env::args().skip(2).collect::<Vec<_>>()),
+        _ => Err("usage: cargo xtask <setup|demo|test|bench [--quick]|fuzz [--minutes N] [--minimize] [TARGET…]>\n  setup  install what building and booting need\n  demo   build examples/hello and boot it\n  test   run every check and test (what CI runs)\n  bench  measure image size, boot time, memory floor and build time (target/bench/)\n  fuzz   run every fuzz target in fuzz/ (10 minutes each by default; nightly, not CI)".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

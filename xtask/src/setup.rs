@@ -32,7 +32,7 @@ const BACKPORTS_SOURCE: &str = "/etc/apt/sources.list.d/unik-bookworm-backports.
 
 use unik_ui::on_path;
 
-fn output(shell: &Shell, program: &str, args: &[&str]) -> Option<String> {
+pub(crate) fn output(shell: &Shell, program: &str, args: &[&str]) -> Option<String> {
     let mut command = shell.command(program);
     command.args(args);
     shell.echo(&command);

@@ -55,6 +55,70 @@ pub fn used_size(header: &[u8; HEADER_SIZE]) -> u64 {
     }
 }
 
+/// Nodes nested deeper than this make a tree unsound (the parser keeps 64 parents; real
+/// trees are a handful deep).
+pub const MAX_DEPTH: usize = 32;
+
+/// Structure block tokens (the devicetree specification, "Lexical structure").
+const BEGIN_NODE: u32 = 1;
+const END_NODE: u32 = 2;
+const PROP: u32 = 3;
+const NOP: u32 = 4;
+const END: u32 = 9;
+
+/// Whether the blob's structure block is one well-formed tree: within the blob, a single
+/// root node, every node closed, nesting at most [`MAX_DEPTH`], properties only inside
+/// nodes with their values inside the block and their names inside the strings block,
+/// and the end token last.
+pub fn structure_is_sound(bytes: &[u8]) -> bool {
+    let Some(header) = bytes.first_chunk::<HEADER_SIZE>() else {
+        return false;
+    };
+    let field = |offset| header_word(header, offset) as usize;
+    let (structure_at, structure_size, strings_size) = (field(8), field(36), field(32));
+    let Some(structure) = bytes.get(structure_at..structure_at + structure_size) else {
+        return false;
+    };
+    let word = |at: usize| Some(u32::from_be_bytes(*structure.get(at..)?.first_chunk::<4>()?));
+    let padded = |end: usize| end.next_multiple_of(4);
+    let (mut at, mut depth, mut roots) = (0usize, 0usize, 0u32);
+    loop {
+        let Some(token) = word(at) else {
+            return false;
+        };
+        at += 4;
+        match token {
+            BEGIN_NODE => {
+                let Some(name_length) = structure.get(at..).and_then(|rest| rest.iter().position(|&b| b == 0)) else {
+                    return false;
+                };
+                at = padded(at + name_length + 1);
+                roots += u32::from(depth == 0);
+                depth += 1;
+                if depth > MAX_DEPTH || roots > 1 {
+                    return false;
+                }
+            }
+            END_NODE if depth > 0 => depth -= 1,
+            PROP if depth > 0 => {
+                let (Some(length), Some(name_at)) = (word(at), word(at + 4)) else {
+                    return false;
+                };
+                if name_at as usize >= strings_size {
+                    return false;
+                }
+                at = padded(at + 8 + length as usize);
+                if at > structure.len() {
+                    return false;
+                }
+            }
+            NOP => {}
+            END => return depth == 0 && roots == 1,
+            _ => return false,
+        }
+    }
+}
+
 /// A device interrupt from the tree: GIC interrupt ID, and whether it is edge-triggered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Interrupt {
@@ -71,8 +135,12 @@ pub struct DeviceTree<'a> {
 
 impl<'a> DeviceTree<'a> {
     /// Parses the blob `bytes` (which may run past its declared total size).
+    ///
+    /// The structure block is checked first (see [`structure_is_sound`]): the parser
+    /// trusts it, and panics on some malformed trees.
     pub fn parse(bytes: &'a [u8]) -> Option<DeviceTree<'a>> {
-        Fdt::new(bytes).ok().map(|tree| DeviceTree { tree })
+        let tree = Fdt::new(bytes).ok()?;
+        structure_is_sound(bytes).then_some(DeviceTree { tree })
     }
 
     /// RAM regions: the `reg` of every node whose `device_type` is `memory` (at most
@@ -255,6 +323,25 @@ mod tests {
         let mut lying = *header;
         lying[32..36].copy_from_slice(&u32::MAX.to_be_bytes());
         assert_eq!(used_size(&lying), blob.len() as u64);
+    }
+
+    #[test]
+    fn unsound_structures_are_no_tree() {
+        let sound = virt_like();
+        assert!(structure_is_sound(&sound));
+        let structure_at = u32::from_be_bytes(sound[8..12].try_into().unwrap()) as usize;
+        // The root's BEGIN_NODE turned into END_NODE: a node closed that was never opened.
+        let mut closed_first = sound.clone();
+        closed_first[structure_at..structure_at + 4].copy_from_slice(&END_NODE.to_be_bytes());
+        assert!(DeviceTree::parse(&closed_first).is_none());
+        // The inputs the `device-tree` fuzz target found panicking the parser.
+        let found = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/regressions/device-tree");
+        for entry in std::fs::read_dir(found).unwrap() {
+            let blob = std::fs::read(entry.unwrap().path()).unwrap();
+            if let Some(tree) = DeviceTree::parse(&blob) {
+                let _ = (tree.ram().count(), tree.command_line(), tree.virtio_mmio().count());
+            }
+        }
     }
 
     #[test]

@@ -29,12 +29,15 @@ pub enum StoreError {
     NoAnswer,
     /// This domain has no store page (a dom0 before its toolstack runs).
     NoStore,
+    /// The daemon's ring indices say more than a ring holds: the page is corrupt.
+    BadRing,
 }
 
 /// A connection to xenstore through the store page.
 pub struct Store {
     interface: *mut XenstoreDomainInterface,
     port: u32,
+    attempts: u32,
 }
 
 // SAFETY: shared memory driven by one CPU; the platform serialises requests.
@@ -50,7 +53,17 @@ impl Store {
     /// # Safety
     /// `interface` must point to the mapped store page, used by nothing else.
     pub const unsafe fn new(interface: *mut XenstoreDomainInterface, port: u32) -> Store {
-        Store { interface, port }
+        Store {
+            interface,
+            port,
+            attempts: WAIT_ATTEMPTS,
+        }
+    }
+
+    /// The same store, giving up on the daemon after `attempts` looks instead of
+    /// [`WAIT_ATTEMPTS`] (for tests and fuzzing, where a silent daemon is expected).
+    pub const fn waiting_at_most(self, attempts: u32) -> Store {
+        Store { attempts, ..self }
     }
 
     /// Reads node `path` (relative paths are under `/local/domain/<this domain>/`) into
@@ -126,7 +139,7 @@ impl Store {
 
     /// Waits (yielding, and nudging the daemon) until `ready` holds.
     fn wait<H: Hypercall>(&self, ready: impl Fn() -> bool) -> Result<(), StoreError> {
-        for _ in 0..WAIT_ATTEMPTS {
+        for _ in 0..self.attempts {
             if ready() {
                 return Ok(());
             }
@@ -185,6 +198,7 @@ impl Store {
                 producer != consumer
             })?;
             let (mut consumer, producer) = indices();
+            check_indices(consumer, producer)?;
             fence(Ordering::SeqCst);
             while consumer != producer && filled < out.len() {
                 let index = consumer as usize % XENSTORE_RING_SIZE;
@@ -197,6 +211,15 @@ impl Store {
             crate::evtchn_send::<H>(self.port);
         }
         Ok(())
+    }
+}
+
+/// A ring holds at most [`XENSTORE_RING_SIZE`] bytes between its consumer and producer;
+/// indices further apart are corrupt (reading on would take stale bytes forever).
+fn check_indices(consumer: u32, producer: u32) -> Result<(), StoreError> {
+    match producer.wrapping_sub(consumer) as usize <= XENSTORE_RING_SIZE {
+        true => Ok(()),
+        false => Err(StoreError::BadRing),
     }
 }
 
@@ -338,6 +361,17 @@ mod tests {
     }
 
     use std::vec;
+
+    #[test]
+    fn a_producer_index_past_the_ring_is_an_error_not_an_endless_read() {
+        // Found by the `xenstore-replies` fuzz target: the client read stale bytes forever.
+        with_store(|store| {
+            let ring = page();
+            unsafe { (*ring).rsp_prod = (*ring).rsp_cons.wrapping_add(1 << 31) };
+            let mut out = [0u8; 64];
+            assert_eq!(store.read::<FakeXen>("name", &mut out), Err(StoreError::BadRing));
+        });
+    }
 
     #[test]
     fn reads_writes_and_errors_over_wrapping_rings() {

@@ -17,19 +17,23 @@ pub fn args() -> Args {
     Args::new(Current::command_line())
 }
 
-/// Iterator over the words of a command line.
+/// The words of any command line, the library OS's parameters included.
 #[derive(Clone, Debug)]
-pub struct Args {
-    rest: &'static str,
+pub struct Words<'a> {
+    rest: &'a str,
 }
 
-impl Args {
+impl<'a> Words<'a> {
     /// Splits `line` into words.
-    pub fn new(line: &'static str) -> Args {
-        Args { rest: line }
+    pub fn new(line: &'a str) -> Words<'a> {
+        Words { rest: line }
     }
+}
 
-    fn next_word(&mut self) -> Option<&'static str> {
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
         let line = self.rest.trim_start_matches(|c: char| c.is_ascii_whitespace());
         if line.is_empty() {
             self.rest = line;
@@ -50,17 +54,27 @@ impl Args {
     }
 }
 
+/// Iterator over the application's words of the boot command line.
+#[derive(Clone, Debug)]
+pub struct Args {
+    words: Words<'static>,
+}
+
+impl Args {
+    /// Splits `line` into words.
+    pub fn new(line: &'static str) -> Args {
+        Args {
+            words: Words::new(line),
+        }
+    }
+}
+
 impl Iterator for Args {
     type Item = &'static str;
 
     #[inline(never)] // A component boundary: see unik-catalog's analysis.
     fn next(&mut self) -> Option<&'static str> {
-        loop {
-            let word = self.next_word()?;
-            if !is_library_os_parameter(word) {
-                return Some(word);
-            }
-        }
+        self.words.find(|word| !is_library_os_parameter(word))
     }
 }
 
@@ -68,20 +82,22 @@ impl Iterator for Args {
 /// `unik.env.NAME=VALUE`, as `NAME=VALUE` (std's `std::env::var` reads them).
 pub fn environment() -> Environment {
     Environment {
-        words: Args::new(Current::command_line()),
+        words: Words::new(Current::command_line()),
     }
 }
 
 /// Iterator over the environment words of a command line: see [`environment`].
 #[derive(Clone, Debug)]
 pub struct Environment {
-    words: Args,
+    words: Words<'static>,
 }
 
 impl Environment {
     /// The environment words of `line`.
     pub fn new(line: &'static str) -> Environment {
-        Environment { words: Args::new(line) }
+        Environment {
+            words: Words::new(line),
+        }
     }
 }
 
@@ -93,7 +109,7 @@ impl Iterator for Environment {
 
     fn next(&mut self) -> Option<&'static str> {
         loop {
-            let word = self.words.next_word()?;
+            let word = self.words.next()?;
             if let Some(variable) = word.strip_prefix(ENVIRONMENT_PREFIX)
                 && variable.find('=').is_some_and(|at| at > 0)
             {
@@ -110,10 +126,9 @@ pub fn parameter(name: &str) -> Option<&'static str> {
 }
 
 /// [`parameter`] of `line`.
-pub fn parameter_in(line: &'static str, name: &str) -> Option<&'static str> {
-    let mut words = Args::new(line);
+pub fn parameter_in<'a>(line: &'a str, name: &str) -> Option<&'a str> {
     let mut found = None;
-    while let Some(word) = words.next_word() {
+    for word in Words::new(line) {
         if let Some(rest) = word.strip_prefix("unik.")
             && let Some(value) = rest.strip_prefix(name).and_then(|rest| rest.strip_prefix('='))
         {
@@ -128,7 +143,7 @@ const LIBRARY_OS_PREFIX: &[u8; 5] = b"unik.";
 
 /// Whether `word` starts with [`LIBRARY_OS_PREFIX`]; compared byte by byte, because
 /// `starts_with` would bring `memcmp` (half a kilobyte) into every image that reads args.
-fn is_library_os_parameter(word: &str) -> bool {
+pub fn is_library_os_parameter(word: &str) -> bool {
     let word = word.as_bytes();
     word.len() >= LIBRARY_OS_PREFIX.len() && LIBRARY_OS_PREFIX.iter().zip(word).all(|(a, b)| a == b)
 }
