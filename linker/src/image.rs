@@ -320,8 +320,10 @@ pub fn compact(linked: &[u8]) -> Result<Vec<u8>, ImageError> {
 }
 
 fn bytes_of<'a>(data: &'a [u8], segment: &Segment) -> &'a [u8] {
-    // `Image::parse` checked that every segment lies inside the file.
-    &data[segment.offset as usize..(segment.offset + segment.file_size) as usize]
+    // `Image::parse` checked that every segment with bytes lies inside the file; one
+    // without bytes may name any offset.
+    let start = segment.offset as usize;
+    data.get(start..start + segment.file_size as usize).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -23,16 +23,24 @@ pub struct Fault {
 /// unik: fatal fault: page fault (code 0x000000000000000e)
 /// unik:   pc 0x0000000000101234, address 0x0000000000000000, detail 0x0000000000000002
 /// ```
-pub fn report(fault: &Fault, mut write: impl FnMut(&[u8])) {
+///
+/// With `zero_address_is_unknown` (a platform where the CPU's fault address register can
+/// read 0 for any fault: see [`crate::Platform::ZERO_FAULT_ADDRESS_IS_UNKNOWN`]) an
+/// address of 0 is reported as `address unknown` rather than as a null access.
+pub fn report(fault: &Fault, zero_address_is_unknown: bool, mut write: impl FnMut(&[u8])) {
     write(b"unik: fatal fault: ");
     write(fault.kind.as_bytes());
     write(b" (code ");
     write(&hex::format_u64(fault.code));
     write(b")\nunik:   pc ");
     write(&hex::format_u64(fault.pc));
-    if let Some(address) = fault.address {
-        write(b", address ");
-        write(&hex::format_u64(address));
+    match fault.address {
+        Some(0) if zero_address_is_unknown => write(b", address unknown"),
+        Some(address) => {
+            write(b", address ");
+            write(&hex::format_u64(address));
+        }
+        None => {}
     }
     write(b", detail ");
     write(&hex::format_u64(fault.detail));
@@ -55,11 +63,14 @@ mod tests {
             address: Some(0),
             detail: 2,
         };
-        report(&fault, |s| out.push_str(std::str::from_utf8(s).unwrap()));
+        report(&fault, false, |s| out.push_str(std::str::from_utf8(s).unwrap()));
         assert_eq!(
             out,
             "unik: fatal fault: page fault (code 0x000000000000000e)\n\
              unik:   pc 0x0000000000101234, address 0x0000000000000000, detail 0x0000000000000002\n"
         );
+        out.clear();
+        report(&fault, true, |s| out.push_str(std::str::from_utf8(s).unwrap()));
+        assert!(out.contains("pc 0x0000000000101234, address unknown, detail"), "{out}");
     }
 }

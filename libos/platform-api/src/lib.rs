@@ -108,6 +108,10 @@ pub trait NetworkDriver<P>: Sized {
 pub trait Platform: Console + Shutdown + Clock + BootInfo + Devices + Processor {
     /// The target name, e.g. `"kvm-x86_64"`.
     const NAME: &'static str;
+
+    /// Whether the fault address the CPU reports (x86 CR2, arm64 FAR) can read 0 for a
+    /// fault elsewhere, so that 0 says nothing. Fault reports then say `address unknown`.
+    const ZERO_FAULT_ADDRESS_IS_UNKNOWN: bool = false;
 }
 
 /// Defines the two symbols through which the arch layer hands control to platform `$p`:
@@ -133,7 +137,11 @@ macro_rules! export_platform {
 
         #[unsafe(no_mangle)]
         fn __unik_platform_fault(fault: &$crate::Fault) -> ! {
-            $crate::fault::report(fault, <$p as $crate::Console>::write);
+            $crate::fault::report(
+                fault,
+                <$p as $crate::Platform>::ZERO_FAULT_ADDRESS_IS_UNKNOWN,
+                <$p as $crate::Console>::write,
+            );
             <$p as $crate::Shutdown>::exit($crate::status::FAULT)
         }
     };
