@@ -194,7 +194,7 @@ fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Dom0E
 fn run(shell: &Shell, command: &mut Command) -> Result<Vec<u8>, Dom0Error> {
     shell.echo(command);
     let line = unik_ui::display_command(command);
-    let output = command.output().map_err(|e| Dom0Error::Command {
+    let output = unik_ui::supervise::output(command).map_err(|e| Dom0Error::Command {
         command: line.clone(),
         detail: format!(": {e}"),
     })?;
@@ -245,7 +245,7 @@ pub fn ensure(shell: &Shell, cache: &Path, arch: Arch, host: &XlHost) -> Result<
         ),
     );
     let metapackage = &host.kernel_metapackage;
-    let depends = run(shell, shell.command("apt-cache").args(["depends", metapackage]))?;
+    let depends = run(shell, shell.owned_command("apt-cache").args(["depends", metapackage]))?;
     let kernel_package = String::from_utf8_lossy(&depends)
         .lines()
         .find_map(|line| {
@@ -259,7 +259,7 @@ pub fn ensure(shell: &Shell, cache: &Path, arch: Arch, host: &XlHost) -> Result<
     let client_closure = run(
         shell,
         shell
-            .command("apt-cache")
+            .owned_command("apt-cache")
             .args([
                 "depends",
                 "--recurse",
@@ -286,7 +286,7 @@ pub fn ensure(shell: &Shell, cache: &Path, arch: Arch, host: &XlHost) -> Result<
     run(
         shell,
         shell
-            .command("apt-get")
+            .owned_command("apt-get")
             .current_dir(&debs)
             .arg("download")
             .args(&packages),
@@ -294,7 +294,7 @@ pub fn ensure(shell: &Shell, cache: &Path, arch: Arch, host: &XlHost) -> Result<
     let stage = work.path().join("stage");
     let entries = std::fs::read_dir(&debs).map_err(io("cannot read", &debs))?;
     for deb in entries.flatten() {
-        run(shell, shell.command("dpkg").arg("-x").arg(deb.path()).arg(&stage))?;
+        run(shell, shell.owned_command("dpkg").arg("-x").arg(deb.path()).arg(&stage))?;
     }
 
     let kernel = unpacked_kernel(shell, &stage)?;
@@ -414,7 +414,7 @@ fn unpacked_kernel(shell: &Shell, stage: &Path) -> Result<Vec<u8>, Dom0Error> {
     };
     let payload = stage.join("payload.xz");
     std::fs::write(&payload, &bz_image[start..]).map_err(io("cannot write", &payload))?;
-    let mut command = shell.command("xz");
+    let mut command = shell.owned_command("xz");
     command
         .args(["--decompress", "--stdout", "--single-stream"])
         .arg(&payload);

@@ -87,7 +87,7 @@ pub fn ensure(shell: &Shell, hypervisor: &Hypervisor, cache: &Path) -> Result<Pa
             detail,
             target: target.clone(),
         };
-        let output = command.output().map_err(|e| failure(format!(": {e}")))?;
+        let output = unik_ui::supervise::output(command).map_err(|e| failure(format!(": {e}")))?;
         if output.status.success() {
             return Ok(());
         }
@@ -100,7 +100,7 @@ pub fn ensure(shell: &Shell, hypervisor: &Hypervisor, cache: &Path) -> Result<Pa
         Err(failure(detail))
     };
     run(shell
-        .command("apt-get")
+        .owned_command("apt-get")
         .current_dir(work.path())
         .args(["download", &hypervisor.debian_package]))?;
     let deb = std::fs::read_dir(work.path())
@@ -115,7 +115,7 @@ pub fn ensure(shell: &Shell, hypervisor: &Hypervisor, cache: &Path) -> Result<Pa
             target: target.clone(),
         })?;
     let root = work.path().join("root");
-    run(shell.command("dpkg").arg("-x").arg(&deb).arg(&root))?;
+    run(shell.owned_command("dpkg").arg("-x").arg(&deb).arg(&root))?;
     let packed = root.join(&hypervisor.file);
     let staged = work.path().join("binary");
     if hypervisor.file.ends_with(".gz") {

@@ -111,6 +111,20 @@ pub fn supervise(child: &std::process::Child) -> Supervised {
     Supervised(registration)
 }
 
+/// Runs `command` to completion like [`std::process::Command::output`] (stdout and stderr
+/// captured), supervised: a signal to unik stops it, and the caller sees it fail. Build the
+/// command with [`crate::Shell::owned_command`] so that it also ends with unik.
+pub fn output(command: &mut std::process::Command) -> std::io::Result<std::process::Output> {
+    use std::process::Stdio;
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let _supervised = supervise(&child);
+    child.wait_with_output()
+}
+
 impl Drop for Supervised {
     fn drop(&mut self) {
         let mut children = CHILDREN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -137,6 +151,16 @@ mod tests {
             signal: signal_hook::consts::SIGTERM,
         };
         assert_eq!(terminate.exit_status(), 143);
+    }
+
+    #[test]
+    fn supervised_output_is_captured() {
+        let output = output(std::process::Command::new("sh").args(["-c", "echo out; echo err >&2; exit 3"])).unwrap();
+        assert_eq!(
+            (output.stdout.as_slice(), output.stderr.as_slice()),
+            (&b"out\n"[..], &b"err\n"[..])
+        );
+        assert_eq!(output.status.code(), Some(3));
     }
 
     #[test]
