@@ -261,7 +261,6 @@ fn commit_fault(target: &str, fault: &str) -> Output {
     run(unik_for_app("faults").args(run_args(target, 60)).args(["--", fault]))
 }
 
-/// Checks the fault report in `output`; returns the cause code and the faulting address.
 /// Checks the report of a fault of `kind`: its code, and its address unless the report
 /// says `address unknown` (see [`reports_fault_address`]).
 fn assert_fault_report(output: &Output, kind: &str) -> (u64, Option<u64>) {
@@ -388,20 +387,51 @@ fn executing_rodata_faults() {
 
 #[test]
 fn stack_overflow_hits_the_guard_page() {
-    for target in ["kvm-x86_64", "kvm-arm64", "xen-arm64"] {
+    for target in TARGETS {
         let output = commit_fault(target, "stack-overflow");
-        let kind = if is_arm64(target) {
-            "data abort: translation fault"
-        } else {
-            "page fault"
-        };
-        let (_, address) = assert_fault_report(&output, kind);
-        let address = checked_address(target, address, &output).unwrap();
+        let (_, address) = assert_fault_report(&output, "stack overflow in the main thread");
+        if let Some(address) = checked_address(target, address, &output) {
+            assert!(
+                image_range(target).contains(&address),
+                "{target}: {address:#x} is not in the image's stack guard"
+            );
+        }
+    }
+}
+
+/// A std thread's heap stack has an unmapped guard page: running into it is reported at
+/// once as that thread's stack overflow, by thread number and name, and the C library
+/// reports the guard as Linux's does.
+#[test]
+fn a_thread_stack_overflow_is_reported_with_the_threads_name() {
+    for target in TARGETS {
+        let output = run(unik_for_app("stack-overflow")
+            .args(run_args(target, 120))
+            .args(["--", "thread"]));
         assert!(
-            image_range(target).contains(&address),
-            "{target}: {address:#x} is not in the image's stack guard"
+            output
+                .stdout
+                .contains("guard of this thread: 4096, of a new attribute object: 4096"),
+            "{target}: {}",
+            output.stdout
+        );
+        assert_fault_report(&output, "stack overflow in thread 2 (deep)");
+        assert!(
+            !output.stdout.contains("ended without a fault"),
+            "{target}: {}",
+            output.stdout
         );
     }
+    // The main thread of a std program: its stack is the image's, below it the guard.
+    let output = run(unik_for_app("stack-overflow")
+        .args(run_args("xen-x86_64", 120))
+        .args(["--", "main"]));
+    assert!(
+        output.stdout.contains("guard of the main thread: 4096"),
+        "{}",
+        output.stdout
+    );
+    assert_fault_report(&output, "stack overflow in the main thread");
 }
 
 #[test]

@@ -158,8 +158,14 @@ pub extern "C" fn sched_yield() -> c_int {
 /// `attr` must be writable.
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
 pub unsafe extern "C" fn pthread_attr_init(attr: *mut pthread_attr_t) -> c_int {
-    // SAFETY: the caller's guarantee; all zeroes is the default (sizes chosen later).
-    unsafe { attr.write_bytes(0, 1) };
+    // SAFETY: the caller's guarantee; all zeroes is the default (the stack size chosen
+    // later), but for the guard: one page, as on Linux, which the thread component gives.
+    unsafe {
+        attr.write_bytes(0, 1);
+        if let Some(words) = attr_words(attr) {
+            words.add(2).write(unik_thread::GUARD_SIZE);
+        }
+    }
     0
 }
 
@@ -262,8 +268,7 @@ fn main_stack() -> Option<(usize, usize)> {
 
 /// `pthread_getattr_np(3)`: the thread's stack (its lowest address and size) and guard:
 /// the image's stack with its guard page for the main thread, the heap stack the thread
-/// component gave a spawned one (whose overflow a canary catches at the next switch: no
-/// guard page).
+/// component gave a spawned one with the guard page below it.
 ///
 /// # Safety
 /// `attr` must be writable.
@@ -273,7 +278,11 @@ pub unsafe extern "C" fn pthread_getattr_np(thread: pthread_t, attr: *mut pthrea
     let (stack, guard) = if id == unik_thread::MAIN_THREAD {
         (main_stack(), MAIN_GUARD)
     } else {
-        (unik_thread::stack_of(id), 0)
+        let extent = unik_thread::stack_of(id);
+        (
+            extent.map(|extent| (extent.bottom, extent.size)),
+            extent.map_or(0, |extent| extent.guard),
+        )
     };
     let (Some((bottom, size)), Some(words)) = (stack, attr_words(attr)) else {
         return if stack.is_none() { ENOSYS } else { EINVAL };
@@ -288,11 +297,6 @@ pub unsafe extern "C" fn pthread_getattr_np(thread: pthread_t, attr: *mut pthrea
     0
 }
 
-/// Thread names as Linux keeps them: at most 15 bytes, by thread.
-static NAMES: Spinlock<Vec<(ThreadId, [u8; NAME_CAPACITY])>> = Spinlock::new(Vec::new());
-/// A name's bytes and its terminating zero (Linux's `TASK_COMM_LEN`).
-const NAME_CAPACITY: usize = 16;
-
 /// `pthread_setname_np(3)`: names `thread`; `ERANGE` for a name longer than 15 bytes.
 ///
 /// # Safety
@@ -304,16 +308,10 @@ pub unsafe extern "C" fn pthread_setname_np(thread: pthread_t, name: *const c_ch
     }
     // SAFETY: the caller's guarantee.
     let name = unsafe { core::ffi::CStr::from_ptr(name) }.to_bytes();
-    if name.len() >= NAME_CAPACITY {
-        return ERANGE;
+    match unik_thread::set_name(thread_id(thread), name) {
+        true => 0,
+        false => ERANGE,
     }
-    let mut stored = [0; NAME_CAPACITY];
-    stored[..name.len()].copy_from_slice(name);
-    let id = thread_id(thread);
-    let mut names = NAMES.lock();
-    names.retain(|(named, _)| *named != id);
-    names.push((id, stored));
-    0
 }
 
 /// `pthread_getname_np(3)`: the name given (empty if none); `ERANGE` if it and its zero
@@ -327,12 +325,8 @@ pub unsafe extern "C" fn pthread_getname_np(thread: pthread_t, name: *mut c_char
     if id == 0 {
         return ESRCH;
     }
-    let names = NAMES.lock();
-    let stored = names
-        .iter()
-        .find(|(named, _)| *named == id)
-        .map_or(&[0; NAME_CAPACITY], |(_, stored)| stored);
-    let end = stored.iter().position(|&byte| byte == 0).unwrap_or(NAME_CAPACITY - 1);
+    let stored = unik_thread::name_of(id);
+    let end = stored.iter().position(|&byte| byte == 0).unwrap_or(stored.len() - 1);
     if length <= end {
         return ERANGE;
     }
@@ -343,7 +337,7 @@ pub unsafe extern "C" fn pthread_getname_np(thread: pthread_t, name: *mut c_char
 
 /// Forgets the name of thread `id`, which has ended.
 fn forget_name(id: ThreadId) {
-    NAMES.lock().retain(|(named, _)| *named != id);
+    unik_thread::forget_name(id);
 }
 
 /// Thread-specific data: each key's destructor, and the values by (thread, key).

@@ -59,12 +59,18 @@ pub trait Processor {
     /// for Linux (std's `is_*_feature_detected!`, ring, OpenSSL-style C code) sees what
     /// the processor really has.
     fn linux_hardware_capabilities() -> u64;
+
+    /// Makes the 4 KiB page at `address` (page-aligned, in the heap's RAM) inaccessible,
+    /// so that a stack running into it faults at once (`guarded`), or ordinary memory
+    /// again. `false` if the platform cannot: the caller then has no guard page.
+    fn set_guard_page(address: usize, guarded: bool) -> bool;
 }
 
 /// Implements [`Processor`] for platform `$platform` by forwarding to the arch module
 /// `$context`, which defines `TLS_LAYOUT`, `set_thread_pointer`, `new_context`,
-/// `switch_context`, `hardware_random` and `linux_hardware_capabilities` with the trait's signatures (every platform of
-/// an architecture does the same).
+/// `switch_context`, `hardware_random`, `linux_hardware_capabilities` and
+/// `set_guard_page` with the trait's signatures (every platform of an architecture does
+/// the same).
 #[macro_export]
 macro_rules! impl_processor {
     ($platform:ty, $($context:ident)::+) => {
@@ -91,6 +97,10 @@ macro_rules! impl_processor {
 
             fn linux_hardware_capabilities() -> u64 {
                 $($context)::+::linux_hardware_capabilities()
+            }
+
+            fn set_guard_page(address: usize, guarded: bool) -> bool {
+                $($context)::+::set_guard_page(address, guarded)
             }
         }
     };

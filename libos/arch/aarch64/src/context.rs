@@ -175,3 +175,8 @@ pub fn linux_hardware_capabilities() -> u64 {
         .filter(|(present, _)| *present)
         .fold(0, |hwcap, (_, bit)| hwcap | 1 << bit)
 }
+
+/// Guard pages for thread stacks: see [`crate::mmu::set_guard_page`].
+pub fn set_guard_page(address: usize, guarded: bool) -> bool {
+    crate::mmu::set_guard_page(address as u64, guarded)
+}

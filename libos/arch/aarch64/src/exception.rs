@@ -55,11 +55,20 @@ extern "C" fn unik_aarch64_exception(index: u64, esr: u64, elr: u64, far: u64) -
         _ if is_abort => abort_kind(class < 0x24, esr & 0x3f),
         _ => class_name(class),
     };
-    __unik_platform_fault(&Fault {
+    let stack_pointer: u64;
+    // SAFETY: reading SP_EL0 (the program's stack pointer; exceptions run on SP_EL1) has
+    // no side effects.
+    unsafe { core::arch::asm!("mrs {}, sp_el0", out(reg) stack_pointer, options(nomem, nostack, preserves_flags)) };
+    let mut fault = Fault {
         kind,
         code: esr,
         pc: elr,
         address: (is_abort || class == 0x22).then_some(far),
         detail: index,
-    })
+        stack_pointer,
+    };
+    if is_abort && unik_platform_api::fault::hits_guard(&fault, crate::mmu::main_stack_guard(), false) {
+        fault.kind = "stack overflow in the main thread";
+    }
+    __unik_platform_fault(&fault)
 }

@@ -6,7 +6,8 @@
 //! page below the stack stays unmapped (the guard); the rest of the 2 MiB blocks around it
 //! and the device tree are RAM (normal, cacheable, never executable). Nothing else is mapped
 //! at boot, so address 0 faults. RAM for the heap ([`map_ram`]) and device registers
-//! ([`map_device`]) are added in 2 MiB blocks when first needed.
+//! ([`map_device`]) are added in 2 MiB blocks when first needed; [`set_guard_page`] later
+//! unmaps single heap pages (thread stacks' guards), splitting their block into pages.
 
 use core::arch::asm;
 use core::ptr::{addr_of, addr_of_mut};
@@ -209,6 +210,84 @@ fn map_block(block: u64, kind: Kind) -> bool {
         asm!("dsb ishst", "isb", options(nostack, preserves_flags));
     }
     true
+}
+
+/// How many 2 MiB heap blocks may hold guard pages (each costs one 4 KiB level-3 table,
+/// in bss, linked only into images that make guarded stacks).
+const GUARD_BLOCKS: usize = 32;
+static mut GUARD_TABLES: [Table; GUARD_BLOCKS] = [const { Table([0; ENTRIES]) }; GUARD_BLOCKS];
+static mut GUARD_TABLES_USED: usize = 0;
+
+/// Makes the 4 KiB page at `address` invalid (`guarded`) or valid again. The page must be
+/// page-aligned mapped RAM; a 2 MiB block holding it is split into pages first. Returns
+/// `false` (changing nothing) for another address, or when no table is left to split with.
+pub fn set_guard_page(address: u64, guarded: bool) -> bool {
+    if !address.is_multiple_of(PAGE) || address == 0 || address >= ENTRIES as u64 * GIB {
+        return false;
+    }
+    let Some(entry) = level2_entry(address) else {
+        return false;
+    };
+    // SAFETY: single CPU, raw pointers into the statics only; `entry` is a live level-2
+    // entry. The split maps every page of the block to the same address with the block's
+    // attributes; it is made in one assembly sequence (break, invalidate, make) that
+    // touches no memory in between, so code whose stack lies in the block keeps running.
+    unsafe {
+        let value = entry.read_volatile();
+        if value & VALID == 0 {
+            return false;
+        }
+        let table = if value & TABLE_OR_PAGE != 0 {
+            (value & ADDRESS_MASK) as *mut Table
+        } else {
+            let used = &mut *addr_of_mut!(GUARD_TABLES_USED);
+            if *used == GUARD_BLOCKS {
+                return false;
+            }
+            let table = addr_of_mut!(GUARD_TABLES).cast::<Table>().add(*used);
+            *used += 1;
+            let block = value & ADDRESS_MASK & !(BLOCK - 1);
+            let attributes = value & !ADDRESS_MASK;
+            for index in 0..ENTRIES {
+                let page = block + index as u64 * PAGE;
+                addr_of_mut!((*table).0[index]).write_volatile(page | attributes | TABLE_OR_PAGE);
+            }
+            asm!(
+                "dsb ishst",
+                "str xzr, [{entry}]",
+                "dsb ishst",
+                "tlbi vaae1is, {page}",
+                "dsb ish",
+                "str {new}, [{entry}]",
+                "dsb ishst",
+                "isb",
+                entry = in(reg) entry,
+                page = in(reg) block >> 12,
+                new = in(reg) table as u64 | VALID | TABLE_OR_PAGE,
+                options(nostack, preserves_flags),
+            );
+            table
+        };
+        let page = addr_of_mut!((*table).0[((address % BLOCK) / PAGE) as usize]);
+        let value = page.read_volatile();
+        match guarded {
+            true => {
+                page.write_volatile(value & !VALID);
+                asm!("dsb ishst", "tlbi vaae1is, {0}", "dsb ish", "isb", in(reg) address >> 12, options(nostack, preserves_flags));
+            }
+            false => {
+                page.write_volatile(value | VALID);
+                asm!("dsb ishst", "isb", options(nostack, preserves_flags));
+            }
+        }
+    }
+    true
+}
+
+/// The main stack's guard page (`__stack_guard` in the linker script).
+pub fn main_stack_guard() -> u64 {
+    // SAFETY: a linker-script symbol; only its address is taken.
+    unsafe { symbol(&*addr_of!(__stack_guard)) }
 }
 
 fn blocks(region: &Region) -> impl Iterator<Item = u64> {

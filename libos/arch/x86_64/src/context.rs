@@ -131,3 +131,8 @@ pub fn hardware_random(buffer: &mut [u8]) -> bool {
 pub fn linux_hardware_capabilities() -> u64 {
     u64::from(crate::cpu::cpuid(1).edx)
 }
+
+/// Guard pages for thread stacks: see [`crate::mmu::set_guard_page`].
+pub fn set_guard_page(address: usize, guarded: bool) -> bool {
+    crate::mmu::set_guard_page(address as u64, guarded)
+}

@@ -5,6 +5,9 @@
 //! spans into 4 KiB pages: text read-only and executable, rodata read-only, everything
 //! else writable and non-executable, page 0 and the page below the stack not present.
 //!
+//! At run time [`set_guard_page`] unmaps single heap pages (thread stacks' guards),
+//! splitting the 2 MiB page that holds one into 4 KiB pages from a small pool of tables.
+//!
 //! Single CPU: these tables are only changed with interrupts off, by one thread of control.
 
 use core::ptr::{addr_of, addr_of_mut};
@@ -34,6 +37,12 @@ struct Table([u64; 512]);
 static mut IMAGE_TABLES: [Table; IMAGE_SLOTS] = [const { Table([0; 512]) }; IMAGE_SLOTS];
 static mut DEVICE_TABLES: [Table; DEVICE_WINDOWS] = [const { Table([0; 512]) }; DEVICE_WINDOWS];
 static mut DEVICE_TABLES_USED: usize = 0;
+
+/// How many 2 MiB heap slots may hold guard pages (each costs one 4 KiB table, in bss,
+/// linked only into images that make guarded stacks).
+const GUARD_SLOTS: usize = 32;
+static mut GUARD_TABLES: [Table; GUARD_SLOTS] = [const { Table([0; 512]) }; GUARD_SLOTS];
+static mut GUARD_TABLES_USED: usize = 0;
 
 unsafe extern "C" {
     static mut unik_x86_64_boot_pml4: [u64; 512];
@@ -101,6 +110,46 @@ pub(crate) fn protect_image() {
     }
 }
 
+/// Makes the 4 KiB page at `address` not present (`guarded`) or present again. The page
+/// must be page-aligned RAM in the identity-mapped first GiB. Returns `false` (changing
+/// nothing) for another address, or when its 2 MiB page must be split and no table is left.
+pub fn set_guard_page(address: u64, guarded: bool) -> bool {
+    if !address.is_multiple_of(PAGE) || address == 0 || address >= MAPPED_RAM_END {
+        return false;
+    }
+    // SAFETY: single CPU; callers change guards with the scheduler's lock held and nothing
+    // else edits the tables after boot but `map_window`, which touches other windows. A
+    // split maps every page of the slot to the same address with the same permissions.
+    unsafe {
+        let pd_entry = &mut (*addr_of_mut!(unik_x86_64_boot_pd))[(address / SLOT) as usize];
+        if *pd_entry & PRESENT == 0 {
+            return false;
+        }
+        if *pd_entry & HUGE != 0 {
+            let used = &mut *addr_of_mut!(GUARD_TABLES_USED);
+            let Some(table) = (*addr_of_mut!(GUARD_TABLES)).get_mut(*used) else {
+                return false;
+            };
+            *used += 1;
+            let base = *pd_entry & !(SLOT - 1) & !NO_EXECUTE;
+            // The 2 MiB entry's low flags (not bit 7: PAT in a 4 KiB entry) and NX.
+            let flags = (*pd_entry & (PAGE - 1) & !HUGE) | (*pd_entry & NO_EXECUTE);
+            for (index, entry) in table.0.iter_mut().enumerate() {
+                *entry = (base + index as u64 * PAGE) | flags;
+            }
+            *pd_entry = addr_of!(*table) as u64 | PRESENT | WRITABLE;
+        }
+        let table = (*pd_entry & !(PAGE - 1) & !NO_EXECUTE) as *mut u64;
+        let entry = table.add(((address % SLOT) / PAGE) as usize);
+        match guarded {
+            true => *entry &= !PRESENT,
+            false => *entry |= PRESENT,
+        }
+        reload_page_tables();
+    }
+    true
+}
+
 /// Maps the 2 MiB device window holding `phys` as uncached, non-executable memory.
 ///
 /// Returns `false` when the address lies beyond 4 GiB or no table is left.
@@ -149,6 +198,11 @@ unsafe fn reload_page_tables() {
     let pml4 = addr_of!(unik_x86_64_boot_pml4) as u64;
     // SAFETY: the caller guarantees the tables are consistent.
     unsafe { core::arch::asm!("mov cr3, {}", in(reg) pml4, options(nostack, preserves_flags)) };
+}
+
+/// The main stack's guard page (`__stack_guard` in the linker script).
+pub fn main_stack_guard() -> u64 {
+    symbol(addr_of!(__stack_guard))
 }
 
 /// Where the image (text, data, bss, stacks and boot page tables) lies in memory.

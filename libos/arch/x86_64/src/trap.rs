@@ -43,7 +43,7 @@ pub(crate) struct TrapFrame {
     rip: u64,
     _cs: u64,
     _rflags: u64,
-    _rsp: u64,
+    rsp: u64,
     _ss: u64,
 }
 
@@ -165,13 +165,20 @@ extern "C" fn unik_x86_64_trap(frame: &mut TrapFrame) {
                 unsafe { core::arch::asm!("mov {}, cr2", out(reg) cr2, options(nomem, nostack, preserves_flags)) };
                 cr2
             });
-            __unik_platform_fault(&Fault {
+            let mut fault = Fault {
                 kind: exception_name(frame.vector),
                 code: frame.vector,
                 pc: frame.rip,
                 address,
                 detail: frame.error_code,
-            })
+                stack_pointer: frame.rsp,
+            };
+            // Where CR2 reads 0 (Xen in nested virtualisation), the stack pointer tells.
+            if frame.vector == 14 && unik_platform_api::fault::hits_guard(&fault, crate::mmu::main_stack_guard(), true)
+            {
+                fault.kind = "stack overflow in the main thread";
+            }
+            __unik_platform_fault(&fault)
         }
         vector => {
             let slot = INTERRUPT_HANDLERS.get((vector - u64::from(FIRST_INTERRUPT_VECTOR)) as usize);

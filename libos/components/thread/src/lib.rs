@@ -8,8 +8,10 @@
 //!   deadline or an interrupt. They reach the scheduler only through a table of function
 //!   pointers that [`spawn`] installs, so a program that never spawns carries no
 //!   scheduler.
-//! - The scheduler ([`spawn`], [`join`], [`yield_now`]): each thread has a heap stack and
-//!   a TLS block ([`tls`]); a thread runs until it parks, yields or ends. When no thread
+//! - The scheduler ([`spawn`], [`join`], [`yield_now`]): each thread has a heap stack with
+//!   an unmapped guard page below it (an overflow faults at once and is reported as
+//!   "stack overflow in thread N (NAME)") and a TLS block ([`tls`]); a thread runs until
+//!   it parks, yields or ends. When no thread
 //!   can run, the *idle work* (the network stack's polling, registered by the task
 //!   component) runs, and the CPU halts until the earliest deadline or an interrupt.
 //!
@@ -18,9 +20,12 @@
 
 extern crate alloc;
 
+mod names;
 mod scheduler;
 pub mod tls;
 
+pub use names::{forget_name, name_of, set_name};
+pub use scheduler::GUARD_SIZE;
 pub use scheduler::{SpawnError, join, spawn, yield_now};
 
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
@@ -38,7 +43,19 @@ struct Hooks {
     current: fn() -> ThreadId,
     park: fn(u64),
     unpark: fn(ThreadId),
-    stack: fn(ThreadId) -> Option<(usize, usize)>,
+    stack: fn(ThreadId) -> Option<StackExtent>,
+}
+
+/// Where a spawned thread's stack lies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StackExtent {
+    /// The lowest address the stack may use.
+    pub bottom: usize,
+    /// Bytes from `bottom` to the top.
+    pub size: usize,
+    /// Bytes of the unmapped guard page just below `bottom` (0 where the platform could
+    /// not unmap one: the stack's canary is then checked at each switch).
+    pub guard: usize,
 }
 
 /// The scheduler's hooks; null until the first [`spawn`].
@@ -63,9 +80,9 @@ pub fn current() -> ThreadId {
     hooks().map_or(MAIN_THREAD, |hooks| (hooks.current)())
 }
 
-/// The lowest address and the size of spawned thread `id`'s stack; `None` for the main
-/// thread (it runs on the boot stack) and for threads that do not exist.
-pub fn stack_of(id: ThreadId) -> Option<(usize, usize)> {
+/// Where spawned thread `id`'s stack lies; `None` for the main thread (it runs on the
+/// boot stack) and for threads that do not exist.
+pub fn stack_of(id: ThreadId) -> Option<StackExtent> {
     hooks().and_then(|hooks| (hooks.stack)(id))
 }
 

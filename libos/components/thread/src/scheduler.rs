@@ -4,19 +4,22 @@
 //! the scheduler's lock is never contended; it is only never held across a switch.
 
 use crate::tls::{TlsBlock, main_thread_pointer};
-use crate::{HOOKS, Hooks, MAIN_THREAD, ThreadId, has_idle_work, idle_work};
+use crate::{HOOKS, Hooks, MAIN_THREAD, StackExtent, ThreadId, has_idle_work, idle_work};
 use alloc::alloc::{alloc, dealloc};
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
 use core::alloc::Layout;
 use core::sync::atomic::Ordering;
 use spinning_top::Spinlock;
-use unik_platform::{Clock, Console, Current, Processor, Shutdown, status};
+use unik_platform::{Clock, Console, Current, Fault, Platform, Processor, Shutdown, fault, status};
 
 /// Smallest stack a thread gets, whatever it asks for.
 const MIN_STACK: usize = 16 << 10;
-/// Written at the lowest address of every stack and checked at each switch.
+/// Written at the lowest address of every stack and checked at each switch (the last
+/// line of defence where the platform could not unmap a guard page).
 const STACK_CANARY: u64 = 0x756e_696b_5354_4b21;
+/// Size of the guard page below every spawned thread's stack.
+pub const GUARD_SIZE: usize = 4096;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
@@ -25,10 +28,13 @@ enum State {
     Parked { deadline: u64 },
 }
 
-/// A thread's heap stack.
+/// A thread's heap stack: a guard page, unmapped while the stack lives, then the stack.
 struct Stack {
+    /// The allocation; its first page is the guard.
     memory: *mut u8,
     layout: Layout,
+    /// Whether the platform unmapped the guard page.
+    guarded: bool,
 }
 
 // SAFETY: plain memory owned by one thread record.
@@ -36,32 +42,84 @@ unsafe impl Send for Stack {}
 
 impl Stack {
     fn new(size: usize) -> Option<Stack> {
-        let layout = Layout::from_size_align(size.max(MIN_STACK).next_multiple_of(16), 16).ok()?;
+        let usable = size.max(MIN_STACK).next_multiple_of(GUARD_SIZE);
+        let layout = Layout::from_size_align(usable.checked_add(GUARD_SIZE)?, GUARD_SIZE).ok()?;
         // SAFETY: non-zero size.
         let memory = unsafe { alloc(layout) };
         if memory.is_null() {
             return None;
         }
-        // SAFETY: the lowest 8 bytes of the new allocation.
-        unsafe { (memory as *mut u64).write(STACK_CANARY) };
-        Some(Stack { memory, layout })
+        let guarded = Current::set_guard_page(memory as usize, true);
+        if guarded {
+            fault::set_explainer(explain_stack_overflow);
+        }
+        let stack = Stack {
+            memory,
+            layout,
+            guarded,
+        };
+        // SAFETY: the lowest 8 bytes of the stack, above the guard page.
+        unsafe { (stack.bottom() as *mut u64).write(STACK_CANARY) };
+        Some(stack)
+    }
+
+    /// The lowest address the stack may use.
+    fn bottom(&self) -> usize {
+        self.memory as usize + GUARD_SIZE
     }
 
     fn top(&self) -> usize {
         self.memory as usize + self.layout.size()
     }
 
+    /// The unmapped guard page's address, if the platform could unmap it.
+    fn guard(&self) -> Option<usize> {
+        self.guarded.then_some(self.memory as usize)
+    }
+
     fn intact(&self) -> bool {
         // SAFETY: written in `new`; the stack lives as long as `self`.
-        unsafe { (self.memory as *const u64).read_volatile() == STACK_CANARY }
+        unsafe { (self.bottom() as *const u64).read_volatile() == STACK_CANARY }
     }
 }
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this layout.
+        if self.guarded {
+            Current::set_guard_page(self.memory as usize, false);
+        }
+        // SAFETY: allocated in `new` with this layout; the guard page is mapped again.
         unsafe { dealloc(self.memory, self.layout) }
     }
+}
+
+/// The fault explainer the first guarded stack installs: a fault in (or, where the fault
+/// address is unknown, with the stack pointer at) a thread's guard page is that thread's
+/// stack overflowing. Never waits: a fault with the scheduler's lock held stays unexplained.
+fn explain_stack_overflow(fault: &Fault, write: &mut dyn FnMut(&[u8])) -> bool {
+    let Some(scheduler) = SCHEDULER.try_lock() else {
+        return false;
+    };
+    let zero_address_is_unknown = <Current as Platform>::ZERO_FAULT_ADDRESS_IS_UNKNOWN;
+    let overflowed = scheduler.as_ref().and_then(|scheduler| {
+        scheduler.threads.iter().find_map(|(&id, thread)| {
+            let guard = thread.stack.as_ref()?.guard()?;
+            fault::hits_guard(fault, guard as u64, zero_address_is_unknown).then_some(id)
+        })
+    });
+    let Some(id) = overflowed else {
+        return false;
+    };
+    write(b"stack overflow in thread ");
+    unik_platform::hex::write_decimal(u64::from(id), &mut *write);
+    crate::names::with_name(id, |name| {
+        if !name.is_empty() {
+            write(b" (");
+            write(name);
+            write(b")");
+        }
+    });
+    true
 }
 
 struct Thread {
@@ -100,12 +158,17 @@ static INSTALLED_HOOKS: Hooks = Hooks {
     stack: stack_of,
 };
 
-/// The lowest address and size of thread `id`'s heap stack.
-fn stack_of(id: ThreadId) -> Option<(usize, usize)> {
+/// Thread `id`'s heap stack: its lowest usable address, size and guard page size (0
+/// where the platform could not unmap one).
+fn stack_of(id: ThreadId) -> Option<StackExtent> {
     let scheduler = SCHEDULER.lock();
     let thread = scheduler.as_ref()?.threads.get(&id)?;
     let stack = thread.stack.as_ref()?;
-    Some((stack.memory as usize, stack.layout.size()))
+    Some(StackExtent {
+        bottom: stack.bottom(),
+        size: stack.top() - stack.bottom(),
+        guard: if stack.guarded { GUARD_SIZE } else { 0 },
+    })
 }
 
 /// Why [`spawn`] failed.
@@ -350,9 +413,9 @@ fn check_stack(id: ThreadId, thread: &Thread) {
     if let Some(stack) = &thread.stack
         && !stack.intact()
     {
-        Current::write(b"unik: thread ");
+        Current::write(b"unik: stack overflow in thread ");
         unik_platform::hex::write_decimal(u64::from(id), Current::write);
-        Current::write(b" overflowed its stack\n");
+        Current::write(b" (found at a switch: its stack has no guard page)\n");
         Current::exit(status::FAULT);
     }
 }

@@ -114,4 +114,8 @@ impl Processor for Host {
             .find(|pair| word(&pair[..8]) == AT_HWCAP)
             .map_or(0, |pair| word(&pair[8..]))
     }
+
+    fn set_guard_page(_address: usize, _guarded: bool) -> bool {
+        false
+    }
 }
