@@ -165,20 +165,25 @@ extern "C" fn unik_x86_64_trap(frame: &mut TrapFrame) {
                 unsafe { core::arch::asm!("mov {}, cr2", out(reg) cr2, options(nomem, nostack, preserves_flags)) };
                 cr2
             });
-            let mut fault = Fault {
-                kind: exception_name(frame.vector),
+            // A page fault in the main stack's guard page is its overflow; where CR2 reads 0
+            // (Xen in nested virtualisation), the stack pointer at the guard tells. (By
+            // hand rather than with `fault::hits_guard`: this is in every image.)
+            let guard = crate::mmu::main_stack_guard();
+            let cr2 = address.unwrap_or(1);
+            let in_guard = |at: u64, span: u64| at.wrapping_sub(guard) < span;
+            let overflow = in_guard(cr2, 4096) || (cr2 == 0 && in_guard(frame.rsp, 4096 + 256));
+            __unik_platform_fault(&Fault {
+                kind: if overflow {
+                    "stack overflow in the main thread"
+                } else {
+                    exception_name(frame.vector)
+                },
                 code: frame.vector,
                 pc: frame.rip,
                 address,
                 detail: frame.error_code,
                 stack_pointer: frame.rsp,
-            };
-            // Where CR2 reads 0 (Xen in nested virtualisation), the stack pointer tells.
-            if frame.vector == 14 && unik_platform_api::fault::hits_guard(&fault, crate::mmu::main_stack_guard(), true)
-            {
-                fault.kind = "stack overflow in the main thread";
-            }
-            __unik_platform_fault(&fault)
+            })
         }
         vector => {
             let slot = INTERRUPT_HANDLERS.get((vector - u64::from(FIRST_INTERRUPT_VECTOR)) as usize);
