@@ -64,11 +64,6 @@ pub fn exec(shell: &Shell, args: Args) -> Result<i32> {
     let project = build::load_project(shell, &args.selection)?;
     let profile = build::profile(&args.selection)?;
     let target = project.target(args.target.as_deref())?;
-    if let Some(memory) = args.memory {
-        target
-            .check_memory(memory)
-            .map_err(|message| anyhow::anyhow!("--memory: {message}"))?;
-    }
     let timeout = match args.timeout {
         Some(seconds) if !(seconds.is_finite() && seconds > 0.0 && seconds < 1e9) => {
             bail!("--timeout {seconds}: give a positive number of seconds (below 1e9)")
@@ -81,7 +76,6 @@ pub fn exec(shell: &Shell, args: Args) -> Result<i32> {
     } else {
         unik_runner::cmdline::join(&args.args)?
     };
-    target.check_command_line(&cmdline).map_err(anyhow::Error::msg)?;
     let accel = match args.accel {
         AccelArg::Tcg => Accel::Tcg,
         AccelArg::Kvm => Accel::Kvm,
@@ -100,6 +94,9 @@ pub fn exec(shell: &Shell, args: Args) -> Result<i32> {
         dom0_command: args.in_dom0,
         timeout,
     };
+    // Before the build: memory out of the target's range, or a command line its
+    // hypervisor would cut.
+    options.check(&target)?;
     if args.dry_run {
         build::print_plan(shell, &project, &target, &profile, MessageFormat::Human)?;
         let image = unik_builder::output_dir(&project, &target, &profile).join(&project.package);

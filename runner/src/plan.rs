@@ -55,6 +55,18 @@ pub struct RunOptions {
     pub timeout: Option<Duration>,
 }
 
+impl RunOptions {
+    /// Checks what can be checked before the image exists: the memory against `target`'s
+    /// range and the command line against what its hypervisor passes on. The image's own
+    /// need is checked against its record in [`BootRequest::for_image`].
+    pub fn check(&self, target: &Target) -> Result<(), RunError> {
+        if let Some(memory) = self.memory {
+            target.check_memory(memory).map_err(RunError::Memory)?;
+        }
+        target.check_command_line(&self.cmdline).map_err(RunError::CommandLine)
+    }
+}
+
 impl<'a> BootRequest<'a> {
     /// The request that boots the image `record` describes as `options` ask, checked
     /// against what the image needs (memory, a network device) and what `target` can do.
@@ -66,14 +78,16 @@ impl<'a> BootRequest<'a> {
         cache: PathBuf,
     ) -> Result<BootRequest<'a>, RunError> {
         let image = record.image.as_path();
-        target
-            .check_command_line(&options.cmdline)
-            .map_err(RunError::CommandLine)?;
+        options.check(target)?;
         let memory = match options.memory {
-            Some(memory) => {
-                check_memory(record, target, memory)?;
-                memory
+            Some(memory) if memory.bytes() < record.memory_required => {
+                return Err(RunError::MemoryTooSmall {
+                    memory,
+                    required: ByteSize::new(record.memory_required),
+                    target: target.name.clone(),
+                });
             }
+            Some(memory) => memory,
             None => ByteSize::new(record.memory),
         };
         let mode = if options.domu {
@@ -120,18 +134,6 @@ impl<'a> BootRequest<'a> {
             cache,
         })
     }
-}
-
-fn check_memory(record: &BuildRecord, target: &Target, memory: ByteSize) -> Result<(), RunError> {
-    target.check_memory(memory).map_err(RunError::Memory)?;
-    if memory.bytes() < record.memory_required {
-        return Err(RunError::MemoryTooSmall {
-            memory,
-            required: ByteSize::new(record.memory_required),
-            target: target.name.clone(),
-        });
-    }
-    Ok(())
 }
 
 /// A command line.
