@@ -40,16 +40,28 @@ pub enum Arm64Error {
 
 type Header = elf::FileHeader64<Endianness>;
 
+/// The most bytes an Image file written by [`write`] spans: 64 MiB.
+pub const MAX_IMAGE_SPAN: u64 = 64 << 20;
+
 /// The Image bytes of the linked, position-independent ELF `elf`: every loadable
 /// segment's file bytes at its offset from the first, gaps zero-filled, up to the last file
 /// byte (the bss and stack beyond are in the header's `image_size`, not in the file).
+///
+/// The file spans at most [`MAX_IMAGE_SPAN`] bytes (every target's images are far smaller;
+/// an ELF whose segments lie further apart is refused, not written as gigabytes of zeros).
 pub fn write(elf: &[u8]) -> Result<Vec<u8>, ImageError> {
     let image = Image::parse(elf)?;
     let base = image.loaded_start();
     let mut out = Vec::new();
     for segment in image.loads().filter(|s| s.file_size > 0) {
-        let start = (segment.paddr - base) as usize;
-        let end = start + segment.file_size as usize;
+        let start = segment.paddr - base;
+        let end = start + segment.file_size;
+        if end > MAX_IMAGE_SPAN {
+            return Err(ImageError::Corrupt(format!(
+                "the loadable segments span {end:#x} bytes from {base:#x}: more than an Image holds ({MAX_IMAGE_SPAN:#x})"
+            )));
+        }
+        let (start, end) = (start as usize, end as usize);
         if out.len() < end {
             out.resize(end, 0);
         }

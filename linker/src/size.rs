@@ -331,6 +331,7 @@ mod tests {
                 let _ = (image.loaded_sizes(), image.file_sizes(), image.loaded_end());
             }
             let _ = crate::image::compact(&bytes);
+            let _ = crate::arm64::write(&bytes);
         }
     }
 
