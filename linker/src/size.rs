@@ -238,13 +238,15 @@ impl Attribution {
                 data: 0,
                 bss: 0,
             });
-            row.bytes += piece.bytes;
-            match piece.kind {
-                Kind::Text => row.text += piece.bytes,
-                Kind::Rodata => row.rodata += piece.bytes,
-                Kind::Data => row.data += piece.bytes,
-                Kind::Bss => row.bss += piece.bytes,
-            }
+            // Saturating: a malformed ELF's sections may overlap and count bytes twice.
+            row.bytes = row.bytes.saturating_add(piece.bytes);
+            let kind = match piece.kind {
+                Kind::Text => &mut row.text,
+                Kind::Rodata => &mut row.rodata,
+                Kind::Data => &mut row.data,
+                Kind::Bss => &mut row.bss,
+            };
+            *kind = kind.saturating_add(piece.bytes);
         }
         let mut rows: Vec<Row> = grouped.into_values().collect();
         rows.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
@@ -253,7 +255,9 @@ impl Attribution {
 
     /// Total loaded bytes.
     pub fn total(&self) -> u64 {
-        self.loaded.text + self.loaded.rodata + self.loaded.data + self.loaded.bss
+        [self.loaded.rodata, self.loaded.data, self.loaded.bss]
+            .into_iter()
+            .fold(self.loaded.text, u64::saturating_add)
     }
 }
 
