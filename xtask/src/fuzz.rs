@@ -2,8 +2,10 @@
 //! while and reports executions, coverage and crashes per target. Not part of CI.
 //!
 //! Installs what it needs: a nightly toolchain through rustup (libFuzzer's coverage
-//! instrumentation is nightly-only) and `cargo-fuzz` from crates.io. Inputs that find new
-//! coverage land in `fuzz/corpus/<target>/`, which the repository keeps; a crash or hang
+//! instrumentation is nightly-only) and `cargo-fuzz` from crates.io. Each target starts
+//! from `fuzz/seeds/<target>/` (real inputs) and `fuzz/corpus/<target>/`, where inputs that
+//! find new coverage land; `--minimize` shrinks the corpus (`cargo fuzz cmin`) and keeps its
+//! smallest inputs, which the repository holds. A crash or hang
 //! is written to `target/fuzz/artifacts/<target>/` and fails the command after every
 //! target has run. Turn each into a regression test (see `fuzz/README.md`).
 
@@ -82,6 +84,9 @@ pub fn fuzz(shell: &Shell, args: &[String]) -> Result<(), String> {
         command
             .current_dir(&fuzz_dir)
             .args(["+nightly", "fuzz", "run", "--debug-assertions", target])
+            // New inputs go to the first folder; the seeds (real inputs) are read too.
+            .arg(fuzz_dir.join("corpus").join(target))
+            .arg(fuzz_dir.join("seeds").join(target))
             .arg("--")
             .arg(format!("-max_total_time={seconds}"))
             .arg(format!("-timeout={HANG_SECONDS}"))
@@ -127,6 +132,7 @@ pub fn fuzz(shell: &Shell, args: &[String]) -> Result<(), String> {
                 .current_dir(&fuzz_dir)
                 .args(["+nightly", "fuzz", "cmin", "--debug-assertions", target]);
             run(shell, &mut command)?;
+            trim(&fuzz_dir.join("corpus").join(target))?;
         }
     }
     print!("{}", summary(&outcomes));
@@ -144,6 +150,29 @@ pub fn fuzz(shell: &Shell, args: &[String]) -> Result<(), String> {
             failed.join(", ")
         ))
     }
+}
+
+/// What the repository keeps of a minimised corpus: its smallest inputs, at most this many
+/// files and bytes per target (fuzzing grows it back from there and from the seeds).
+const KEPT_FILES: usize = 300;
+const KEPT_BYTES: u64 = 256 << 10;
+
+/// Keeps the smallest inputs of `corpus` within [`KEPT_FILES`] and [`KEPT_BYTES`].
+fn trim(corpus: &std::path::Path) -> Result<(), String> {
+    let mut inputs: Vec<(u64, std::path::PathBuf)> = std::fs::read_dir(corpus)
+        .map_err(|e| format!("cannot read {}: {e}", corpus.display()))?
+        .flatten()
+        .filter_map(|entry| Some((entry.metadata().ok()?.len(), entry.path())))
+        .collect();
+    inputs.sort();
+    let mut total = 0;
+    for (index, (bytes, path)) in inputs.into_iter().enumerate() {
+        total += bytes;
+        if index >= KEPT_FILES || total > KEPT_BYTES {
+            std::fs::remove_file(&path).map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// The table printed at the end.
