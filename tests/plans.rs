@@ -39,9 +39,18 @@ fn sysroot() -> String {
     String::from_utf8(output.stdout).unwrap().trim().to_string()
 }
 
+/// Cargo's home as unik finds it: `$CARGO_HOME`, else `~/.cargo`.
+fn cargo_home() -> String {
+    std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo"))
+        .display()
+        .to_string()
+}
+
 /// `text` with this machine's paths replaced by placeholders: the run folder
-/// (`<temp>/unik-run-<pid>-<n>`), the dom0 kit's recipe hash, the cache, the sysroot and
-/// the checkout.
+/// (`<temp>/unik-run-<pid>-<n>`), the dom0 kit's recipe hash, the cache, the sysroot,
+/// cargo's home and the checkout.
 fn normalised(text: &str) -> String {
     let mut text = text.to_string();
     let run_dirs = std::env::temp_dir().join("unik-run-").display().to_string();
@@ -61,6 +70,7 @@ fn normalised(text: &str) -> String {
     }
     text.replace(&support::hypervisor_cache().display().to_string(), "<cache>")
         .replace(&sysroot(), "<sysroot>")
+        .replace(&cargo_home(), "<cargo-home>")
         .replace(&root().display().to_string(), "<unik>")
 }
 

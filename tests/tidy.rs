@@ -243,6 +243,7 @@ const PRODUCTION_HOST_CRATES: &[&str] = &[
     "catalog/src",
     "targets/src",
     "report/src",
+    "sbom/src",
     "ui/src",
 ];
 

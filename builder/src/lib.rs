@@ -17,8 +17,10 @@ use unik_project::Project;
 use unik_targets::{ByteSize, Target, xl};
 use unik_ui::Shell;
 
+pub mod identity;
 pub mod plan;
 pub mod profile;
+pub mod sbom;
 mod toolchain;
 
 pub use plan::{BuildPlan, Presentation, Toolchain, output_dir, plan};
@@ -145,6 +147,9 @@ pub enum BuildError {
     /// The configured memory cannot hold the image.
     #[error(transparent)]
     MemoryTooSmall(#[from] MemoryTooSmall),
+    /// The bill of materials cannot be made.
+    #[error("cannot make the bill of materials: {0}")]
+    Sbom(String),
     /// A file could not be read or written.
     #[error("{action} `{path}`: {source}")]
     Io {
@@ -262,13 +267,31 @@ pub fn check_memory(required: u64, target: &Target, memory: ByteSize, origin: &s
 pub fn build(shell: &Shell, request: &BuildRequest<'_>) -> Result<BuildRecord, BuildError> {
     let toolchain = Toolchain::probe(shell, request.project)?;
     let plan = plan(request, &toolchain, Presentation::of(shell))?;
-    execute(shell, request, &plan)
+    execute(shell, request, &toolchain, &plan)
+}
+
+/// Builds the image `request` asks for and gathers its bill of materials' facts again
+/// (`unik sbom`: the build wrote the document; this also knows what it left out).
+pub fn build_with_bill(
+    shell: &Shell,
+    request: &BuildRequest<'_>,
+) -> Result<(BuildRecord, unik_sbom::Facts), BuildError> {
+    let toolchain = Toolchain::probe(shell, request.project)?;
+    let plan = plan(request, &toolchain, Presentation::of(shell))?;
+    let record = execute(shell, request, &toolchain, &plan)?;
+    let facts = sbom::facts(shell, request.project, &toolchain, &plan, &record)?;
+    Ok((record, facts))
 }
 
 /// Carries out `plan` (made by [`plan()`] from `request`): installs what the toolchain
 /// lacks, writes the linker script, runs cargo, then compacts, verifies, analyses and
 /// records the image.
-pub fn execute(shell: &Shell, request: &BuildRequest<'_>, plan: &BuildPlan) -> Result<BuildRecord, BuildError> {
+pub fn execute(
+    shell: &Shell,
+    request: &BuildRequest<'_>,
+    toolchain: &Toolchain,
+    plan: &BuildPlan,
+) -> Result<BuildRecord, BuildError> {
     let BuildRequest {
         project,
         target,
@@ -302,6 +325,16 @@ pub fn execute(shell: &Shell, request: &BuildRequest<'_>, plan: &BuildPlan) -> R
         for note in &plan.notes {
             shell.note(note);
         }
+    }
+    let cargo_profile = request.profile.cargo_profile(&target.platform);
+    let host_folder = project.target_directory.join(&cargo_profile);
+    if identity::renew_host_artifacts(&project.target_directory, &cargo_profile)
+        .map_err(io("cannot renew", &host_folder))?
+    {
+        shell.note(format!(
+            "compiling the host crates of `{cargo_profile}` again: they were compiled without location-independent identities ({})",
+            host_folder.display()
+        ));
     }
     shell.status(
         "Building",
@@ -374,6 +407,7 @@ pub fn execute(shell: &Shell, request: &BuildRequest<'_>, plan: &BuildPlan) -> R
         image: plan.outputs.image.clone(),
         elf: plan.outputs.elf.clone(),
         xl: plan.outputs.xl.clone(),
+        sbom: Some(plan.outputs.sbom.clone()),
         bytes: file.len() as u64,
         loaded_bytes: image.loaded_bytes(),
         loaded: image.loaded_sizes(),
@@ -398,6 +432,11 @@ pub fn execute(shell: &Shell, request: &BuildRequest<'_>, plan: &BuildPlan) -> R
         });
         write_atomically(xl_path, text.as_bytes())?;
     }
+    // The bill reads the image and the `.elf` just written.
+    let facts = sbom::facts(shell, project, toolchain, plan, &record)?;
+    let bill = unik_sbom::cyclonedx(&facts, &unik_sbom::bill(&facts), false);
+    let text = serde_json::to_string_pretty(&bill).unwrap_or_default() + "\n";
+    write_atomically(&plan.outputs.sbom, text.as_bytes())?;
     write_atomically(&plan.outputs.record, record.to_json().as_bytes())?;
     Ok(record)
 }

@@ -16,6 +16,12 @@ use unik_targets::{ByteSize, Target};
 pub struct Toolchain {
     /// `rustc --print sysroot` of the toolchain that builds in the application's folder.
     pub sysroot: PathBuf,
+    /// Cargo's home (`$CARGO_HOME`, else `~/.cargo`): its registry holds the sources of
+    /// the application's dependencies.
+    pub cargo_home: Option<PathBuf>,
+    /// The `unik` executable, which cargo runs as rustc's wrapper
+    /// ([`crate::identity`]).
+    pub rustc_wrapper: PathBuf,
 }
 
 /// How cargo's output is shown (from the shell: a terminal gets colour and progress).
@@ -105,6 +111,8 @@ pub struct Outputs {
     pub record: PathBuf,
     /// The `xl` configuration (Xen targets).
     pub xl: Option<PathBuf>,
+    /// The software bill of materials (CycloneDX JSON).
+    pub sbom: PathBuf,
 }
 
 /// The memory an image must fit in.
@@ -174,8 +182,12 @@ pub fn plan(
             })
         })
         .collect();
-    let rustflags = rustflags(target, profile, std_build.as_ref());
-    let cargo = cargo_command(request, &rust_target, &linker_script.path, &rustflags, presentation);
+    let mut rustflags = rustflags(target, profile, std_build.as_ref());
+    // Cargo hashes rustflags into its fingerprints: artifacts compiled before the
+    // wrapper (or under another identity scheme) are rebuilt, never mixed in.
+    rustflags.push(crate::identity::SCHEME_FLAG.into());
+    let mut cargo = cargo_command(request, &rust_target, &linker_script.path, &rustflags, presentation);
+    reproducible(&mut cargo, project, toolchain, &rust_target);
     let (bytes, origin) = match project.settings.memory {
         Some(memory) => (
             memory.bytes(),
@@ -207,6 +219,7 @@ pub fn plan(
             elf: file(".elf"),
             record: file(".json"),
             xl: target.xl_type.is_some().then(|| file(".xl")),
+            sbom: file(".cdx.json"),
             dir,
         },
         memory: MemoryChoice { bytes, origin },
@@ -296,6 +309,34 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
         (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
+}
+
+/// Makes the build's bytes independent of where the sources, cargo's home and the target
+/// directory are: rustc runs through the identity wrapper ([`crate::identity`]), and C
+/// code compiled by build scripts names its files relative to the same folders.
+fn reproducible(cargo: &mut CargoCommand, project: &Project, toolchain: &Toolchain, rust_target: &str) {
+    let app = project.manifest_path.parent().unwrap_or(Path::new("/"));
+    let settings = crate::identity::Settings::for_build(&project.target_directory, &toolchain.sysroot, app);
+    cargo.env.insert(
+        "RUSTC_WRAPPER".into(),
+        Some(toolchain.rustc_wrapper.display().to_string()),
+    );
+    cargo
+        .env
+        .insert(crate::identity::VARIABLE.into(), Some(settings.encode()));
+    let cflags = format!("CFLAGS_{}", rust_target.replace('-', "_"));
+    if let Some(Some(flags)) = cargo.env.get_mut(&cflags) {
+        let folders = [
+            (toolchain.cargo_home.as_deref(), "/cargo"),
+            (Some(project.target_directory.as_path()), "/target"),
+            (Some(app), "/app"),
+        ];
+        for (folder, to) in folders {
+            if let Some(folder) = folder {
+                flags.push_str(&format!(" -ffile-prefix-map={}={to}", folder.display()));
+            }
+        }
+    }
 }
 
 /// What a std program's build needs beyond a `no_std` one's.
@@ -469,7 +510,7 @@ impl BuildPlan {
         out += &format!("  in           {}\n  runs         ", self.cargo.cwd.display());
         for (key, value) in &self.cargo.env {
             match value {
-                Some(value) if key == RUSTFLAGS_VARIABLE => {
+                Some(value) if key == RUSTFLAGS_VARIABLE || key == crate::identity::VARIABLE => {
                     out += &format!("{key}={} ", unik_ui::shell_word(&value.replace('\x1f', " ")))
                 }
                 Some(value) => out += &format!("{key}={} ", unik_ui::shell_word(value)),
@@ -501,6 +542,7 @@ impl BuildPlan {
         if let Some(xl) = &self.outputs.xl {
             out += &format!(", {}", xl.display());
         }
+        out += &format!(", {}", self.outputs.sbom.display());
         out += &format!(
             "\n  memory       {} ({})\n",
             ByteSize::new(self.memory.bytes),

@@ -89,12 +89,24 @@ impl crate::Toolchain {
         match command.output() {
             Ok(output) if output.status.success() => Ok(crate::Toolchain {
                 sysroot: PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()),
+                cargo_home: cargo_home(),
+                rustc_wrapper: std::env::current_exe().map_err(|error| {
+                    BuildError::Toolchain(format!("cannot find the running unik executable: {error}"))
+                })?,
             }),
             _ => Err(BuildError::Toolchain(
                 "`rustc --print sysroot` failed: is a Rust toolchain installed (https://rustup.rs)?".into(),
             )),
         }
     }
+}
+
+/// `$CARGO_HOME`, else `~/.cargo`, as cargo finds it.
+fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .filter(|home| !home.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
 }
 
 impl crate::Presentation {

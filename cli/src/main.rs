@@ -12,6 +12,7 @@ mod build;
 mod components;
 mod new;
 mod run;
+mod sbom;
 mod size;
 mod targets;
 mod why;
@@ -40,6 +41,8 @@ enum Command {
     Components(components::Args),
     /// Show where the bytes of an image come from; gate on a baseline or a budget.
     SizeReport(size::Args),
+    /// List the crates with code in the image (its software bill of materials).
+    Sbom(sbom::Args),
     /// List the targets and what each needs installed.
     Targets,
     /// Show the chain of references from the image's entry to a component or symbol.
@@ -49,6 +52,16 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Started by cargo as rustc's wrapper during `unik build` (crate identities that do
+    // not depend on folders): not a command line of ours.
+    match unik_builder::identity::wrap_rustc_if_asked() {
+        None => {}
+        Some(Ok(status)) => return ExitCode::from(status as u8),
+        Some(Err(error)) => {
+            Shell::new(false, false).error(error.to_string());
+            return ExitCode::FAILURE;
+        }
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // --help and --version print and succeed; bad arguments are bad input: status 1,
@@ -73,6 +86,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::exec(&shell, args),
         Command::Components(args) => components::exec(args).map(|_| 0),
         Command::SizeReport(args) => size::exec(&shell, args),
+        Command::Sbom(args) => sbom::exec(&shell, args).map(|()| 0),
         Command::Targets => targets::exec(&shell).map(|_| 0),
         Command::Why(args) => why::exec(&shell, args).map(|_| 0),
         Command::New(args) => new::exec(&shell, args).map(|_| 0),

@@ -22,12 +22,12 @@ pub enum ByArg {
     Component,
 }
 
-/// `--format` values.
+/// `--format` values (of `size-report` and `sbom`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// An aligned table.
     Table,
-    /// The JSON report.
+    /// The JSON document.
     Json,
 }
 

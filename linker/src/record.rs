@@ -49,6 +49,9 @@ pub struct BuildRecord {
     pub elf: PathBuf,
     /// The `xl` configuration written beside the image (Xen targets).
     pub xl: Option<PathBuf>,
+    /// The image's software bill of materials (CycloneDX JSON) beside it.
+    #[serde(default)]
+    pub sbom: Option<PathBuf>,
     /// Size of the image file.
     pub bytes: u64,
     /// Memory the loaded segments occupy.
@@ -121,6 +124,7 @@ impl BuildRecord {
         };
         record.elf = sibling(".elf");
         record.xl = record.xl.as_ref().map(|_| sibling(".xl"));
+        record.sbom = record.sbom.as_ref().map(|_| sibling(".cdx.json"));
         record.image = image.to_path_buf();
         Ok(record)
     }
@@ -175,6 +179,7 @@ mod tests {
             image: "/out/hello".into(),
             elf: "/out/hello.elf".into(),
             xl: None,
+            sbom: None,
             bytes: 4096,
             loaded_bytes: 8192,
             loaded: LoadedSizes {
@@ -215,6 +220,7 @@ mod tests {
         let copy = folder.path().join("hello-copy");
         let original = BuildRecord {
             xl: Some("/out/hello.xl".into()),
+            sbom: None,
             ..sample()
         };
         std::fs::write(BuildRecord::path_beside(&copy), original.to_json()).unwrap();

@@ -88,6 +88,10 @@ fn kind_of(segment_flags: u32, in_file: bool) -> Kind {
     }
 }
 
+/// The symbol `#[unik::main]` exports: the application's `main`, inlined into it (a
+/// no_std application's code is mostly here, under `[unmangled]` by crate).
+pub const APPLICATION_ENTRY: &str = "__unik_app_main";
+
 /// The crate a demangled symbol belongs to.
 pub fn crate_of(demangled: &str) -> String {
     let path = demangled

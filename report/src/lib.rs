@@ -169,8 +169,7 @@ pub fn report(record: &BuildRecord, by: By) -> Result<Report, ReportError> {
     })
 }
 
-/// The symbol `#[unik::main]` exports: the application's `main`, inlined into it.
-const APPLICATION_ENTRY: &str = "__unik_app_main";
+use unik_linker::size::APPLICATION_ENTRY;
 
 /// Regroups symbol rows by the component that owns each symbol; symbols no component owns
 /// are grouped by crate in brackets (`[core]`), and bracketed rows stay as they are.

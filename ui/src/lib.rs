@@ -120,6 +120,14 @@ impl Shell {
         command
     }
 
+    /// A process that takes unik's place in its caller's environment, unchanged: rustc,
+    /// when cargo runs unik as its wrapper (`builder::identity`). Cargo set that
+    /// environment for this one compilation (`CARGO_PKG_*`, `OUT_DIR`), so nothing is
+    /// stripped, and nothing is echoed (rustc's output is cargo's to show).
+    pub fn inherited_command(program: impl AsRef<OsStr>) -> Command {
+        Command::new(program)
+    }
+
     /// Like [`Shell::command`], for a process that must not outlive unik (a VM, a build):
     /// started through `setpriv --pdeathsig KILL` where util-linux is installed, so the
     /// kernel kills it when the calling thread ends, even by SIGKILL. The calling thread

@@ -27,7 +27,12 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("dnsmasq", "dnsmasq-base"),
     // Certificates and an HTTPS server for the TLS client test.
     ("openssl", "openssl"),
+    // The CycloneDX validator the bill-of-materials tests run lives in a venv.
+    ("python3", "python3-venv"),
 ];
+/// The CycloneDX library from PyPI whose JSON-schema validator checks the bills of
+/// materials `unik build` writes (pinned: its bundled schemas are what is checked).
+const CYCLONEDX_VALIDATOR: &str = "cyclonedx-python-lib[json-validation]==11.12.0";
 const BACKPORTS_SOURCE: &str = "/etc/apt/sources.list.d/unik-bookworm-backports.sources";
 
 use unik_ui::on_path;
@@ -48,7 +53,50 @@ pub fn setup(shell: &Shell) -> Result<(), String> {
     rust_targets(shell)?;
     rust_sources(shell)?;
     programs(shell)?;
+    sbom_validator(shell)?;
     hypervisors(shell)
+}
+
+/// The Python environment holding the CycloneDX validator (`target/tools/cyclonedx`).
+pub fn cyclonedx_environment() -> std::path::PathBuf {
+    crate::root().join("target/tools/cyclonedx")
+}
+
+/// Installs [`CYCLONEDX_VALIDATOR`] into its own venv unless it is there.
+fn sbom_validator(shell: &Shell) -> Result<(), String> {
+    let venv = cyclonedx_environment();
+    let python = venv.join("bin/python");
+    let works = || {
+        let mut check = shell.command(&python);
+        check.args(["-c", "import cyclonedx.validation.json, jsonschema"]);
+        shell.echo(&check);
+        check.output().is_ok_and(|output| output.status.success())
+    };
+    if works() {
+        return Ok(());
+    }
+    shell.status(
+        "Installing",
+        format!(
+            "the CycloneDX validator ({CYCLONEDX_VALIDATOR} from PyPI) into {}",
+            venv.display()
+        ),
+    );
+    let mut create = shell.command("python3");
+    create.arg("-m").arg("venv").arg(&venv);
+    run(shell, &mut create)
+        .map_err(|e| format!("{e} (on Debian, `python3 -m venv` needs the python3-venv package)"))?;
+    let mut pip = shell.command(venv.join("bin/pip"));
+    pip.args(["install", "--quiet", CYCLONEDX_VALIDATOR]);
+    run(shell, &mut pip)?;
+    if works() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{CYCLONEDX_VALIDATOR} is installed in {} but does not import",
+            venv.display()
+        ))
+    }
 }
 
 /// Where the tests (and `cargo xtask demo`) keep downloaded hypervisors.
