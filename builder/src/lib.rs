@@ -194,6 +194,29 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
     }
 }
 
+/// Takes the lock of `cargo_profile`'s builds in `target_dir`
+/// (`<target-dir>/unik/locks/<profile>.lock`), waiting for another unik build to finish;
+/// held until the returned file is dropped.
+fn lock_profile(shell: &Shell, target_dir: &Path, cargo_profile: &str) -> Result<std::fs::File, BuildError> {
+    let folder = target_dir.join("unik").join("locks");
+    std::fs::create_dir_all(&folder).map_err(io("cannot create", &folder))?;
+    let path = folder.join(format!("{cargo_profile}.lock"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io("cannot open", &path))?;
+    if file.try_lock().is_err() {
+        shell.status(
+            "Waiting",
+            format!("for another unik build of `{cargo_profile}` ({})", path.display()),
+        );
+        file.lock().map_err(io("cannot lock", &path))?;
+    }
+    Ok(file)
+}
+
 /// Writes `contents` to `path` through a temporary file and a rename: a reader (a QEMU
 /// booting the previous image, a parallel build) sees the old file or the new, never half.
 fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), BuildError> {
@@ -327,6 +350,10 @@ pub fn execute(
         }
     }
     let cargo_profile = request.profile.cargo_profile(&target.platform);
+    // One unik build of a cargo profile at a time in a target directory (cargo would
+    // wait for its own lock anyway): renewing the host crates must not pull files from
+    // under another build.
+    let _lock = lock_profile(shell, &project.target_directory, &cargo_profile)?;
     let host_folder = project.target_directory.join(&cargo_profile);
     if identity::renew_host_artifacts(&project.target_directory, &cargo_profile)
         .map_err(io("cannot renew", &host_folder))?
