@@ -16,8 +16,8 @@
 //! - `-C metadata` is replaced by a hash of what really defines the crate: its package
 //!   name and version, its arguments with machine paths replaced by placeholders (the
 //!   crate's folder, the target directory, the sysroot, …) and, for every `--extern`,
-//!   the identity this wrapper gave that dependency (kept in a file named after the
-//!   dependency's output file, in `<target-dir>/unik/identities`). Arguments that do not
+//!   the identity this wrapper gave that dependency (kept in `<target-dir>/unik/identities`
+//!   in a file named after the dependency's output file and folder). Arguments that do not
 //!   change the code (diagnostic format, the terminal's width, output folders, path
 //!   remapping) are left out, as cargo leaves them out of its own hash.
 //!
@@ -40,7 +40,7 @@ pub const SEPARATOR: char = '\x1f';
 /// the build's rustflags so that cargo's fingerprints change with it and nothing compiled
 /// under another scheme (or without the wrapper) is reused; the wrapper drops it with
 /// cargo's own `-C metadata`, and hashes it into every identity.
-pub const SCHEME_FLAG: &str = "-Cmetadata=unik-crate-identity-3";
+pub const SCHEME_FLAG: &str = "-Cmetadata=unik-crate-identity-4";
 
 /// What the wrapper needs from the build plan.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -289,9 +289,12 @@ pub fn rewrite(
     };
 
     let mut hasher = Sha256::new();
+    let mut inputs = String::new();
     let mut feed = |part: &str| {
         hasher.update(part.as_bytes());
         hasher.update([0]);
+        inputs.push_str(part);
+        inputs.push(' ');
     };
     feed(SCHEME_FLAG);
     feed(crate_folders.package.as_deref().unwrap_or(""));
@@ -311,7 +314,9 @@ pub fn rewrite(
             continue;
         }
         if let Some(extra) = codegen(i - width, "extra-filename") {
-            key = crate_name(args).map(|name| format!("{name}{extra}"));
+            key = crate_name(args)
+                .zip(out_dir(args))
+                .map(|(name, dir)| store_key(Path::new(dir), &format!("{name}{extra}")));
             kept.extend_from_slice(words);
             continue;
         }
@@ -337,6 +342,7 @@ pub fn rewrite(
         }
     }
     let identity: String = hasher.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect();
+    explain(&identity, &inputs);
     // The crate's own folders first: a remap in the build's rustflags (std's sources)
     // comes later and wins where both apply.
     let mut rewritten: Vec<String> = crate_folders
@@ -353,6 +359,21 @@ pub fn rewrite(
     }
 }
 
+/// The variable naming a file to which the wrapper appends each identity with the inputs
+/// it hashed: to find out why two builds differ (`diff` the two files).
+pub const LOG_VARIABLE: &str = "UNIK_CRATE_IDENTITY_LOG";
+
+fn explain(identity: &str, inputs: &str) {
+    let Some(path) = std::env::var_os(LOG_VARIABLE) else {
+        return;
+    };
+    // One write per line: rustc processes run in parallel.
+    let line = format!("{identity} {inputs}\n");
+    if let Ok(mut file) = std::fs::OpenOptions::new().append(true).create(true).open(path) {
+        let _ = std::io::Write::write_all(&mut file, line.as_bytes());
+    }
+}
+
 /// `--crate-name`'s value.
 fn crate_name(args: &[String]) -> Option<&str> {
     args.iter()
@@ -364,13 +385,35 @@ fn crate_name(args: &[String]) -> Option<&str> {
         })
 }
 
+/// `--out-dir`'s value.
+fn out_dir(args: &[String]) -> Option<&str> {
+    args.iter()
+        .enumerate()
+        .find_map(|(i, arg)| match arg.strip_prefix("--out-dir") {
+            Some("") => args.get(i + 1).map(String::as_str),
+            Some(rest) => rest.strip_prefix('='),
+            None => None,
+        })
+}
+
+/// The store's name for the output `<folder>/lib<stem>.*`: the folder counts, because
+/// cargo gives a host crate the same file name in every profile's folder, and each
+/// folder's copy is compiled with its own arguments. The name is local to this target
+/// directory, so the folder's absolute path may be in it.
+fn store_key(folder: &Path, stem: &str) -> String {
+    let digest = Sha256::digest(folder.as_os_str().as_encoded_bytes());
+    let folder: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{stem}.{folder}")
+}
+
 /// `name=<identity>` for `--extern [prefix:]name=<folder>/lib<crate><extra>.<ext>` whose
 /// identity was recorded.
 fn extern_identity(value: &str, identity_of: &dyn Fn(&str) -> Option<String>) -> Option<String> {
     let (name, path) = value.split_once('=')?;
-    let stem = Path::new(path).file_stem()?.to_str()?;
-    let key = stem.strip_prefix("lib").unwrap_or(stem);
-    identity_of(key).map(|identity| format!("{name}={identity}"))
+    let path = Path::new(path);
+    let stem = path.file_stem()?.to_str()?;
+    let key = store_key(path.parent()?, stem.strip_prefix("lib").unwrap_or(stem));
+    identity_of(&key).map(|identity| format!("{name}={identity}"))
 }
 
 fn read_identity(store: &Path, key: &str) -> Option<String> {
@@ -458,7 +501,8 @@ mod tests {
         assert_eq!(a.args.iter().filter(|arg| arg.starts_with("metadata=")).count(), 1);
         assert!(a.args.contains(&"-C".to_string()) && a.args.contains(&"extra-filename=-0fc".to_string()));
         // Recorded under the output's name for the crates that depend on it.
-        assert_eq!(a.recorded.as_ref().map(|(key, _)| key.as_str()), Some("unik_net-0fc"));
+        let folder = Path::new("/home/a/app/target/x86_64-unknown-none/release/deps");
+        assert_eq!(a.recorded.map(|(key, _)| key), Some(store_key(folder, "unik_net-0fc")));
     }
 
     #[test]
@@ -478,6 +522,23 @@ mod tests {
         let mut other_width = base.clone();
         other_width.push("--diagnostic-width=80".into());
         assert_eq!(identity(&other_width, &known), original);
+    }
+
+    #[test]
+    fn one_file_name_in_two_profile_folders_is_two_outputs() {
+        let deps = |profile: &str| format!("/t/{profile}/deps");
+        let syn = |profile: &str| format!("syn={}/libsyn-0123.rlib", deps(profile));
+        let known = |key: &str| Some(key.to_string());
+        let release = extern_identity(&syn("unik-release-kvm-x86_64"), &known).unwrap();
+        let dev = extern_identity(&syn("unik-dev-kvm-x86_64"), &known).unwrap();
+        assert_ne!(release, dev);
+        assert_eq!(
+            release,
+            format!(
+                "syn={}",
+                store_key(Path::new(&deps("unik-release-kvm-x86_64")), "syn-0123")
+            )
+        );
     }
 
     #[test]
