@@ -157,6 +157,7 @@ pub fn wrap_rustc_if_asked() -> Option<Result<i32, WrapperError>> {
             let rewritten = rewrite(&text, &crate_folders, &settings, &|key| {
                 read_identity(&settings.store, key)
             });
+            explain(&rewritten.inputs);
             if let Some((key, identity)) = &rewritten.recorded
                 && let Err(source) = write_identity(&settings.store, key, identity)
             {
@@ -240,6 +241,9 @@ pub struct Rewritten {
     pub args: Vec<String>,
     /// The crate's output key and its new identity, to record for its dependents.
     pub recorded: Option<(String, String)>,
+    /// The identity and what it was hashed from ([`LOG_VARIABLE`]); empty when the
+    /// command compiles nothing.
+    pub inputs: String,
 }
 
 /// Rewrites one rustc command line (see the module's comment); `identity_of` answers
@@ -258,13 +262,18 @@ pub fn rewrite(
             arg.strip_prefix(&format!("-C{option}=")).map(str::to_string)
         }
     };
-    let has_metadata = (0..args.len()).any(|i| codegen(i, "metadata").is_some());
+    // Cargo gives every crate it compiles a `-C metadata` of its own; the scheme's (in
+    // the rustflags, so on rustc's probes too) does not count.
+    let has_metadata = (0..args.len()).any(|i| {
+        codegen(i, "metadata").is_some_and(|value| SCHEME_FLAG.strip_prefix("-Cmetadata=") != Some(value.as_str()))
+    });
     if !has_metadata {
         // rustc asked for its version or a target's facts, or a build script's probe:
         // nothing is compiled into the image.
         return Rewritten {
             args: args.to_vec(),
             recorded: None,
+            inputs: String::new(),
         };
     }
     let mut placeholders: Vec<(String, String)> = crate_folders
@@ -314,8 +323,8 @@ pub fn rewrite(
             continue;
         }
         if let Some(extra) = codegen(i - width, "extra-filename") {
-            key = crate_name(args)
-                .zip(out_dir(args))
+            key = option_value(args, "--crate-name")
+                .zip(option_value(args, "--out-dir"))
                 .map(|(name, dir)| store_key(Path::new(dir), &format!("{name}{extra}")));
             kept.extend_from_slice(words);
             continue;
@@ -342,7 +351,6 @@ pub fn rewrite(
         }
     }
     let identity: String = hasher.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect();
-    explain(&identity, &inputs);
     // The crate's own folders first: a remap in the build's rustflags (std's sources)
     // comes later and wins where both apply.
     let mut rewritten: Vec<String> = crate_folders
@@ -355,6 +363,7 @@ pub fn rewrite(
     rewritten.extend(kept);
     Rewritten {
         args: rewritten,
+        inputs: format!("{identity} {inputs}"),
         recorded: key.map(|key| (key, identity)),
     }
 }
@@ -363,33 +372,22 @@ pub fn rewrite(
 /// it hashed: to find out why two builds differ (`diff` the two files).
 pub const LOG_VARIABLE: &str = "UNIK_CRATE_IDENTITY_LOG";
 
-fn explain(identity: &str, inputs: &str) {
-    let Some(path) = std::env::var_os(LOG_VARIABLE) else {
+fn explain(inputs: &str) {
+    let Some(path) = std::env::var_os(LOG_VARIABLE).filter(|_| !inputs.is_empty()) else {
         return;
     };
     // One write per line: rustc processes run in parallel.
-    let line = format!("{identity} {inputs}\n");
+    let line = format!("{inputs}\n");
     if let Ok(mut file) = std::fs::OpenOptions::new().append(true).create(true).open(path) {
         let _ = std::io::Write::write_all(&mut file, line.as_bytes());
     }
 }
 
-/// `--crate-name`'s value.
-fn crate_name(args: &[String]) -> Option<&str> {
+/// The value of `option` (`--crate-name x` or `--crate-name=x`).
+fn option_value<'a>(args: &'a [String], option: &str) -> Option<&'a str> {
     args.iter()
         .enumerate()
-        .find_map(|(i, arg)| match arg.strip_prefix("--crate-name") {
-            Some("") => args.get(i + 1).map(String::as_str),
-            Some(rest) => rest.strip_prefix('='),
-            None => None,
-        })
-}
-
-/// `--out-dir`'s value.
-fn out_dir(args: &[String]) -> Option<&str> {
-    args.iter()
-        .enumerate()
-        .find_map(|(i, arg)| match arg.strip_prefix("--out-dir") {
+        .find_map(|(i, arg)| match arg.strip_prefix(option) {
             Some("") => args.get(i + 1).map(String::as_str),
             Some(rest) => rest.strip_prefix('='),
             None => None,
@@ -543,7 +541,9 @@ mod tests {
 
     #[test]
     fn commands_without_metadata_pass_unchanged() {
-        let probe = words("- --crate-name ___ --print=file-names --crate-type bin");
+        let probe = words(&format!(
+            "- --crate-name ___ --print=file-names --crate-type bin {SCHEME_FLAG}"
+        ));
         let rewritten = rewrite(&probe, &CrateFolders::default(), &settings("/t"), &|_| None);
         assert_eq!(rewritten.args, probe);
         assert_eq!(rewritten.recorded, None);

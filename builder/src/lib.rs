@@ -293,17 +293,16 @@ pub fn build(shell: &Shell, request: &BuildRequest<'_>) -> Result<BuildRecord, B
     execute(shell, request, &toolchain, &plan)
 }
 
-/// Builds the image `request` asks for and gathers its bill of materials' facts again
-/// (`unik sbom`: the build wrote the document; this also knows what it left out).
+/// Builds the image `request` asks for and returns its bill of materials' facts with its
+/// record (`unik sbom`: the build wrote the document; the facts also know what it left
+/// out).
 pub fn build_with_bill(
     shell: &Shell,
     request: &BuildRequest<'_>,
 ) -> Result<(BuildRecord, unik_sbom::Facts), BuildError> {
     let toolchain = Toolchain::probe(shell, request.project)?;
     let plan = plan(request, &toolchain, Presentation::of(shell))?;
-    let record = execute(shell, request, &toolchain, &plan)?;
-    let facts = sbom::facts(shell, request.project, &toolchain, &plan, &record)?;
-    Ok((record, facts))
+    make_image(shell, request, &toolchain, &plan)
 }
 
 /// Carries out `plan` (made by [`plan()`] from `request`): installs what the toolchain
@@ -315,6 +314,16 @@ pub fn execute(
     toolchain: &Toolchain,
     plan: &BuildPlan,
 ) -> Result<BuildRecord, BuildError> {
+    make_image(shell, request, toolchain, plan).map(|(record, _)| record)
+}
+
+/// [`execute`], returning also the facts the bill of materials was made from.
+fn make_image(
+    shell: &Shell,
+    request: &BuildRequest<'_>,
+    toolchain: &Toolchain,
+    plan: &BuildPlan,
+) -> Result<(BuildRecord, unik_sbom::Facts), BuildError> {
     let BuildRequest {
         project,
         target,
@@ -459,13 +468,17 @@ pub fn execute(
         });
         write_atomically(xl_path, text.as_bytes())?;
     }
-    // The bill reads the image and the `.elf` just written.
-    let facts = sbom::facts(shell, project, toolchain, plan, &record)?;
+    let built = sbom::Built {
+        image: &file,
+        elf: &elf,
+        record: &record,
+    };
+    let facts = sbom::facts(shell, project, toolchain, plan, &catalog, &built)?;
     let bill = unik_sbom::cyclonedx(&facts, &unik_sbom::bill(&facts), false);
     let text = serde_json::to_string_pretty(&bill).unwrap_or_default() + "\n";
     write_atomically(&plan.outputs.sbom, text.as_bytes())?;
     write_atomically(&plan.outputs.record, record.to_json().as_bytes())?;
-    Ok(record)
+    Ok((record, facts))
 }
 
 /// The `image-built` JSON message `unik build --message-format json` prints for `record`.

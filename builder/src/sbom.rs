@@ -12,14 +12,26 @@ use unik_project::Project;
 use unik_sbom::{Facts, ImageFacts, Package, Source};
 use unik_ui::Shell;
 
-/// The facts of the image `record` describes, built from `project` for `rust_target`.
+/// What a build just made: the bytes of its image and linked ELF, and its record.
+pub struct Built<'a> {
+    /// The image file's bytes.
+    pub image: &'a [u8],
+    /// The linked ELF's bytes.
+    pub elf: &'a [u8],
+    /// The build record.
+    pub record: &'a BuildRecord,
+}
+
+/// The facts of the image `built` holds, built from `project` by `plan`.
 pub fn facts(
     shell: &Shell,
     project: &Project,
     toolchain: &crate::Toolchain,
     plan: &crate::BuildPlan,
-    record: &BuildRecord,
+    catalog: &unik_catalog::Catalog,
+    built: &Built<'_>,
 ) -> Result<Facts, BuildError> {
+    let Built { image, elf, record } = *built;
     let dir = project.manifest_path.parent().unwrap_or(Path::new("."));
     let metadata = dependency_graph(shell, project, plan)?;
     let lock_path = metadata.workspace_root.as_std_path().join("Cargo.lock");
@@ -72,9 +84,7 @@ pub fn facts(
         project.uses_std,
     );
 
-    let elf = std::fs::read(&record.elf).map_err(io("cannot read", &record.elf))?;
-    let image = std::fs::read(&record.image).map_err(io("cannot read", &record.image))?;
-    let attribution = unik_linker::size::Attribution::of(&elf).map_err(|source| BuildError::Image {
+    let attribution = unik_linker::size::Attribution::of(elf).map_err(|source| BuildError::Image {
         path: record.elf.clone(),
         source,
     })?;
@@ -91,7 +101,6 @@ pub fn facts(
         .map(|row| row.bytes)
         .sum();
     *crate_bytes.entry(application.crate_name.clone()).or_default() += entry;
-    let catalog = unik_catalog::Catalog::shipped()?;
     let components = record
         .components
         .iter()
@@ -101,10 +110,7 @@ pub fn facts(
         })
         .collect();
     use sha2::Digest;
-    let sha256 = sha2::Sha256::digest(&image)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sha256 = sha2::Sha256::digest(image).iter().map(|b| format!("{b:02x}")).collect();
     Ok(Facts {
         application,
         runtime: runtime.iter().filter_map(by_id).collect(),
