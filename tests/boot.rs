@@ -686,15 +686,21 @@ fn kvm_arm64_without_semihosting_prints_the_status_and_powers_off() {
     );
 }
 
-/// Every example as a real domU: Xen boots a Linux dom0 (Debian's kernel, `xl`,
-/// `xenstored`, `xenconsoled`), which creates the domain from the `.xl` `unik build`
-/// wrote (its kernel path aside) with `xl create -c`; the console comes through the PV
-/// ring and xenconsole, and must be exactly what every other target prints, to the last
-/// line; a hang ends at the timeout.
+/// Every example as a real domU, on both Xen architectures: Xen boots a Linux dom0
+/// (Debian's kernel, `xl`, `xenstored`, `xenconsoled`), which creates the domain from the
+/// `.xl` `unik build` wrote (its kernel path aside) with `xl create -c`; the console comes
+/// through the PV ring and xenconsole, and must be exactly what every other target
+/// prints, to the last line; a hang ends at the timeout.
 #[test]
 fn every_example_runs_as_a_domu_under_xl() {
+    for target in ["xen-x86_64", "xen-arm64"] {
+        examples_run_as_domus_of(target);
+    }
+}
+
+fn examples_run_as_domus_of(target: &str) {
     let domu = |command: &mut std::process::Command, seconds: u32, args: &[String]| {
-        command.args(run_args("xen-x86_64", seconds)).arg("--domu");
+        command.args(run_args(target, seconds)).arg("--domu");
         if !args.is_empty() {
             command.arg("--").args(args);
         }
@@ -707,7 +713,7 @@ fn every_example_runs_as_a_domu_under_xl() {
         command.current_dir(support::root().join("examples").join(&example));
         let output = domu(&mut command, 120, &spec.args);
         let context = format!(
-            "{case} as a domU\nstdout:\n{}\nstderr:\n{}",
+            "{case} as a domU on {target}\nstdout:\n{}\nstderr:\n{}",
             output.stdout, output.stderr
         );
         assert_eq!(output.status, spec.status, "{context}");
@@ -717,20 +723,24 @@ fn every_example_runs_as_a_domu_under_xl() {
     }
     let mut command = unik();
     let output = domu(command.current_dir(support::root().join("examples/clock")), 120, &[]);
-    assert_eq!(output.status, 0, "{}", output.stderr);
-    assert!(output.stdout.starts_with("slept for "), "{}", output.stdout);
+    assert_eq!(output.status, 0, "{target}: {}", output.stderr);
+    assert!(output.stdout.starts_with("slept for "), "{target}: {}", output.stdout);
 
     // xenstore, for real: the domain reads the nodes the toolstack wrote for it.
     let output = domu(&mut unik_for_app("xenstore"), 120, &[]);
-    assert_eq!(output.status, 0, "{}", output.stderr);
+    assert_eq!(output.status, 0, "{target}: {}", output.stderr);
     let lines: Vec<&str> = output.stdout.lines().collect();
-    assert_eq!(lines.len(), 3, "{}", output.stdout);
+    assert_eq!(lines.len(), 3, "{target}: {}", output.stdout);
     assert_eq!(lines[0], "name = xenstore");
     let domid = lines[1].strip_prefix("domid = ").and_then(|id| id.parse::<u32>().ok());
-    assert!(domid.is_some_and(|id| id > 0), "{}", output.stdout);
+    assert!(domid.is_some_and(|id| id > 0), "{target}: {}", output.stdout);
     assert_eq!(lines[2], "no-such-node: NotFound");
 
     let output = domu(&mut unik_for_app("hang"), 40, &[]);
-    assert_eq!(output.status, 142, "{}", output.stderr);
-    assert!(output.stdout.starts_with("tick 0\ntick 1\n"), "{}", output.stdout);
+    assert_eq!(output.status, 142, "{target}: {}", output.stderr);
+    assert!(
+        output.stdout.starts_with("tick 0\ntick 1\n"),
+        "{target}: {}",
+        output.stdout
+    );
 }

@@ -488,6 +488,7 @@ fn xl_configurations_match_the_golden_files() {
         ("hello", "xen-arm64", "hello-arm64.xl"),
         // Images with the net component get a vif: on xenbr0, or the manifest's bridge.
         ("http", "xen-x86_64", "http.xl"),
+        ("http", "xen-arm64", "http-arm64.xl"),
         ("apps/static-address", "xen-x86_64", "static-address.xl"),
     ] {
         let expected = std::fs::read_to_string(data(&format!("golden/{golden}"))).unwrap();

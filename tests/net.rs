@@ -409,26 +409,35 @@ fn a_static_address_comes_from_the_manifest_or_the_command_line() {
 /// (netback, the hotplug scripts), the domU's netfront connects and gets its address from
 /// the dom0's DHCP server, and the dom0 runs the client (tests/data/dom0/http-client.sh):
 /// ICMP echo, a page, 404, and 1,000 requests over 8 keep-alive connections, all 200.
+/// On both Xen architectures: the same netfront, xenstore and grant-table code.
 #[test]
 fn http_as_a_domu_serves_curl_in_the_dom0_over_netfront() {
-    let client = dom0_client("http-client.sh");
-    let output = support::run(
-        unik()
-            .current_dir(root().join("examples/http"))
-            .args(support::run_args("xen-x86_64", 300))
-            .args(["--domu", "--in-dom0", &client]),
-    );
-    let context = format!("stdout:\n{}\nstderr:\n{}", output.stdout, output.stderr);
-    assert_eq!(output.status, 0, "{context}");
-    let lines: Vec<&str> = output.stdout.lines().collect();
-    for expected in [
-        "http: listening on 192.168.77.2:8080",
-        "ping: answered",
-        "from-dom0",
-        "missing page: 404",
-        "answered 200: 1000 of 1000",
-    ] {
-        assert!(lines.contains(&expected), "no line {expected:?} in {context}");
+    for target in ["xen-x86_64", "xen-arm64"] {
+        serves_the_dom0_as_a_domu(
+            "http",
+            target,
+            "http-client.sh",
+            &[
+                "http: listening on 192.168.77.2:8080",
+                "ping: answered",
+                "from-dom0",
+                "missing page: 404",
+                "answered 200: 1000 of 1000",
+            ],
+        );
+    }
+}
+
+/// examples/udp-echo as a domU: 20 datagrams from the dom0, each echoed unchanged.
+#[test]
+fn udp_echo_as_a_domu_answers_the_dom0() {
+    for target in ["xen-x86_64", "xen-arm64"] {
+        serves_the_dom0_as_a_domu(
+            "udp-echo",
+            target,
+            "udp-echo-client.sh",
+            &["udp-echo: listening on 192.168.77.2:7", "echoed: 20 of 20"],
+        );
     }
 }
 
@@ -565,18 +574,21 @@ fn dom0_client(name: &str) -> String {
     read("wait-for.sh") + &read(name)
 }
 
-/// `examples/<example>`, unchanged, as a real xl domU on xen-x86_64: the dom0 runs
+/// `examples/<example>`, unchanged, as a real xl domU on `target`: the dom0 runs
 /// `tests/data/dom0/<client>` over its bridge, netback and the domU's netfront, and each
 /// of `expected` is a line of the output.
-fn serves_the_dom0_as_a_domu(example: &str, client: &str, expected: &[&str]) {
+fn serves_the_dom0_as_a_domu(example: &str, target: &str, client: &str, expected: &[&str]) {
     let client = dom0_client(client);
     let output = support::run(
         unik()
             .current_dir(root().join("examples").join(example))
-            .args(support::run_args("xen-x86_64", 300))
+            .args(support::run_args(target, 300))
             .args(["--domu", "--in-dom0", &client]),
     );
-    let context = format!("stdout:\n{}\nstderr:\n{}", output.stdout, output.stderr);
+    let context = format!(
+        "{example} on {target}\nstdout:\n{}\nstderr:\n{}",
+        output.stdout, output.stderr
+    );
     assert_eq!(output.status, 0, "{context}");
     let lines: Vec<&str> = output.stdout.lines().collect();
     for expected in expected {
@@ -588,6 +600,7 @@ fn serves_the_dom0_as_a_domu(example: &str, client: &str, expected: &[&str]) {
 fn axum_as_a_domu_serves_curl_in_the_dom0() {
     serves_the_dom0_as_a_domu(
         "axum",
+        "xen-x86_64",
         "axum-client.sh",
         &[
             "axum: listening on 0.0.0.0:8080",
@@ -604,6 +617,7 @@ fn axum_as_a_domu_serves_curl_in_the_dom0() {
 fn https_as_a_domu_serves_curl_in_the_dom0() {
     serves_the_dom0_as_a_domu(
         "https",
+        "xen-x86_64",
         "https-client.sh",
         &[
             "hello over TLS from axum and rustls on unik",
@@ -618,6 +632,7 @@ fn https_as_a_domu_serves_curl_in_the_dom0() {
 fn tokio_echo_as_a_domu_answers_the_dom0() {
     serves_the_dom0_as_a_domu(
         "tokio-echo",
+        "xen-x86_64",
         "tokio-echo-client.sh",
         &["tokio-echo: listening on 0.0.0.0:7777", "echoed whole: 8 of 8"],
     );

@@ -146,6 +146,12 @@ fn boot_plans_match_the_golden_files() {
         ),
         ("kvm-arm64-direct", "hello", "kvm-arm64", &[]),
         ("xen-arm64-device-tree-domu", "hello", "xen-arm64", &[]),
+        (
+            "xen-arm64-xl-domu",
+            "http",
+            "xen-arm64",
+            &["--domu", "--in-dom0", "curl -s http://$UNIK_DOMU_ADDRESS:8080/"],
+        ),
     ];
     for (name, example, target, options) in cases {
         let folder = root().join("examples").join(example);

@@ -137,12 +137,26 @@ fn networking_is_only_in_images_that_use_it() {
         "data at the chain's end is no table: {}",
         why.stdout
     );
-    // xen-arm64 has no NIC driver yet: a clear refusal.
-    let output =
-        run(unik()
-            .current_dir(root().join("examples/http"))
-            .args(["build", "--release", "--target", "xen-arm64"]));
-    assert_clean_error(&output, "holds component `net`, which xen-arm64 does not provide");
+    // xen-arm64: the same netfront code, and the same components.
+    let (http, symbols) = build_json(unik().current_dir(root().join("examples/http")), "xen-arm64");
+    for component in ["net", "netfront", "grant-table", "xenstore", "xen-events"] {
+        assert!(holds(&symbols, component), "xen-arm64: http lacks {component}");
+    }
+    assert!(!holds(&symbols, "virtio-net"), "xen-arm64: http holds virtio-net");
+    assert_eq!(
+        names(&http["stripped"]),
+        ["args", "dns", "entropy", "events", "math", "std", "thread", "time"],
+        "xen-arm64"
+    );
+    // Booted dom0less, it would have no vif (no dom0, no netback): a clear refusal.
+    let output = run(unik().current_dir(root().join("examples/http")).args([
+        "run",
+        "--release",
+        "--target",
+        "xen-arm64",
+        "--dry-run",
+    ]));
+    assert_clean_error(&output, "run it as a domU with a vif instead: `unik run --domu`");
 }
 
 #[test]

@@ -35,6 +35,8 @@ pub struct XenBoot<'a> {
     pub module_address: u64,
     /// The image's size in bytes.
     pub module_size: u64,
+    /// A dom0's initramfs: where QEMU's loader puts it and its size.
+    pub ramdisk: Option<(u64, u64)>,
     /// The domain's memory in KiB (for a domU; a dom0's is on Xen's command line).
     pub memory_kib: u64,
     /// dom0, or a dom0less domU (a `xen,domain` node with a virtual PL011 console).
@@ -108,7 +110,17 @@ fn add_xen_boot(writer: &mut FdtWriter, boot: &XenBoot<'_>) -> Result<(), vm_fdt
     match boot.role {
         Role::Dom0 => {
             writer.property_string("xen,dom0-bootargs", boot.guest_cmdline)?;
-            module(writer, boot, false)
+            module(writer, boot, false)?;
+            if let Some((address, size)) = boot.ramdisk {
+                let node = writer.begin_node(&format!("module@{address:x}"))?;
+                writer.property_string_list(
+                    "compatible",
+                    vec!["multiboot,ramdisk".to_string(), "multiboot,module".to_string()],
+                )?;
+                writer.property_array_u64("reg", &[address, size])?;
+                writer.end_node(node)?;
+            }
+            Ok(())
         }
         Role::DomU => {
             let domain = writer.begin_node("domU1")?;
@@ -155,6 +167,7 @@ mod tests {
             guest_cmdline: "one two",
             module_address: 0x4200_0000,
             module_size: 18_676,
+            ramdisk: None,
             memory_kib: 16 << 10,
             role,
         }
@@ -196,6 +209,25 @@ mod tests {
         assert_eq!(chosen.property("xen,dom0-bootargs").unwrap().as_str(), Some("one two"));
         assert!(tree.find_node("/chosen/module@42000000").is_some());
         assert!(tree.find_node("/chosen/domU1").is_none());
+    }
+
+    #[test]
+    fn a_linux_dom0_gets_its_initramfs_as_a_ramdisk_module() {
+        let boot = XenBoot {
+            ramdisk: Some((0x4500_0000, 9_000_000)),
+            ..boot(Role::Dom0)
+        };
+        let bytes = with_xen_boot(&machine(), &boot).unwrap();
+        let tree = Fdt::new(&bytes).unwrap();
+        let ramdisk = tree.find_node("/chosen/module@45000000").unwrap();
+        let compatible: Vec<&str> = ramdisk.property("compatible").unwrap().iter_str().collect();
+        assert_eq!(compatible, ["multiboot,ramdisk", "multiboot,module"]);
+        let region = ramdisk.reg().next().unwrap();
+        assert_eq!(
+            (region.starting_address as u64, region.size),
+            (0x4500_0000, Some(9_000_000))
+        );
+        assert!(tree.find_node("/chosen/module@42000000").is_some());
     }
 
     #[test]

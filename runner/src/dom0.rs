@@ -1,6 +1,7 @@
-//! A Linux dom0 with the `xl` toolstack, assembled from Debian's packages, so that a
-//! Xen x86_64 image can run as a real domU: created by `xl create` from its `.xl`
-//! configuration, its PV console ring read by `xenconsoled`, with xenstore behind it.
+//! A Linux dom0 with the `xl` toolstack, assembled from Debian's packages (of the
+//! target's architecture: amd64 for xen-x86_64, arm64 for xen-arm64), so that a Xen
+//! image can run as a real domU: created by `xl create` from its `.xl` configuration,
+//! its PV console ring read by `xenconsoled`, with xenstore behind it.
 //!
 //! The kit (the dom0 kernel and an initramfs with busybox, `xl`, `xenstored`,
 //! `xenconsoled`, the vif hotplug scripts, `curl`, their libraries and the Xen and bridge
@@ -9,8 +10,9 @@
 //! the image, its `xl` configuration and what the run asks of the dom0 to the cached
 //! initramfs, so a new image never rebuilds the kit.
 //!
-//! The dom0's `/init` relays the domU's console with a prefix and ends the machine
-//! through `isa-debug-exit` when the domain is gone. For an image with a vif it first
+//! The dom0's `/init` relays the domU's console with a prefix and ends the machine when
+//! the domain is gone (the target's `end-machine` command, e.g. `isa-debug-exit` on x86,
+//! then a poweroff, which makes Xen halt the machine). For an image with a vif it first
 //! makes the bridge the `.xl` names, at [`DOM0_ADDRESS`], with a DHCP server that leases
 //! [`DOMU_ADDRESS`] (the only lease) to the domU, through netback and the hotplug
 //! scripts `xl` runs. A run may give a command for the dom0 to run once the domU is
@@ -44,6 +46,9 @@ const PROGRAMS: &[(&str, &str)] = &[
 /// The names under which the multi-call `xenstore` program runs (the hotplug scripts use
 /// them).
 const XENSTORE_COMMANDS: &[&str] = &["read", "write", "rm", "exists", "list", "ls", "chmod", "watch"];
+/// Libraries glibc opens at run time rather than naming in `DT_NEEDED` (`xl` aborts with
+/// "libgcc_s.so.1 must be installed for pthread_cancel to work" without it).
+const OPENED_LIBRARIES: &[&str] = &["libgcc_s.so.1"];
 /// Kernel modules, in load order (the package has no `modules.dep`).
 const MODULES: &[&str] = &[
     "xen-evtchn",
@@ -115,15 +120,16 @@ else
     xl create -c /domu/domu.xl | relay "@DOMU_PREFIX@"
     echo "unik-dom0: the domU's console closed"
 fi
-# Wait until the domain is gone, then end the machine: 0x10 to isa-debug-exit.
+# Wait until the domain is gone, then end the machine.
 while [ "$(xl list 2>/dev/null | wc -l)" -gt 2 ]; do sleep 0.2; done
-printf '\020' | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null
+@END_MACHINE@
 poweroff -f
 "#;
 
 /// The `/init` with the recipe's values in place of its `@NAME@` placeholders.
-fn init_script() -> String {
+fn init_script(host: &XlHost) -> String {
     INIT.replace("@MODULES@", &MODULES.join(" "))
+        .replace("@END_MACHINE@", host.end_machine.as_deref().unwrap_or(":"))
         .replace("@READY@", READY_LINE)
         .replace("@STATUS_PREFIX@", unik_boot_abi::EXIT_STATUS_PREFIX)
         .replace("@DOMU_PREFIX@", DOMU_PREFIX)
@@ -136,11 +142,18 @@ fn init_script() -> String {
 /// kit of another recipe is never used: FNV-1a over its parts.
 fn recipe_id(host: &XlHost) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let parts = [init_script(), host.kernel_metapackage.clone()]
+    let parts = [init_script(host), host.kernel_metapackage.clone()]
         .into_iter()
+        .chain(host.debian_architecture.clone())
         .chain(host.packages.iter().cloned())
         .chain(host.library_directories.iter().cloned())
-        .chain(CLIENT_PACKAGES.iter().chain(MODULES).map(|s| s.to_string()))
+        .chain(
+            CLIENT_PACKAGES
+                .iter()
+                .chain(MODULES)
+                .chain(OPENED_LIBRARIES)
+                .map(|s| s.to_string()),
+        )
         .chain(PROGRAMS.iter().map(|(from, to)| format!("{from}>{to}")))
         .chain(XENSTORE_COMMANDS.iter().map(|s| s.to_string()));
     for part in parts {
@@ -244,7 +257,7 @@ pub fn ensure(shell: &Shell, cache: &Path, arch: Arch, host: &XlHost) -> Result<
             folder.display()
         ),
     );
-    let metapackage = &host.kernel_metapackage;
+    let metapackage = &host.package(&host.kernel_metapackage);
     let depends = run(shell, shell.owned_command("apt-cache").args(["depends", metapackage]))?;
     let kernel_package = String::from_utf8_lossy(&depends)
         .lines()
@@ -270,9 +283,10 @@ pub fn ensure(shell: &Shell, cache: &Path, arch: Arch, host: &XlHost) -> Result<
                 "--no-replaces",
                 "--no-enhances",
             ])
-            .args(CLIENT_PACKAGES),
+            .args(CLIENT_PACKAGES.iter().map(|name| host.package(name))),
     )?;
-    let mut packages: std::collections::BTreeSet<String> = host.packages.iter().cloned().collect();
+    let mut packages: std::collections::BTreeSet<String> =
+        host.packages.iter().map(|name| host.package(name)).collect();
     // Package names start a line; dependencies are indented; virtual packages are `<…>`.
     packages.extend(
         String::from_utf8_lossy(&client_closure)
@@ -328,27 +342,44 @@ pub fn ensure(shell: &Shell, cache: &Path, arch: Arch, host: &XlHost) -> Result<
         archive.directory(directory);
     }
     archive.symlink("var/run", "/run");
-    archive.file("init", 0o755, init_script().as_bytes());
+    archive.file("init", 0o755, init_script(host).as_bytes());
     let mut libraries = std::collections::BTreeSet::new();
+    let mut interpreter = None;
     for (from, to) in PROGRAMS {
         let data = std::fs::read(stage.join(from)).map_err(io("cannot read", &stage.join(from)))?;
         needed_libraries(host, &data, &stage, &mut libraries)?;
+        interpreter = interpreter.or_else(|| program_interpreter(&data));
         archive.file(to, 0o755, &data);
     }
+    // The libraries in the packages' own multiarch folder, and the dynamic loader where
+    // the programs look for it.
+    let library_folder = host
+        .library_directories
+        .first()
+        .ok_or_else(|| Dom0Error::Missing("the target names no library directory".into()))?;
     archive.directory("lib");
-    archive.directory("lib64");
-    archive.directory("lib/x86_64-linux-gnu");
+    if library_folder != "lib" {
+        archive.directory(library_folder);
+    }
     for (name, path) in &libraries {
         archive.file(
-            &format!("lib/x86_64-linux-gnu/{name}"),
+            &format!("{library_folder}/{name}"),
             0o755,
             &std::fs::read(path).map_err(io("cannot read", path))?,
         );
     }
-    archive.symlink(
-        "lib64/ld-linux-x86-64.so.2",
-        "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
-    );
+    if let Some(interpreter) = interpreter {
+        let link = interpreter.trim_start_matches('/');
+        let target = format!("/{library_folder}/{}", host.dynamic_loader);
+        if link != target.trim_start_matches('/') {
+            if let Some((folder, _)) = link.rsplit_once('/')
+                && folder != "lib"
+            {
+                archive.directory(folder);
+            }
+            archive.symlink(link, &target);
+        }
+    }
     for command in XENSTORE_COMMANDS {
         archive.symlink(&format!("usr/bin/xenstore-{command}"), "xenstore");
     }
@@ -408,6 +439,10 @@ fn unpacked_kernel(shell: &Shell, stage: &Path) -> Result<Vec<u8>, Dom0Error> {
         })
         .ok_or_else(|| Dom0Error::Missing("the kernel package holds no boot/vmlinuz-*".into()))?;
     let bz_image = std::fs::read(&image).map_err(io("cannot read", &image))?;
+    // An arm64 Image (magic `ARM\x64` at 0x38) is uncompressed already.
+    if bz_image.get(0x38..0x3c) == Some(b"ARM\x64") {
+        return Ok(bz_image);
+    }
     const XZ_MAGIC: &[u8] = b"\xfd7zXZ\x00";
     let Some(start) = bz_image.windows(XZ_MAGIC.len()).position(|window| window == XZ_MAGIC) else {
         return Ok(bz_image);
@@ -453,6 +488,7 @@ fn needed_libraries(
     let mut pending: Vec<String> = dynamic_needs(elf);
     if !pending.is_empty() {
         pending.push(host.dynamic_loader.clone());
+        pending.extend(OPENED_LIBRARIES.iter().map(|name| name.to_string()));
     }
     while let Some(name) = pending.pop() {
         if found.iter().any(|(known, _)| *known == name) {
@@ -470,6 +506,17 @@ fn needed_libraries(
         found.insert((name, path));
     }
     Ok(())
+}
+
+/// The program interpreter (`PT_INTERP`) of a dynamically linked ELF program.
+fn program_interpreter(elf: &[u8]) -> Option<String> {
+    use object::read::elf::{ElfFile64, ProgramHeader};
+    let file = ElfFile64::<object::Endianness>::parse(elf).ok()?;
+    let endian = file.endian();
+    file.elf_program_headers()
+        .iter()
+        .find_map(|header| header.interpreter(endian, elf).ok().flatten())
+        .map(|path| String::from_utf8_lossy(path).into_owned())
 }
 
 /// The `DT_NEEDED` names of an ELF file (none for a static one, or for no ELF at all).
@@ -590,12 +637,20 @@ mod tests {
 
     #[test]
     fn the_init_script_has_every_placeholder_filled_and_the_recipe_id_follows_it() {
-        let init = init_script();
+        let target = unik_targets::find("xen-x86_64").unwrap();
+        let host = target.xl_host().unwrap();
+        let init = init_script(host);
         assert!(!init.contains('@'), "{init}");
         assert!(init.contains(&format!("UNIK_DOMU_ADDRESS={DOMU_ADDRESS} sh /domu/command")));
         assert!(init.contains("insmod /lib/modules/$module.ko"));
-        let target = unik_targets::find("xen-x86_64").unwrap();
-        let host = target.xl_host().unwrap();
+        assert!(
+            init.contains("of=/dev/port"),
+            "x86's dom0 ends QEMU through isa-debug-exit"
+        );
+        let arm_target = unik_targets::find("xen-arm64").unwrap();
+        let arm = arm_target.xl_host().unwrap();
+        assert!(!init_script(arm).contains("/dev/port"));
+        assert_ne!(recipe_id(arm), recipe_id(host));
         let id = recipe_id(host);
         assert_eq!(id.len(), 8);
         assert_eq!(id, recipe_id(host), "the same recipe, the same kit");
@@ -611,5 +666,6 @@ mod tests {
             dynamic_needs(&me)
         );
         assert!(dynamic_needs(b"not an elf").is_empty());
+        assert!(program_interpreter(&me).is_some_and(|path| path.starts_with('/')));
     }
 }

@@ -191,9 +191,16 @@ pub enum Preparation {
         path: PathBuf,
         /// The hypervisor's command line in `/chosen`.
         xen_cmdline: String,
-        /// Where QEMU's loader puts the image.
+        /// The kernel module: the image, or a Linux dom0's kernel.
+        kernel: PathBuf,
+        /// Where QEMU's loader puts the kernel.
         module_address: u64,
-        /// The image's role.
+        /// The kernel's command line; `None`: the image's (with the host's time when the
+        /// plan adds it).
+        kernel_cmdline: Option<String>,
+        /// A dom0's initramfs and where QEMU's loader puts it.
+        ramdisk: Option<(PathBuf, u64)>,
+        /// The kernel's role.
         role: Role,
     },
     /// The dom0's initramfs with the image, its `.xl` and the run's requests appended.
@@ -321,6 +328,19 @@ fn hypervisor_cmdline(request: &BootRequest<'_>, role: Option<Role>) -> String {
     line.replace("{memory_mib}", &memory_mib.to_string())
 }
 
+/// For a boot from a device tree: the QEMU command that dumps the machine's own tree,
+/// where it goes, and where the tree with Xen's boot nodes goes, in `run_dir`.
+fn device_tree_files(request: &BootRequest<'_>, mode: BootMode, run_dir: &Path) -> (CommandLine, PathBuf, PathBuf) {
+    let machine = &request.target.machine;
+    let dumped = run_dir.join("machine.dtb");
+    let option = format!("{},dumpdtb={}", machine.machine, dumped.display());
+    let dump = CommandLine {
+        program: machine.qemu.clone(),
+        args: machine_args(request, &option, machine_memory(request, mode)),
+    };
+    (dump, dumped, run_dir.join("xen.dtb"))
+}
+
 /// Decides everything `request` will do. Reads nothing from the machine: what the boot
 /// needs from the cache is listed in [`BootPlan::fetch`], and made by [`crate::execute`].
 pub fn prepare(request: &BootRequest<'_>) -> Result<BootPlan, RunError> {
@@ -386,18 +406,16 @@ pub fn prepare(request: &BootRequest<'_>) -> Result<BootPlan, RunError> {
             else {
                 return Err(RunError::NoXlHost(target.name.clone()));
             };
-            let dumped = run_dir.join("machine.dtb");
-            let option = format!("{},dumpdtb={}", machine.machine, dumped.display());
-            let tree = run_dir.join("xen.dtb");
+            let (dump, dumped, tree) = device_tree_files(request, mode, &run_dir);
             preparations.push(Preparation::DeviceTree {
-                dump: CommandLine {
-                    program: machine.qemu.clone(),
-                    args: machine_args(request, &option, machine_memory(request, mode)),
-                },
+                dump,
                 dumped,
                 path: tree.clone(),
                 xen_cmdline: hypervisor_cmdline(request, Some(role)),
+                kernel: request.image.to_path_buf(),
                 module_address: *module_address,
+                kernel_cmdline: None,
+                ramdisk: None,
                 role,
             });
             args.extend(["-dtb".into(), tree.display().to_string()]);
@@ -410,9 +428,7 @@ pub fn prepare(request: &BootRequest<'_>) -> Result<BootPlan, RunError> {
             }
         }
         (BootMode::XlDomU, Some(hypervisor)) => {
-            let (Some(host), Some(guest_type), Handoff::Module { image_arg }) =
-                (target.xl_host(), &target.xl_type, &hypervisor.handoff)
-            else {
+            let (Some(host), Some(guest_type)) = (target.xl_host(), &target.xl_type) else {
                 return Err(RunError::NoXlHost(target.name.clone()));
             };
             let kit = dom0::kit_paths(&request.cache, target.arch, host);
@@ -438,18 +454,45 @@ pub fn prepare(request: &BootRequest<'_>) -> Result<BootPlan, RunError> {
                 bridge: request.vif_bridge.clone(),
                 command: request.dom0_command.clone(),
             });
-            args.extend([machine.cmdline_arg.clone(), host.xen_cmdline.clone()]);
-            args.extend([
-                image_arg.clone(),
-                format!(
-                    "{} {},{}",
-                    passable(&kit.kernel)?,
-                    host.dom0_cmdline,
-                    initramfs.display()
-                ),
-            ]);
-            // The dom0 ends the machine through this device once the domU is gone.
-            args.extend(["-device".into(), "isa-debug-exit,iobase=0xf4,iosize=0x04".into()]);
+            match &hypervisor.handoff {
+                Handoff::Module { image_arg } => {
+                    args.extend([machine.cmdline_arg.clone(), host.xen_cmdline.clone()]);
+                    args.extend([
+                        image_arg.clone(),
+                        format!(
+                            "{} {},{}",
+                            passable(&kit.kernel)?,
+                            host.dom0_cmdline,
+                            initramfs.display()
+                        ),
+                    ]);
+                }
+                Handoff::DeviceTree { module_address, .. } => {
+                    let Some(ramdisk_address) = host.ramdisk_address else {
+                        return Err(RunError::NoXlHost(target.name.clone()));
+                    };
+                    let (dump, dumped, tree) = device_tree_files(request, mode, &run_dir);
+                    preparations.push(Preparation::DeviceTree {
+                        dump,
+                        dumped,
+                        path: tree.clone(),
+                        xen_cmdline: host.xen_cmdline.clone(),
+                        kernel: kit.kernel.clone(),
+                        module_address: *module_address,
+                        kernel_cmdline: Some(host.dom0_cmdline.clone()),
+                        ramdisk: Some((initramfs.clone(), ramdisk_address)),
+                        role: Role::Dom0,
+                    });
+                    args.extend(["-dtb".into(), tree.display().to_string()]);
+                    for (file, address) in [(&kit.kernel, *module_address), (&initramfs, ramdisk_address)] {
+                        args.extend([
+                            "-device".into(),
+                            format!("loader,file={},addr={address:#x},force-raw=on", passable(file)?),
+                        ]);
+                    }
+                }
+            }
+            args.extend(host.qemu_args.iter().cloned());
             console.relay_prefixes = vec![dom0::DOMU_PREFIX.into(), dom0::COMMAND_PREFIX.into()];
         }
     }
@@ -460,7 +503,9 @@ pub fn prepare(request: &BootRequest<'_>) -> Result<BootPlan, RunError> {
         memory: request.memory,
         accel: request.accel.name(),
         cmdline: request.cmdline.clone(),
-        host_time: machine.host_time_on_command_line,
+        // The time goes on a command line the run writes for the image itself; an `xl`
+        // domU's is in its `.xl`, written before the run.
+        host_time: machine.host_time_on_command_line && mode != BootMode::XlDomU,
         timeout: request.timeout,
         fetch,
         cache: request.cache.clone(),
@@ -543,14 +588,21 @@ impl BootPlan {
         }
         for preparation in &self.prepare {
             match preparation {
-                Preparation::DeviceTree { dump, path, role, .. } => {
+                Preparation::DeviceTree {
+                    dump,
+                    path,
+                    role,
+                    ramdisk,
+                    ..
+                } => {
                     out += &format!(
-                        "  runs         {}\n  writes       {} (QEMU's device tree with Xen's boot nodes, the image as {})\n",
+                        "  runs         {}\n  writes       {} (QEMU's device tree with Xen's boot nodes, {})\n",
                         dump.display(),
                         path.display(),
-                        match role {
-                            Role::Dom0 => "dom0",
-                            Role::DomU => "a dom0less domU",
+                        match (role, ramdisk) {
+                            (Role::Dom0, Some(_)) => "the Linux dom0 with its initramfs",
+                            (Role::Dom0, None) => "the image as dom0",
+                            (Role::DomU, _) => "the image as a dom0less domU",
                         }
                     )
                 }
@@ -609,7 +661,10 @@ pub(crate) fn make_device_tree(
         dumped,
         path,
         xen_cmdline,
+        kernel,
         module_address,
+        kernel_cmdline,
+        ramdisk,
         role,
     } = preparation
     else {
@@ -632,10 +687,26 @@ pub(crate) fn make_device_tree(
             String::from_utf8_lossy(&output.stderr).trim()
         ))
     })?;
-    let module_size = std::fs::metadata(&plan.image)
-        .map_err(|_| RunError::ImageMissing(plan.image.clone()))?
-        .len();
-    let guest_cmdline = plan.guest_cmdline();
+    let size = |file: &Path| {
+        std::fs::metadata(file)
+            .map(|metadata| metadata.len())
+            .map_err(|e| failure(format!("cannot read `{}`: {e}", file.display())))
+    };
+    let module_size = size(kernel)?;
+    let ramdisk = match ramdisk {
+        Some((file, address)) => {
+            let ramdisk_size = size(file)?;
+            if module_address + module_size > *address {
+                return Err(failure(format!(
+                    "the kernel `{}` ({module_size} bytes at {module_address:#x}) overlaps the initramfs at {address:#x}: move `ramdisk-address` up in the target's definition",
+                    kernel.display()
+                )));
+            }
+            Some((*address, ramdisk_size))
+        }
+        None => None,
+    };
+    let guest_cmdline = kernel_cmdline.clone().unwrap_or_else(|| plan.guest_cmdline());
     let tree = devicetree::with_xen_boot(
         &base,
         &devicetree::XenBoot {
@@ -643,6 +714,7 @@ pub(crate) fn make_device_tree(
             guest_cmdline: &guest_cmdline,
             module_address: *module_address,
             module_size,
+            ramdisk,
             memory_kib: plan.memory.kib_rounded_up(),
             role: *role,
         },

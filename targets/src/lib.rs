@@ -140,6 +140,34 @@ pub struct XlHost {
     pub library_directories: Vec<String>,
     /// The dynamic loader of the dom0's programs (a library file name).
     pub dynamic_loader: String,
+    /// The Debian architecture of the dom0's packages when it is not the host's (every
+    /// package is then downloaded as `name:architecture`).
+    #[serde(default)]
+    pub debian_architecture: Option<String>,
+    /// A shell command with which the dom0 ends the machine once the domU is gone (QEMU
+    /// then exits); after it the dom0 powers itself off, which ends the machine where
+    /// the hypervisor halts it.
+    #[serde(default)]
+    pub end_machine: Option<String>,
+    /// Further QEMU arguments for a machine that boots this dom0 (a device the dom0 ends
+    /// the machine through).
+    #[serde(default)]
+    pub qemu_args: Vec<String>,
+    /// Where QEMU's loader puts the dom0's initramfs, for a hypervisor that boots from a
+    /// device tree (the kernel goes to the handoff's module address; both are described
+    /// in `/chosen`).
+    #[serde(default)]
+    pub ramdisk_address: Option<u64>,
+}
+
+impl XlHost {
+    /// A Debian package of the dom0, named for its architecture.
+    pub fn package(&self, name: &str) -> String {
+        match &self.debian_architecture {
+            Some(architecture) if !name.contains(':') => format!("{name}:{architecture}"),
+            _ => name.to_string(),
+        }
+    }
 }
 
 /// How QEMU hands the image to the hypervisor.

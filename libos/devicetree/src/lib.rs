@@ -220,6 +220,31 @@ impl<'a> DeviceTree<'a> {
     }
 }
 
+/// What a Xen guest's device tree says about the hypervisor (its `/hypervisor` node,
+/// compatible `xen,xen`): where the guest maps grant-table frames, and the interrupt that
+/// delivers event-channel upcalls.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct XenHypervisor {
+    /// The guest-physical region reserved for grant-table frames (`reg`).
+    pub grant_frames: Region,
+    /// The event-channel upcall interrupt (a private one).
+    pub event_interrupt: Interrupt,
+}
+
+impl DeviceTree<'_> {
+    /// The `/hypervisor` node Xen's toolstack writes for a guest: `None` without one (a
+    /// dom0less domU's tree has none).
+    pub fn xen_hypervisor(&self) -> Option<XenHypervisor> {
+        let node = self.tree.find_compatible(&["xen,xen"])?;
+        let region = node.reg().next()?;
+        let start = region.starting_address as u64;
+        Some(XenHypervisor {
+            grant_frames: start..start.checked_add(region.size? as u64)?,
+            event_interrupt: gic_interrupt(node)?,
+        })
+    }
+}
+
 /// The first `interrupts` entry of a node whose interrupt parent is a GIC: three cells,
 /// type (0 = shared, 1 = private), number, and flags (1 and 2 = edge).
 fn gic_interrupt(node: FdtNode<'_, '_>) -> Option<Interrupt> {
@@ -280,6 +305,13 @@ mod tests {
             .unwrap();
         fdt.property_array_u64("reg", &[0x900_0000, 0x1000]).unwrap();
         fdt.end_node(uart).unwrap();
+        // As Xen's toolstack writes it for a guest: grant-table region, event PPI 31.
+        let hypervisor = fdt.begin_node("hypervisor").unwrap();
+        fdt.property_string_list("compatible", std::vec!["xen,xen-4.17".into(), "xen,xen".into()])
+            .unwrap();
+        fdt.property_array_u64("reg", &[0x3800_0000, 0x100_0000]).unwrap();
+        fdt.property_array_u32("interrupts", &[1, 15, 0xf08]).unwrap();
+        fdt.end_node(hypervisor).unwrap();
         for (index, edge) in [(0u64, 1u32), (1, 4)] {
             let name = std::format!("virtio_mmio@{:x}", 0xa00_0000 + index * 0x200);
             let node = fdt.begin_node(&name).unwrap();
@@ -310,6 +342,9 @@ mod tests {
         assert_eq!(transports[0].0.registers, 0xa00_0000..0xa00_0200);
         assert_eq!(transports[0].1, Interrupt { id: 48, edge: true });
         assert_eq!(transports[1].1, Interrupt { id: 49, edge: false });
+        let xen = tree.xen_hypervisor().unwrap();
+        assert_eq!(xen.grant_frames, 0x3800_0000..0x3900_0000);
+        assert_eq!(xen.event_interrupt, Interrupt { id: 31, edge: false });
     }
 
     #[test]

@@ -26,14 +26,14 @@ pub use unik_platform_xen_arm64::XenArm64 as Current;
 #[cfg(not(unik_platform))]
 pub use unik_platform_host::Host as Current;
 
-/// The NIC driver of the platform this image is built for: Xen's netfront on xen-x86_64;
-/// virtio-net elsewhere (it finds no device where the platform reports no virtio-mmio
-/// transports).
-#[cfg(unik_platform = "xen-x86_64")]
+/// The NIC driver of the platform this image is built for: Xen's netfront on xen-x86_64
+/// and xen-arm64; virtio-net elsewhere (it finds no device where the platform reports no
+/// virtio-mmio transports).
+#[cfg(any(unik_platform = "xen-x86_64", unik_platform = "xen-arm64"))]
 pub type Nic = unik_driver_xen_netfront::Netfront<Current>;
 
-/// The NIC driver of the platform this image is built for: Xen's netfront on xen-x86_64;
-/// virtio-net elsewhere (it finds no device where the platform reports no virtio-mmio
-/// transports).
-#[cfg(not(unik_platform = "xen-x86_64"))]
+/// The NIC driver of the platform this image is built for: Xen's netfront on xen-x86_64
+/// and xen-arm64; virtio-net elsewhere (it finds no device where the platform reports no
+/// virtio-mmio transports).
+#[cfg(not(any(unik_platform = "xen-x86_64", unik_platform = "xen-arm64")))]
 pub type Nic = unik_driver_virtio_net::VirtioNet;

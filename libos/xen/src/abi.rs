@@ -130,14 +130,21 @@ pub struct VcpuTimeInfo {
     pub pad1: [u8; 2],
 }
 
-/// `vcpu_info` (64 bytes; `arch_vcpu_info` is 16 bytes on x86_64 and on arm64).
+/// Words of `arch_vcpu_info` on x86_64 (`cr2` and a pad).
+pub const X86_64_ARCH_VCPU_WORDS: usize = 2;
+/// Words of `arch_vcpu_info` on arm64 (an empty structure in `arch-arm.h`).
+pub const ARM64_ARCH_VCPU_WORDS: usize = 0;
+
+/// `vcpu_info`: 64 bytes on x86_64, 48 on arm64, where `arch_vcpu_info` is empty
+/// (`ARCH_WORDS`: [`X86_64_ARCH_VCPU_WORDS`] or [`ARM64_ARCH_VCPU_WORDS`], given by the
+/// platform, which knows its architecture).
 #[repr(C)]
-pub struct VcpuInfo {
+pub struct VcpuInfo<const ARCH_WORDS: usize> {
     pub evtchn_upcall_pending: u8,
     pub evtchn_upcall_mask: u8,
     pub _pad: [u8; 6],
     pub evtchn_pending_sel: u64,
-    pub arch: [u64; 2],
+    pub arch: [u64; ARCH_WORDS],
     pub time: VcpuTimeInfo,
 }
 
@@ -148,10 +155,11 @@ pub const EVTCHN_WORDS: usize = 64;
 
 /// The start of `shared_info` (what unik reads of it): on 64-bit guests the wall clock
 /// (`wc_*`: the Unix time at system time 0, odd `wc_version` while Xen updates it)
-/// follows the event bitmaps, with `wc_sec_hi` in the generic part.
+/// follows the event bitmaps, with `wc_sec_hi` in the generic part. Where the bitmaps
+/// start depends on the size of `vcpu_info`, so on the architecture (`ARCH_WORDS`).
 #[repr(C)]
-pub struct SharedInfo {
-    pub vcpu_info: [VcpuInfo; LEGACY_MAX_VCPUS],
+pub struct SharedInfo<const ARCH_WORDS: usize> {
+    pub vcpu_info: [VcpuInfo<ARCH_WORDS>; LEGACY_MAX_VCPUS],
     pub evtchn_pending: [u64; EVTCHN_WORDS],
     pub evtchn_mask: [u64; EVTCHN_WORDS],
     pub wc_version: u32,
@@ -289,14 +297,24 @@ mod tests {
         assert_eq!(offset_of!(XenstoreDomainInterface, req_cons), 2048);
         assert_eq!(offset_of!(XenstoreDomainInterface, error), 2072);
         assert_eq!(size_of::<VcpuTimeInfo>(), 32);
-        assert_eq!(size_of::<VcpuInfo>(), 64);
-        assert_eq!(offset_of!(VcpuInfo, time), 32);
-        assert_eq!(offset_of!(SharedInfo, evtchn_pending), 2048);
-        assert_eq!(offset_of!(SharedInfo, evtchn_mask), 2560);
-        assert_eq!(offset_of!(SharedInfo, wc_version), 3072);
-        assert_eq!(offset_of!(SharedInfo, wc_sec), 3076);
-        assert_eq!(offset_of!(SharedInfo, wc_nsec), 3080);
-        assert_eq!(offset_of!(SharedInfo, wc_sec_hi), 3084);
+        type X86 = SharedInfo<X86_64_ARCH_VCPU_WORDS>;
+        assert_eq!(size_of::<VcpuInfo<X86_64_ARCH_VCPU_WORDS>>(), 64);
+        assert_eq!(offset_of!(VcpuInfo<X86_64_ARCH_VCPU_WORDS>, time), 32);
+        assert_eq!(offset_of!(X86, evtchn_pending), 2048);
+        assert_eq!(offset_of!(X86, evtchn_mask), 2560);
+        assert_eq!(offset_of!(X86, wc_version), 3072);
+        assert_eq!(offset_of!(X86, wc_sec), 3076);
+        assert_eq!(offset_of!(X86, wc_nsec), 3080);
+        assert_eq!(offset_of!(X86, wc_sec_hi), 3084);
+        // arm64: `arch_vcpu_info` is empty, so `vcpu_info` is 48 bytes and the bitmaps
+        // start at 32 × 48.
+        type Arm = SharedInfo<ARM64_ARCH_VCPU_WORDS>;
+        assert_eq!(size_of::<VcpuInfo<ARM64_ARCH_VCPU_WORDS>>(), 48);
+        assert_eq!(offset_of!(VcpuInfo<ARM64_ARCH_VCPU_WORDS>, time), 16);
+        assert_eq!(offset_of!(Arm, evtchn_pending), 1536);
+        assert_eq!(offset_of!(Arm, evtchn_mask), 2048);
+        assert_eq!(offset_of!(Arm, wc_version), 2560);
+        assert_eq!(offset_of!(Arm, wc_sec_hi), 2572);
         assert_eq!(offset_of!(XenconsInterface, in_cons), 3072);
         assert_eq!(offset_of!(XenconsInterface, out_prod), 3084);
         assert_eq!(offset_of!(HvmParam, index), 4);

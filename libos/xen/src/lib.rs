@@ -1,4 +1,4 @@
-//! Xen guest interfaces, shared by every Xen platform (`xen-x86_64`, later `xen-arm64`).
+//! Xen guest interfaces, shared by every Xen platform (`xen-x86_64`, `xen-arm64`).
 //!
 //! How a hypercall is made is architecture business (a hypercall page on x86, `hvc` on
 //! arm64); a platform supplies it as a [`Hypercall`] implementation and this crate builds
@@ -6,12 +6,14 @@
 //! channels and the upcall ([`events`]), the xenstore client ([`xenstore`]), grant tables
 //! ([`grant`]), shared rings ([`ring`]), and shutdown ([`sched_shutdown`]).
 //!
-//! A platform that offers split-driver devices (netfront) implements [`XenBus`].
+//! A platform that offers split-driver devices (netfront) implements [`XenBus`], keeping
+//! its rings and grant table in the [`connect`] types.
 //!
 //! Layouts and numbers follow Xen's public headers (`xen/include/public/`).
 #![no_std]
 
 pub mod abi;
+pub mod connect;
 pub mod console;
 pub mod events;
 pub mod grant;
@@ -152,7 +154,7 @@ pub unsafe fn map_shared_info<H: Hypercall>(gpfn: u64) -> Result<(), XenError> {
 ///
 /// # Safety
 /// `shared` must point to the mapped shared info page.
-pub unsafe fn wall_clock(shared: *const SharedInfo, system_time: u64) -> Option<u64> {
+pub unsafe fn wall_clock<const A: usize>(shared: *const SharedInfo<A>, system_time: u64) -> Option<u64> {
     use core::ptr::addr_of;
     use core::sync::atomic::{Ordering, fence};
     loop {

@@ -3,7 +3,7 @@
 //! (the heap is carved around it) and is parsed again on each question: questions are rare.
 
 use core::sync::atomic::{AtomicU64, Ordering};
-use unik_devicetree::{DeviceTree, Interrupt};
+use unik_devicetree::{DeviceTree, Interrupt, XenHypervisor};
 use unik_platform_api::MmioDevice;
 use unik_platform_api::memory::Region;
 
@@ -103,6 +103,11 @@ pub fn virtual_timer_interrupt() -> u32 {
     tree()
         .and_then(|tree| tree.virtual_timer_interrupt())
         .unwrap_or(ARCHITECTED_DEFAULT)
+}
+
+/// The `/hypervisor` node of a Xen guest (see [`DeviceTree::xen_hypervisor`]).
+pub fn xen_hypervisor() -> Option<XenHypervisor> {
+    tree()?.xen_hypervisor()
 }
 
 /// Whether PSCI calls go through `smc` (`/psci` `method`); `hvc` otherwise.

@@ -1,4 +1,5 @@
-//! The `xen-arm64` platform: an arm64 guest of Xen, as a dom0less domU or as dom0.
+//! The `xen-arm64` platform: an arm64 guest of Xen, as an `xl` domU, a dom0less domU or
+//! dom0.
 //!
 //! Console, the first that exists: the PV console ring (HVM parameters `CONSOLE_PFN` and
 //! `CONSOLE_EVTCHN`, what an `xl`-created domU gets), the SBSA UART Xen emulates for a
@@ -6,17 +7,30 @@
 //! (dom0). Time: the generic timer, which Xen virtualises, its interrupt through the
 //! virtual GICv3. Exit: the status printed as the console's last line, the console
 //! flushed, then `SCHEDOP_shutdown` (poweroff for 0, crash otherwise).
+//!
+//! Devices are Xen's split drivers: this platform is a [`XenBus`] for netfront, the same
+//! code as on x86. What arm64 adds is where things are: the device tree's `/hypervisor`
+//! node (written by the toolstack; a dom0less domU has none, so no split drivers there)
+//! names the region where the grant table's frame is placed and the private interrupt
+//! that delivers event-channel upcalls through the GIC; the shared info page (the event
+//! bitmaps) is placed on a page of the image with `XENMEM_add_to_physmap`.
 #![no_std]
 
-use core::ptr::null_mut;
-use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicU32, AtomicUsize, Ordering};
+use core::ptr::{addr_of_mut, null_mut};
+use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 use unik_arch_aarch64::mmio::Mmio32;
-use unik_arch_aarch64::{boot, cpu, devicetree, mmu, timer, xen as arch};
+use unik_arch_aarch64::{boot, cpu, devicetree, gic, mmu, timer, xen as arch};
 use unik_driver_pl011::{Pl011, Registers};
 use unik_platform_api::{BootInfo, Clock, Console, Devices, MmioDevice, Platform, Shutdown, memory, status};
-use unik_xen::Hypercall;
-use unik_xen::abi::{self, XenconsInterface};
+use unik_xen::abi::{self, XenconsInterface, XenstoreDomainInterface};
+use unik_xen::connect::{LazyGrantTable, LazyRing};
 use unik_xen::console::Ring;
+use unik_xen::grant::GrantTable;
+use unik_xen::xenstore::Store;
+use unik_xen::{Hypercall, XenBus, events};
+
+/// The shared info page's layout on arm64.
+type SharedInfo = abi::SharedInfo<{ abi::ARM64_ARCH_VCPU_WORDS }>;
 
 /// The xen-arm64 platform.
 pub struct XenArm64;
@@ -29,7 +43,7 @@ unik_platform_api::impl_processor!(XenArm64, unik_arch_aarch64::context);
 unik_platform_api::export_platform!(XenArm64, unik_arch_aarch64::boot::cycles_since_entry);
 
 /// Hypercalls through `hvc #0xea1`.
-struct HvcHypercall;
+pub struct HvcHypercall;
 
 impl Hypercall for HvcHypercall {
     unsafe fn call(op: u32, args: [u64; 5]) -> i64 {
@@ -48,8 +62,7 @@ const RING: u8 = 1;
 const VPL011: u8 = 2;
 const CONSOLE_IO: u8 = 3;
 static CONSOLE: AtomicU8 = AtomicU8::new(UNDECIDED);
-static CONSOLE_RING: AtomicPtr<XenconsInterface> = AtomicPtr::new(null_mut());
-static CONSOLE_PORT: AtomicU32 = AtomicU32::new(0);
+static CONSOLE_RING: LazyRing<XenconsInterface> = LazyRing::new();
 static VPL011_BASE: AtomicUsize = AtomicUsize::new(0);
 
 /// The SBSA UART's registers.
@@ -69,12 +82,7 @@ fn decide_console() -> u8 {
     if decided != UNDECIDED {
         return decided;
     }
-    let ring = unik_xen::ring_page::<H>(abi::HVM_PARAM_CONSOLE_PFN, abi::HVM_PARAM_CONSOLE_EVTCHN, |page| {
-        mmu::map_memory(page..page + 4096)
-    });
-    let console = if let Some((page, port)) = ring {
-        CONSOLE_PORT.store(port, Ordering::Relaxed);
-        CONSOLE_RING.store(page as *mut XenconsInterface, Ordering::Relaxed);
+    let console = if ring().is_some() {
         RING
     } else {
         match devicetree::device(&["arm,sbsa-uart"]) {
@@ -89,10 +97,17 @@ fn decide_console() -> u8 {
     console
 }
 
-fn ring() -> Option<Ring> {
-    let interface = CONSOLE_RING.load(Ordering::Relaxed);
-    // SAFETY: a non-null pointer is the console page Xen named, mapped in `decide_console`.
-    (!interface.is_null()).then(|| unsafe { Ring::new(interface) })
+/// Maps a page Xen names (a ring's) as memory.
+fn map_page(page: u64) -> bool {
+    mmu::map_memory(page..page + 4096)
+}
+
+/// The PV console ring and its event channel, if this domain has one.
+fn ring() -> Option<(Ring, u32)> {
+    let (interface, port) =
+        CONSOLE_RING.get::<H>(abi::HVM_PARAM_CONSOLE_PFN, abi::HVM_PARAM_CONSOLE_EVTCHN, map_page)?;
+    // SAFETY: the console page Xen named, mapped by `map_page`.
+    Some((unsafe { Ring::new(interface) }, port))
 }
 
 fn vpl011() -> Pl011<Uart> {
@@ -103,7 +118,7 @@ fn vpl011() -> Pl011<Uart> {
 impl Console for XenArm64 {
     fn write(bytes: &[u8]) {
         match (decide_console(), ring()) {
-            (RING, Some(ring)) => ring.write_all::<H>(CONSOLE_PORT.load(Ordering::Relaxed), bytes),
+            (RING, Some((ring, port))) => ring.write_all::<H>(port, bytes),
             (VPL011, _) => vpl011().write(bytes),
             _ => unik_xen::console_io_write::<H>(bytes),
         }
@@ -112,7 +127,7 @@ impl Console for XenArm64 {
 
 fn flush_console() {
     match (decide_console(), ring()) {
-        (RING, Some(ring)) => ring.drain::<H>(CONSOLE_PORT.load(Ordering::Relaxed)),
+        (RING, Some((ring, port))) => ring.drain::<H>(port),
         (VPL011, _) => vpl011().flush(),
         _ => {}
     }
@@ -133,7 +148,83 @@ impl Clock for XenArm64 {
     }
 
     fn wait_until(deadline: u64) {
-        timer::wait_until(deadline)
+        // Wakes at the deadline or at an event-channel upcall, whichever comes first; the
+        // timer's wait acknowledges either interrupt at the GIC, the events are
+        // acknowledged here (the caller checks what it waits for).
+        timer::wait_until(deadline);
+        let shared = SHARED_INFO.load(Ordering::Acquire);
+        if !shared.is_null() {
+            // SAFETY: a non-null pointer is the mapped shared info page.
+            unsafe { events::acknowledge(shared, |_| {}) };
+        }
+    }
+}
+
+// ---- split-driver devices ----
+
+#[repr(C, align(4096))]
+struct Page([u8; 4096]);
+
+static STORE: LazyRing<XenstoreDomainInterface> = LazyRing::new();
+static GRANT_TABLE: LazyGrantTable = LazyGrantTable::new();
+
+/// The guest frame Xen's shared info page replaces.
+static mut SHARED_INFO_FRAME: Page = Page([0; 4096]);
+/// The shared info page once placed and upcalls routed; null before, or without them.
+static SHARED_INFO: AtomicPtr<SharedInfo> = AtomicPtr::new(null_mut());
+const UNTRIED: u8 = 0;
+const READY: u8 = 1;
+const ABSENT: u8 = 2;
+static EVENTS: AtomicU8 = AtomicU8::new(UNTRIED);
+
+/// Event-channel upcalls, set up once: the shared info page placed on a page of the
+/// image, the `/hypervisor` node's interrupt enabled at the GIC (it stays masked at the
+/// CPU: it wakes `wfi`, as the timer's does), upcalls unmasked. The shared info page.
+fn events() -> Option<*mut SharedInfo> {
+    match EVENTS.load(Ordering::Acquire) {
+        READY => return Some(SHARED_INFO.load(Ordering::Acquire)),
+        ABSENT => return None,
+        _ => {}
+    }
+    let frame = addr_of_mut!(SHARED_INFO_FRAME).cast::<SharedInfo>();
+    let ready = devicetree::xen_hypervisor().is_some_and(|xen| gic::enable_private_interrupt(xen.event_interrupt.id))
+        // SAFETY: the frame is a page of this image that nothing else uses.
+        && unsafe { unik_xen::map_shared_info::<H>(frame as u64 >> 12) }.is_ok();
+    if !ready {
+        EVENTS.store(ABSENT, Ordering::Release);
+        return None;
+    }
+    // SAFETY: Xen placed the shared info page at `frame`.
+    unsafe { events::enable_upcalls(frame) };
+    SHARED_INFO.store(frame, Ordering::Release);
+    EVENTS.store(READY, Ordering::Release);
+    Some(frame)
+}
+
+impl XenBus for XenArm64 {
+    type Hypercall = H;
+
+    fn store() -> Option<Store> {
+        STORE.store::<H>(map_page)
+    }
+
+    fn grant_table() -> Option<&'static GrantTable> {
+        // The first page of the region the device tree reserves for grant frames.
+        let frame = || {
+            let start = devicetree::xen_hypervisor()?.grant_frames.start;
+            map_page(start).then_some(start)
+        };
+        // SAFETY: the region is the guest's to place grant frames in; nothing else uses it.
+        unsafe { GRANT_TABLE.get::<H>(frame) }
+    }
+
+    fn listen(port: u32) -> bool {
+        let Some(shared) = events() else {
+            return false;
+        };
+        // SAFETY: `events` placed the shared info page.
+        unsafe { events::unmask(shared, port) };
+        true
     }
 }
 

@@ -13,11 +13,15 @@ use core::ptr::{addr_of_mut, null_mut};
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 use unik_arch_x86_64::{cpu, mmu, pvh, trap, xen as arch};
 use unik_platform_api::{BootInfo, Clock, Console, Devices, MmioDevice, Platform, Shutdown, memory, status};
-use unik_xen::abi::{self, SharedInfo, XenconsInterface};
+use unik_xen::abi::{self, XenconsInterface, XenstoreDomainInterface};
+use unik_xen::connect::{LazyGrantTable, LazyRing};
 use unik_xen::console::Ring;
 use unik_xen::grant::GrantTable;
-use unik_xen::xenstore::{Store, StoreError};
+use unik_xen::xenstore::Store;
 use unik_xen::{Hypercall, XenBus, events, pvclock};
+
+/// The shared info page's layout on x86_64.
+type SharedInfo = abi::SharedInfo<{ abi::X86_64_ARCH_VCPU_WORDS }>;
 
 /// The xen-x86_64 platform.
 pub struct XenX86_64;
@@ -54,68 +58,31 @@ fn hypervisor() {
     }
 }
 
-/// A ring page and its event channel that Xen names in HVM parameters (the console's, the
-/// store's), with the page mapped; `None` if there is none.
-fn shared_ring(pfn_param: u32, port_param: u32) -> Option<(u64, u32)> {
-    hypervisor();
-    unik_xen::ring_page::<H>(pfn_param, port_param, mmu::map_memory)
-}
-
 #[repr(C, align(4096))]
 struct Page([u8; 4096]);
 
 // ---- xenstore ----
 
-static STORE_READY: AtomicBool = AtomicBool::new(false);
-static STORE_PAGE: AtomicPtr<abi::XenstoreDomainInterface> = AtomicPtr::new(null_mut());
-static STORE_PORT: AtomicU32 = AtomicU32::new(0);
-
-/// This domain's xenstore connection, set up on first use; `None` without a store page.
-fn store() -> Option<Store> {
-    if !STORE_READY.swap(true, Ordering::Relaxed)
-        && let Some((page, port)) = shared_ring(abi::HVM_PARAM_STORE_PFN, abi::HVM_PARAM_STORE_EVTCHN)
-    {
-        STORE_PORT.store(port, Ordering::Relaxed);
-        STORE_PAGE.store(page as *mut abi::XenstoreDomainInterface, Ordering::Relaxed);
-    }
-    let page = STORE_PAGE.load(Ordering::Relaxed);
-    // SAFETY: a non-null pointer is the store page Xen named, mapped above; only this
-    // platform drives it.
-    (!page.is_null()).then(|| unsafe { Store::new(page, STORE_PORT.load(Ordering::Relaxed)) })
-}
-
-/// Reads xenstore node `path` (relative paths are under this domain's
-/// `/local/domain/<id>/`) into `out`; the value's length. For the front-end drivers to come
-/// (netfront), and for programs that read their domain's configuration.
-pub fn xenstore_read(path: &str, out: &mut [u8]) -> Result<usize, StoreError> {
-    store().ok_or(StoreError::NoStore)?.read::<H>(path, out)
-}
+static STORE: LazyRing<XenstoreDomainInterface> = LazyRing::new();
 
 // ---- split-driver devices ----
 
 /// The guest frame Xen's first grant table frame replaces.
 static mut GRANT_FRAME: Page = Page([0; 4096]);
-static GRANT_TABLE: GrantTable = GrantTable::new();
-static GRANT_TABLE_TRIED: AtomicBool = AtomicBool::new(false);
+static GRANT_TABLE: LazyGrantTable = LazyGrantTable::new();
 
 impl XenBus for XenX86_64 {
     type Hypercall = H;
 
     fn store() -> Option<Store> {
-        store()
+        hypervisor();
+        STORE.store::<H>(mmu::map_memory)
     }
 
     fn grant_table() -> Option<&'static GrantTable> {
-        if !GRANT_TABLE_TRIED.swap(true, Ordering::Relaxed) {
-            hypervisor();
-            let frame = addr_of_mut!(GRANT_FRAME);
-            // SAFETY: the frame is a page of this image that nothing else uses.
-            if unsafe { unik_xen::map_grant_frame::<H>(0, frame as u64 >> 12) }.is_ok() {
-                // SAFETY: Xen mapped the table's first frame there; only the table writes it.
-                unsafe { GRANT_TABLE.attach(frame.cast()) };
-            }
-        }
-        GRANT_TABLE.is_attached().then_some(&GRANT_TABLE)
+        hypervisor();
+        // SAFETY: the frame is a page of this image that nothing else uses.
+        unsafe { GRANT_TABLE.get::<H>(|| Some(addr_of_mut!(GRANT_FRAME) as u64)) }
     }
 
     fn listen(port: u32) -> bool {
@@ -129,36 +96,33 @@ impl XenBus for XenX86_64 {
 
 // ---- console ----
 
-static CONSOLE_READY: AtomicBool = AtomicBool::new(false);
-static CONSOLE_RING: AtomicPtr<XenconsInterface> = AtomicPtr::new(null_mut());
-static CONSOLE_PORT: AtomicU32 = AtomicU32::new(0);
+static CONSOLE: LazyRing<XenconsInterface> = LazyRing::new();
 
-/// The PV console ring, if this domain has one.
-fn console_ring() -> Option<Ring> {
-    if !CONSOLE_READY.swap(true, Ordering::Relaxed)
-        && let Some((page, port)) = shared_ring(abi::HVM_PARAM_CONSOLE_PFN, abi::HVM_PARAM_CONSOLE_EVTCHN)
-    {
-        CONSOLE_PORT.store(port, Ordering::Relaxed);
-        CONSOLE_RING.store(page as *mut XenconsInterface, Ordering::Relaxed);
-    }
-    let interface = CONSOLE_RING.load(Ordering::Relaxed);
-    // SAFETY: a non-null pointer is the console page Xen named, mapped above.
-    (!interface.is_null()).then(|| unsafe { Ring::new(interface) })
+/// The PV console ring and its event channel, if this domain has one.
+fn console_ring() -> Option<(Ring, u32)> {
+    hypervisor();
+    let (interface, port) = CONSOLE.get::<H>(
+        abi::HVM_PARAM_CONSOLE_PFN,
+        abi::HVM_PARAM_CONSOLE_EVTCHN,
+        mmu::map_memory,
+    )?;
+    // SAFETY: the console page Xen named, mapped by `mmu::map_memory`.
+    Some((unsafe { Ring::new(interface) }, port))
 }
 
 impl Console for XenX86_64 {
     fn write(bytes: &[u8]) {
-        let Some(ring) = console_ring() else {
+        let Some((ring, port)) = console_ring() else {
             unik_xen::console_io_write::<H>(bytes);
             return;
         };
-        ring.write_all::<H>(CONSOLE_PORT.load(Ordering::Relaxed), bytes);
+        ring.write_all::<H>(port, bytes);
     }
 }
 
 fn flush_console() {
-    if let Some(ring) = console_ring() {
-        ring.drain::<H>(CONSOLE_PORT.load(Ordering::Relaxed));
+    if let Some((ring, port)) = console_ring() {
+        ring.drain::<H>(port);
     }
 }
 
