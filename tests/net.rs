@@ -630,12 +630,15 @@ fn https_as_a_domu_serves_curl_in_the_dom0() {
 
 #[test]
 fn tokio_echo_as_a_domu_answers_the_dom0() {
-    serves_the_dom0_as_a_domu(
-        "tokio-echo",
-        "xen-x86_64",
-        "tokio-echo-client.sh",
-        &["tokio-echo: listening on 0.0.0.0:7777", "echoed whole: 8 of 8"],
-    );
+    // A std program (tokio, built for the Linux target triple) as a domU on both Xen targets.
+    for target in ["xen-x86_64", "xen-arm64"] {
+        serves_the_dom0_as_a_domu(
+            "tokio-echo",
+            target,
+            "tokio-echo-client.sh",
+            &["tokio-echo: listening on 0.0.0.0:7777", "echoed whole: 8 of 8"],
+        );
+    }
 }
 
 /// Debian's dnsmasq answering on the host's loopback, port 53, for names under

@@ -1,15 +1,48 @@
 # Run (after wait-for.sh) in the dom0 by `unik run --domu --in-dom0` against
-# examples/tokio-echo as a domU: bytes sent over curl's telnet client come back, from 8 connections at once.
+# examples/tokio-echo as a domU: 8 connections at once (bash's /dev/tcp), each sending 2,000
+# lines while reading back exactly as many bytes; every connection's echo must equal what
+# it sent.
+lines() {
+    seq 1 2000 | sed "s/^/connection $1 line /"
+}
+# `exchange BYTES TIMEOUT`: sends stdin over one connection while printing the first BYTES
+# bytes that come back, then stops sending. The sender reads the outer stdin through fd 4
+# (a background job's own stdin is /dev/null).
+exchange() {
+    bash -c 'exec 3<>"/dev/tcp/$0/7777" 4<&0 || exit
+        cat <&4 >&3 &
+        timeout "$2" head -c "$1" <&3
+        status=$?
+        kill $! 2> /dev/null
+        exit $status' "$UNIK_DOMU_ADDRESS" "$1" "$2"
+}
 answers_ping() {
-    echo ping | curl -s -m 2 "telnet://$UNIK_DOMU_ADDRESS:7777" | grep -q ping
+    [ "$(echo ping | exchange 5 2)" = ping ]
+}
+# One round: 8 connections at once; counts the ones whose echo is whole.
+echo_round() {
+    for i in 1 2 3 4 5 6 7 8; do
+        lines "$i" | exchange "$(lines "$i" | wc -c)" 20 > "/tmp/echo.$i" &
+    done
+    wait
+    same=0
+    for i in 1 2 3 4 5 6 7 8; do
+        lines "$i" | cmp -s - "/tmp/echo.$i" && same=$((same + 1))
+    done
+}
+dom0_crashes() {
+    dmesg | grep -c segfault
 }
 wait_for answers_ping
-for i in 1 2 3 4 5 6 7 8; do
-    (seq 1 2000 | sed "s/^/connection $i line /" | curl -s -m 20 "telnet://$UNIK_DOMU_ADDRESS:7777" > /tmp/echo.$i) &
-done
-wait
-same=0
-for i in 1 2 3 4 5 6 7 8; do
-    seq 1 2000 | sed "s/^/connection $i line /" | cmp -s - /tmp/echo.$i && same=$((same + 1))
+# Under this load the x86 PV dom0 (Xen in QEMU's TCG) now and then crashes one of its own
+# processes (a segfault in busybox or curl, seen about once in 30 connections), never the
+# arm64 dom0 serving the same domU code; a domU cannot write a dom0 process's memory. A
+# round during which a dom0 process crashed is run again, at most three rounds in all;
+# a round without one must echo all 8 whole.
+for round in 1 2 3; do
+    before=$(dom0_crashes)
+    echo_round
+    [ "$(dom0_crashes)" = "$before" ] && break
+    echo "a dom0 process crashed during round $round"
 done
 echo "echoed whole: $same of 8"
