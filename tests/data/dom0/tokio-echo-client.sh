@@ -19,7 +19,7 @@ exchange() {
 answers_ping() {
     [ "$(echo ping | exchange 5 2)" = ping ]
 }
-# One round: 8 connections at once; counts the ones whose echo is whole.
+# 8 connections at once; counts the ones whose echo is whole.
 echo_round() {
     for i in 1 2 3 4 5 6 7 8; do
         lines "$i" | exchange "$(lines "$i" | wc -c)" 20 > "/tmp/echo.$i" &
@@ -30,19 +30,8 @@ echo_round() {
         lines "$i" | cmp -s - "/tmp/echo.$i" && same=$((same + 1))
     done
 }
-dom0_crashes() {
-    dmesg | grep -c segfault
-}
 wait_for answers_ping
-# Under this load the x86 PV dom0 (Xen in QEMU's TCG) now and then crashes one of its own
-# processes (a segfault in busybox or curl, seen about once in 30 connections), never the
-# arm64 dom0 serving the same domU code; a domU cannot write a dom0 process's memory. A
-# round during which a dom0 process crashed is run again, at most three rounds in all;
-# a round without one must echo all 8 whole.
-for round in 1 2 3; do
-    before=$(dom0_crashes)
-    echo_round
-    [ "$(dom0_crashes)" = "$before" ] && break
-    echo "a dom0 process crashed during round $round"
-done
+echo_round
 echo "echoed whole: $same of 8"
+# Processes of the dom0 that crashed meanwhile (the kernel logs each segfault).
+echo "dom0 segfaults: $(dmesg | grep -c segfault)"
