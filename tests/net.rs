@@ -633,8 +633,8 @@ fn tokio_echo_as_a_domu_answers_the_dom0() {
     // A std program (tokio, built for the Linux target triple) as a domU. Only on xen-arm64:
     // under this load the x86 PV dom0 (Xen in QEMU's TCG) crashes one of its own processes
     // now and then (about one segfault per 30 connections), after which the run hung; the
-    // arm64 dom0 serving the same domU code never did. xen-x86_64 domUs are served over
-    // netfront by the http, axum, https and udp-echo tests.
+    // arm64 dom0 serving the same domU code did not in our runs. xen-x86_64 domUs are
+    // served over netfront by the http, axum, https and udp-echo tests.
     serves_the_dom0_as_a_domu(
         "tokio-echo",
         "xen-arm64",
