@@ -218,10 +218,13 @@ impl Image {
         self.loads().map(|s| s.paddr).min().unwrap_or(0)
     }
 
-    /// The highest physical address a loaded segment occupies (exclusive).
+    /// The highest address a loaded segment occupies (exclusive): where the loader puts
+    /// it (its physical address) or where it runs (its virtual address), whichever is
+    /// higher. They differ in arm64 images, whose entry code moves rodata and data up from
+    /// where the file packs them.
     pub fn loaded_end(&self) -> u64 {
         self.loads()
-            .map(|s| s.paddr.saturating_add(s.mem_size))
+            .map(|s| s.paddr.max(s.vaddr).saturating_add(s.mem_size))
             .max()
             .unwrap_or(0)
     }

@@ -79,19 +79,19 @@ pub fn report(fault: &Fault, zero_address_is_unknown: bool, mut write: impl FnMu
         write(fault.kind.as_bytes());
     }
     write(b" (code ");
-    write(&hex::format_u64(fault.code));
+    hex::write_hex(fault.code, &mut write);
     write(b")\nunik:   pc ");
-    write(&hex::format_u64(fault.pc));
+    hex::write_hex(fault.pc, &mut write);
     match fault.address {
         Some(0) if zero_address_is_unknown => write(b", address unknown"),
         Some(address) => {
             write(b", address ");
-            write(&hex::format_u64(address));
+            hex::write_hex(address, &mut write);
         }
         None => {}
     }
     write(b", detail ");
-    write(&hex::format_u64(fault.detail));
+    hex::write_hex(fault.detail, &mut write);
     write(b"\n");
 }
 

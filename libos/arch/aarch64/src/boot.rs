@@ -10,7 +10,7 @@ unsafe extern "Rust" {
     safe fn __unik_platform_start() -> !;
 }
 
-/// Called by `entry.S` at EL1 on the main stack (SP_EL0), MMU off, interrupts masked,
+/// Called by `entry.S` at EL1 on the main stack, MMU off, interrupts masked,
 /// relocations applied; `dtb` is the device tree's physical address.
 #[unsafe(no_mangle)]
 extern "C" fn unik_aarch64_entry(dtb: u64) -> ! {

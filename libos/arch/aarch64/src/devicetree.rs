@@ -26,14 +26,36 @@ pub(crate) fn record(address: u64) {
         return;
     }
     // SAFETY: the loader's blob spans `used` bytes at `address`; the RAM past the image is
-    // free (loaders keep the image's `image_size` for it and put nothing there); `copy`
-    // handles an overlap. With the MMU off this is plain memory, 8-byte aligned.
+    // free (loaders keep the image's `image_size` for it and put nothing there). With the
+    // MMU off this is plain memory; both ends are 8-byte aligned.
     unsafe {
-        core::ptr::copy(address as *const u8, destination as *mut u8, used as usize);
+        move_words(address, destination, used.div_ceil(8));
         // The copy holds only the used part: its total size says so.
         ((destination + 4) as *mut [u8; 4]).write((used as u32).to_be_bytes());
     }
     DTB.store(destination, Ordering::Relaxed);
+}
+
+/// Copies `words` 8-byte words from `from` to `to`, in the direction that makes an overlap
+/// harmless. Volatile, so the compiler keeps this loop rather than calling `memmove`,
+/// which a hello-world image would otherwise carry for this one copy.
+///
+/// # Safety
+/// Both ranges must be 8-byte aligned memory, readable and writable respectively.
+unsafe fn move_words(from: u64, to: u64, words: u64) {
+    let (from, to) = (from as *const u64, to as *mut u64);
+    let word = |index: u64| {
+        // SAFETY: the caller's contract; `index < words`.
+        unsafe {
+            to.add(index as usize)
+                .write_volatile(from.add(index as usize).read_volatile())
+        }
+    };
+    if (to as u64) < from as u64 {
+        (0..words).for_each(word);
+    } else {
+        (0..words).rev().for_each(word);
+    }
 }
 
 /// Bytes of the blob at `address` its header, reserved-memory map, structure and strings

@@ -3,20 +3,32 @@
  * and jumps to its first byte at EL1 with the MMU and caches off and x0 = the physical
  * address of the device tree. Before any Rust runs this code:
  *   - enables FP/SIMD (the Rust target uses NEON registers freely),
+ *   - moves rodata and data from where the file has them (packed right after the text)
+ *     to their page-aligned addresses, so the file holds no alignment padding,
  *   - zeroes .bss (loaders copy only the file's bytes),
  *   - applies the image's R_AARCH64_RELATIVE relocations for the address it runs at,
- *   - gives exceptions their own stack (SP_EL1) and the program the main stack (SP_EL0),
+ *   - gives the program the main stack and exceptions their own,
  *   - installs the exception vectors,
  * then calls unik_aarch64_entry(dtb). All addresses here are PC-relative (adrp/add).
  *
- * Symbols required from the linker script: __image_start, __bss_start, __bss_end,
- * __rela_start, __rela_end, __stack_top, __unik_image_size, __unik_link_base.
+ * The image's first 2 KiB are its exception vector table (VBAR_EL1 = the image's start,
+ * which loaders align to 2 MiB). The program runs on SP_EL1 (SPSel = 1) and never drops
+ * to EL0, so only the four entries "current EL with SP_ELx" (0x200..0x3ff) can be taken:
+ * the Image header and the boot code sit in the "current EL with SP_EL0" entries
+ * (0x000..0x1ff), and the program's code in the lower-EL entries (0x400..0x7ff). That
+ * shares 2 KiB between header, vectors and code instead of spending 4 KiB on them.
+ *
+ * Symbols required from the linker script: __image_start, __text_file_end, __rodata_start,
+ * __rodata_file_end, __data_start, __data_end, __bss_start, __bss_end, __rela_start,
+ * __rela_end, __stack_top, __unik_image_size, __unik_link_base.
  * `unik_bench_entry_counter` is an assembler macro from lib.rs: empty except in bench builds.
  */
 
     .pushsection .text.unik_aarch64_head, "ax"
     .global unik_aarch64_head
+    .global unik_aarch64_vectors
 unik_aarch64_head:
+unik_aarch64_vectors:
     /* The Linux arm64 Image header (Documentation/arch/arm64/booting.rst). */
     b       .Lunik_aarch64_start      /* code0: the entry */
     .long   0                       /* code1 */
@@ -30,11 +42,32 @@ unik_aarch64_head:
 .Lunik_aarch64_start:
     unik_bench_entry_counter
     mov     x19, x0
+    msr     spsel, #1
 
     /* FP/SIMD: CPACR_EL1.FPEN = 0b11, no trapping at EL1 or EL0. */
     mov     x1, #(3 << 20)
     msr     cpacr_el1, x1
     isb
+
+    /* Data, then rodata, to their addresses, 16 bytes at a time from the end: each moves
+     * up (or stays), so copying downwards never overwrites bytes not yet copied. The
+     * script aligns every bound to 16. x3 = the source's end, x4 = the destination's. */
+    adrp    x1, __data_start
+    add     x1, x1, :lo12:__data_start
+    adrp    x4, __data_end
+    add     x4, x4, :lo12:__data_end
+    adrp    x3, __rodata_file_end
+    add     x3, x3, :lo12:__rodata_file_end
+    add     x3, x3, x4
+    sub     x3, x3, x1
+    bl      .Lunik_aarch64_move_down
+    adrp    x1, __rodata_start
+    add     x1, x1, :lo12:__rodata_start
+    adrp    x4, __rodata_end_unpadded
+    add     x4, x4, :lo12:__rodata_end_unpadded
+    adrp    x3, __rodata_file_end
+    add     x3, x3, :lo12:__rodata_file_end
+    bl      .Lunik_aarch64_move_down
 
     /* Zero .bss, 16 bytes at a time (the script aligns both ends to 16). */
     adrp    x1, __bss_start
@@ -68,13 +101,13 @@ unik_aarch64_head:
     str     x6, [x4, x1]
     b       3b
 4:
-    /* Exceptions run on their own stack: SP_EL1 while the program uses SP_EL0. */
+    /* The program's stack is SP_EL1; SP_EL0 holds the exception stack's top until an
+     * exception takes it (see the vectors). */
     adrp    x1, unik_aarch64_fault_stack_top
     add     x1, x1, :lo12:unik_aarch64_fault_stack_top
-    mov     sp, x1
+    msr     sp_el0, x1
     adrp    x1, __stack_top
     add     x1, x1, :lo12:__stack_top
-    msr     spsel, #0
     mov     sp, x1
 
     adrp    x1, unik_aarch64_vectors
@@ -86,30 +119,45 @@ unik_aarch64_head:
     bl      unik_aarch64_entry
 5:  wfe
     b       5b
-    .popsection
+
+/* Copies down to x1 (the destination's start) from the end: x3 = the source's end,
+ * x4 = the destination's end; 16 bytes at a time. */
+.Lunik_aarch64_move_down:
+    cmp     x4, x1
+    b.ls    6f
+    ldp     x5, x6, [x3, #-16]!
+    stp     x5, x6, [x4, #-16]!
+    b       .Lunik_aarch64_move_down
+6:  ret
 
 /*
- * Exception vectors: 16 entries of 128 bytes. Every exception is fatal (interrupts stay
- * masked; sleeping collects its timer interrupt from the GIC without taking it), so each
- * entry passes its index, ESR, ELR and FAR to unik_aarch64_exception on SP_EL1.
+ * The vectors that can be taken: current EL with SP_ELx (synchronous, IRQ, FIQ, SError).
+ * Every exception is fatal (interrupts stay masked; sleeping collects its timer interrupt
+ * from the GIC without taking it), so each passes its index (4..7 of the table's 16),
+ * ESR, ELR, FAR and the program's stack pointer to unik_aarch64_exception, on the
+ * exception stack: SP_EL0 holds its top, taken (and zeroed) by the first exception, so an
+ * exception in the handler stays on the stack it runs on.
  */
-    .pushsection .text.unik_aarch64_vectors, "ax"
-    .balign 2048
-    .global unik_aarch64_vectors
-unik_aarch64_vectors:
-    .irp index, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
-    .balign 128
+    .org    0x200
+    .irp index, 4, 5, 6, 7
+    .org    \index * 0x80
     mov     x0, #\index
+    .if \index < 7
     b       .Lunik_aarch64_exception_common
+    .endif
     .endr
-
 .Lunik_aarch64_exception_common:
-    mrs     x1, esr_el1
+    mov     x4, sp
+    mrs     x5, sp_el0
+    cbz     x5, 7f
+    msr     sp_el0, xzr
+    mov     sp, x5
+7:  mrs     x1, esr_el1
     mrs     x2, elr_el1
     mrs     x3, far_el1
     bl      unik_aarch64_exception
-6:  wfe
-    b       6b
+8:  wfe
+    b       8b
     .popsection
 
 /*
@@ -124,7 +172,7 @@ unik_aarch64_semihosting:
     ret
     .popsection
 
-/* The stack exceptions run on (SP_EL1): a stack overflow still gets its report. */
+/* The stack exceptions run on: a stack overflow still gets its report. */
     .pushsection .bss.unik_aarch64_fault_stack, "aw", %nobits
     .balign 16
 unik_aarch64_fault_stack:

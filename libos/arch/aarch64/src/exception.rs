@@ -40,9 +40,10 @@ fn abort_kind(instruction: bool, status: u64) -> &'static str {
 }
 
 /// Called by the vectors on the exception stack. `index` is the vector's entry (0..16:
-/// synchronous, IRQ, FIQ, SError for each of the four origins).
+/// synchronous, IRQ, FIQ, SError for each of the four origins); `stack_pointer` the
+/// program's when the exception came.
 #[unsafe(no_mangle)]
-extern "C" fn unik_aarch64_exception(index: u64, esr: u64, elr: u64, far: u64) -> ! {
+extern "C" fn unik_aarch64_exception(index: u64, esr: u64, elr: u64, far: u64, stack_pointer: u64) -> ! {
     let class = esr >> 26;
     if class == 0 && crate::semihosting::is_unanswered_call(elr) {
         crate::semihosting::unanswered();
@@ -55,10 +56,6 @@ extern "C" fn unik_aarch64_exception(index: u64, esr: u64, elr: u64, far: u64) -
         _ if is_abort => abort_kind(class < 0x24, esr & 0x3f),
         _ => class_name(class),
     };
-    let stack_pointer: u64;
-    // SAFETY: reading SP_EL0 (the program's stack pointer; exceptions run on SP_EL1) has
-    // no side effects.
-    unsafe { core::arch::asm!("mrs {}, sp_el0", out(reg) stack_pointer, options(nomem, nostack, preserves_flags)) };
     let mut fault = Fault {
         kind,
         code: esr,
