@@ -59,7 +59,7 @@ pub fn used_size(header: &[u8; HEADER_SIZE]) -> u64 {
 }
 
 /// Nodes nested deeper than this end the walk (real trees are a handful deep).
-pub const MAX_DEPTH: usize = 31;
+pub const MAX_DEPTH: usize = 15;
 
 /// Structure block tokens (the devicetree specification, "Lexical structure").
 const BEGIN_NODE: u32 = 1;
@@ -160,11 +160,11 @@ impl Cells {
 
     /// Packed into 4 bits, 2 per count (a count above 2, which no `reg` is read with,
     /// becomes 3).
-    fn pack(self) -> u128 {
-        u128::from(self.address.min(3) << 2 | self.size.min(3))
+    fn pack(self) -> u64 {
+        u64::from(self.address.min(3) << 2 | self.size.min(3))
     }
 
-    fn unpack(bits: u128) -> Cells {
+    fn unpack(bits: u64) -> Cells {
         Cells {
             address: (bits >> 2) as u32 & 3,
             size: bits as u32 & 3,
@@ -271,7 +271,7 @@ struct Nodes<'t, 'a> {
     depth: usize,
     /// 4 bits per depth: at bit `4 * d`, the [`Cells`] the open node at depth `d` gives
     /// its children (depth 0: the root's parent, which has none: the defaults).
-    cells: u128,
+    cells: u64,
 }
 
 impl<'t, 'a> Iterator for Nodes<'t, 'a> {
@@ -598,7 +598,11 @@ mod tests {
         let strings = b"device_type\0reg\0";
         let tree_ram = |words: &[u32]| {
             let blob = raw_blob(words, strings);
-            DeviceTree::parse(&blob).unwrap().ram().map(|r| (r.start, r.end)).collect::<Vec<_>>()
+            DeviceTree::parse(&blob)
+                .unwrap()
+                .ram()
+                .map(|r| (r.start, r.end))
+                .collect::<Vec<_>>()
         };
         assert_eq!(tree_ram(&words), [(0x4000_0000, 0x4000_1000)]);
         // The value cut off: no region, and no panic.
