@@ -18,9 +18,9 @@
  * (0x000..0x1ff), and the program's code in the lower-EL entries (0x400..0x7ff). That
  * shares 2 KiB between header, vectors and code instead of spending 4 KiB on them.
  *
- * Symbols required from the linker script: __image_start, __text_file_end, __rodata_start,
- * __rodata_file_end, __data_start, __data_end, __bss_start, __bss_end, __rela_start,
- * __rela_end, __stack_top, __unik_image_size, __unik_link_base.
+ * Symbols required from the linker script: __image_start, __rodata_start,
+ * __rodata_end_unpadded, __rodata_file_end, __data_start, __data_end, __bss_start,
+ * __bss_end, __rela_start, __rela_end, __stack_top, __unik_image_size, __unik_link_base.
  * `unik_bench_entry_counter` is an assembler macro from lib.rs: empty except in bench builds.
  */
 
