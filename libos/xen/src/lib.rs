@@ -96,7 +96,11 @@ pub fn shutdown_for_status<H: Hypercall>(status: i32) -> Result<i64, XenError> {
 /// The page and event channel of a ring Xen names in HVM parameters `pfn_param` and
 /// `port_param` (the console's, the store's), once `map` has mapped the page's address;
 /// `None` if the domain has no such ring or the page cannot be mapped.
-pub fn ring_page<H: Hypercall>(pfn_param: u32, port_param: u32, map: impl FnOnce(u64) -> bool) -> Option<(u64, u32)> {
+pub(crate) fn ring_page<H: Hypercall>(
+    pfn_param: u32,
+    port_param: u32,
+    map: impl FnOnce(u64) -> bool,
+) -> Option<(u64, u32)> {
     let pfn = hvm_get_param::<H>(pfn_param).unwrap_or(0);
     let port = hvm_get_param::<H>(port_param).unwrap_or(0);
     let page = pfn << 12;
