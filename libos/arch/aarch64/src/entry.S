@@ -9,7 +9,7 @@
  *   - applies the image's R_AARCH64_RELATIVE relocations for the address it runs at,
  *   - gives the program the main stack and exceptions their own,
  *   - installs the exception vectors,
- * then calls unik_aarch64_entry(dtb). All addresses here are PC-relative (adrp/add).
+ * then calls unik_aarch64_entry(dtb). All addresses here are PC-relative (`unik_address`).
  *
  * The image's first 2 KiB are its exception vector table (VBAR_EL1 = the image's start,
  * which loaders align to 2 MiB). The program runs on SP_EL1 (SPSel = 1) and never drops
@@ -23,6 +23,12 @@
  * __bss_end, __rela_start, __rela_end, __stack_top, __unik_image_size, __unik_link_base.
  * `unik_bench_entry_counter` is an assembler macro from lib.rs: empty except in bench builds.
  */
+
+/* reg = the address of symbol, PC-relative (within 4 GiB). */
+    .macro unik_address reg, symbol
+    adrp    \reg, \symbol
+    add     \reg, \reg, :lo12:\symbol
+    .endm
 
     .pushsection .text.unik_aarch64_head, "ax"
     .global unik_aarch64_head
@@ -52,45 +58,34 @@ unik_aarch64_vectors:
     /* Data, then rodata, to their addresses, 16 bytes at a time from the end: each moves
      * up (or stays), so copying downwards never overwrites bytes not yet copied. The
      * script aligns every bound to 16. x3 = the source's end, x4 = the destination's. */
-    adrp    x1, __data_start
-    add     x1, x1, :lo12:__data_start
-    adrp    x4, __data_end
-    add     x4, x4, :lo12:__data_end
-    adrp    x3, __rodata_file_end
-    add     x3, x3, :lo12:__rodata_file_end
+    unik_address x1, __data_start
+    unik_address x4, __data_end
+    unik_address x3, __rodata_file_end
     add     x3, x3, x4
     sub     x3, x3, x1
     bl      .Lunik_aarch64_move_down
-    adrp    x1, __rodata_start
-    add     x1, x1, :lo12:__rodata_start
-    adrp    x4, __rodata_end_unpadded
-    add     x4, x4, :lo12:__rodata_end_unpadded
-    adrp    x3, __rodata_file_end
-    add     x3, x3, :lo12:__rodata_file_end
+    unik_address x1, __rodata_start
+    unik_address x4, __rodata_end_unpadded
+    unik_address x3, __rodata_file_end
     bl      .Lunik_aarch64_move_down
 
     /* Zero .bss, 16 bytes at a time (the script aligns both ends to 16). */
-    adrp    x1, __bss_start
-    add     x1, x1, :lo12:__bss_start
-    adrp    x2, __bss_end
-    add     x2, x2, :lo12:__bss_end
+    unik_address x1, __bss_start
+    unik_address x2, __bss_end
 1:  cmp     x1, x2
     b.hs    2f
     stp     xzr, xzr, [x1], #16
     b       1b
 2:
     /* Self-relocation: x1 = where the image runs minus where it was linked. */
-    adrp    x1, __image_start
-    add     x1, x1, :lo12:__image_start
+    unik_address x1, __image_start
     movz    x2, #:abs_g3:__unik_link_base
     movk    x2, #:abs_g2_nc:__unik_link_base
     movk    x2, #:abs_g1_nc:__unik_link_base
     movk    x2, #:abs_g0_nc:__unik_link_base
     sub     x1, x1, x2
-    adrp    x2, __rela_start
-    add     x2, x2, :lo12:__rela_start
-    adrp    x3, __rela_end
-    add     x3, x3, :lo12:__rela_end
+    unik_address x2, __rela_start
+    unik_address x3, __rela_end
 3:  cmp     x2, x3
     b.hs    4f
     ldp     x4, x5, [x2], #16       /* r_offset, r_info */
@@ -103,15 +98,12 @@ unik_aarch64_vectors:
 4:
     /* The program's stack is SP_EL1; SP_EL0 holds the exception stack's top until an
      * exception takes it (see the vectors). */
-    adrp    x1, unik_aarch64_fault_stack_top
-    add     x1, x1, :lo12:unik_aarch64_fault_stack_top
+    unik_address x1, unik_aarch64_fault_stack_top
     msr     sp_el0, x1
-    adrp    x1, __stack_top
-    add     x1, x1, :lo12:__stack_top
+    unik_address x1, __stack_top
     mov     sp, x1
 
-    adrp    x1, unik_aarch64_vectors
-    add     x1, x1, :lo12:unik_aarch64_vectors
+    unik_address x1, unik_aarch64_vectors
     msr     vbar_el1, x1
     isb
 
