@@ -114,6 +114,9 @@ pub struct Hypervisor {
     pub log_prefix: String,
     /// Hypervisor messages that end the run.
     pub end_markers: Vec<String>,
+    /// The hypervisor's message as it starts building the guest's domain (the bench times
+    /// from it to the guest's first line).
+    pub domain_build_marker: String,
     /// How the image reaches the hypervisor.
     pub handoff: Handoff,
     /// A Linux dom0 with the `xl` toolstack that can run the image as a real domU (`unik

@@ -2,9 +2,8 @@
 //! same way every time, written to `target/bench/report.json` and `report.md`.
 //!
 //! Boot times come from the runner (spawning QEMU to its exit), interleaved with a floor:
-//! the same QEMU command booting a 9-byte image that exits at once (through isa-debug-exit
-//! where the machine has one; by crashing its domain under Xen, which ends the run at Xen's
-//! "Hardware Dom0 crashed" line).
+//! the same QEMU command booting a few-byte image that ends its run at once (see
+//! [`crate::floor`]).
 
 use crate::bench_http::{CONNECTIONS, LOADED_EXAMPLES, REQUESTS_PER_CONNECTION};
 use crate::{root, run};
@@ -278,50 +277,18 @@ fn host_tsc_mhz() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// The 9-byte floor image: `mov $0, %eax; out %eax, $0xf4; ud2` at the PVH entry.
-fn write_floor_image(path: &Path) -> Result<(), String> {
-    use object::elf;
-    use object::write::elf::{FileHeader, ProgramHeader, Writer};
-    let mut note = Vec::new();
-    for word in [4u32, 8, 18] {
-        note.extend_from_slice(&word.to_le_bytes());
-    }
-    note.extend_from_slice(b"Xen\0");
-    note.extend_from_slice(&0x100000u64.to_le_bytes());
-    let code = [0xb8, 0, 0, 0, 0, 0xe7, 0xf4, 0x0f, 0x0b];
-    let mut out = Vec::new();
-    let mut w = Writer::new(object::Endianness::Little, true, &mut out);
-    w.reserve_file_header();
-    w.reserve_program_headers(2);
-    let code_offset = w.reserve(code.len() as u64, 16);
-    let note_offset = w.reserve(note.len() as u64, 4);
-    let header = FileHeader {
-        os_abi: elf::ELFOSABI_NONE,
-        abi_version: 0,
-        e_type: elf::ET_EXEC,
-        e_machine: elf::EM_X86_64,
-        e_entry: 0x100000,
-        e_flags: elf::FileFlags(0),
+/// The guest's time from its first instruction to `main`, in µs, from a bench build's
+/// console: its counter ticks, at the rate it reports or else the host's TSC rate.
+fn entry_to_main_us(console: &str, tsc_mhz: f64) -> Option<f64> {
+    let value = |prefix: &str| {
+        console
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .and_then(|n| n.trim().parse::<f64>().ok())
     };
-    w.write_file_header(&header).map_err(|e| e.to_string())?;
-    w.write_align_program_headers();
-    let load = |p_type, p_flags, p_offset, p_vaddr, size: usize, p_align| ProgramHeader {
-        p_type,
-        p_flags: elf::ProgramFlags(p_flags),
-        p_offset,
-        p_vaddr,
-        p_paddr: p_vaddr,
-        p_filesz: size as u64,
-        p_memsz: size as u64,
-        p_align,
-    };
-    w.write_program_header(&load(elf::PT_LOAD, 5, code_offset, 0x100000, code.len(), 16));
-    w.write_program_header(&load(elf::PT_NOTE, 4, note_offset, 0, note.len(), 4));
-    w.pad_until(code_offset);
-    w.write(&code);
-    w.pad_until(note_offset);
-    w.write(&note);
-    std::fs::write(path, out).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    let ticks = value("unik-bench: entry-to-main-cycles ")?;
+    let ticks_per_us = value("unik-bench: counter-hz ").map_or(tsc_mhz, |hz| hz / 1e6);
+    (ticks_per_us > 0.0).then(|| ticks / ticks_per_us)
 }
 
 /// Everything one boot needs besides the image and memory.
@@ -500,8 +467,6 @@ pub fn bench(shell: &Shell, quick: bool) -> Result<(), String> {
         }
     }
 
-    let floor_image = out.join("floor.elf");
-    write_floor_image(&floor_image)?;
     let cache = crate::setup::hypervisor_cache();
     let mut boots = Vec::new();
     let mut memory_floors = Vec::new();
@@ -511,6 +476,8 @@ pub fn bench(shell: &Shell, quick: bool) -> Result<(), String> {
         }
         let record = build(shell, &unik, "hello", &target.name, "bench")?;
         let hello = PathBuf::from(record["image"].as_str().ok_or("no image")?);
+        let floor_image = out.join(format!("floor-{}", target.name));
+        crate::floor::write(&floor_image, target)?;
         let memory = ByteSize::new(16 << 20);
         for accelerator in &target.machine.accelerators {
             let resolved = match accelerator {
@@ -532,7 +499,7 @@ pub fn bench(shell: &Shell, quick: bool) -> Result<(), String> {
                 accel: resolved,
                 cache: cache.clone(),
             };
-            let (mut hello_times, mut floor_times, mut cycles, mut builds) =
+            let (mut hello_times, mut floor_times, mut entry_to_main, mut builds) =
                 (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             for _ in 0..BOOT_RUNS {
                 let (floor, _) = booter.boot(&floor_image, memory, "")?;
@@ -545,17 +512,16 @@ pub fn bench(shell: &Shell, quick: bool) -> Result<(), String> {
                     ));
                 }
                 hello_times.push(result.elapsed);
-                if let Some(n) = console
-                    .lines()
-                    .find_map(|l| l.strip_prefix("unik-bench: entry-to-main-cycles "))
-                {
-                    cycles.push(n.trim().parse::<f64>().unwrap_or(0.0));
+                if let Some(micros) = entry_to_main_us(&console, machine.tsc_mhz) {
+                    entry_to_main.push(micros);
                 }
-                let built = result
-                    .hypervisor_log
-                    .iter()
-                    .find(|l| l.text.contains("Building a PVH Dom0"))
-                    .map(|l| l.at);
+                let built = target.machine.hypervisor.as_ref().and_then(|hypervisor| {
+                    result
+                        .hypervisor_log
+                        .iter()
+                        .find(|l| l.text.contains(&hypervisor.domain_build_marker))
+                        .map(|l| l.at)
+                });
                 if let (Some(built), Some(first)) = (built, result.first_output) {
                     builds.push((first.saturating_sub(built)).as_secs_f64() * 1000.0);
                 }
@@ -568,7 +534,7 @@ pub fn bench(shell: &Shell, quick: bool) -> Result<(), String> {
                 ratio_to_floor: hello_stats.median_ms / floor_stats.median_ms.max(f64::MIN_POSITIVE),
                 hello: hello_stats,
                 floor: floor_stats,
-                entry_to_main_us: median(&mut cycles) / machine.tsc_mhz.max(1.0),
+                entry_to_main_us: median(&mut entry_to_main),
                 domain_build_to_first_line_ms: (!builds.is_empty()).then(|| median(&mut builds)),
             });
         }
@@ -669,13 +635,9 @@ fn http_load_targets() -> Vec<Target> {
         .collect()
 }
 
-/// The targets the bench measures: those its floor image (a PVH ELF that only exits)
-/// boots on. The arm64 targets need an arm64 floor image and Xen-on-arm markers first.
+/// The targets the bench measures: all of them.
 fn bench_targets() -> Vec<unik_targets::Target> {
     unik_targets::all()
-        .into_iter()
-        .filter(|target| target.arch == unik_targets::Arch::X86_64)
-        .collect()
 }
 
 /// The report as markdown tables.
@@ -764,6 +726,15 @@ mod tests {
         let report: Report = serde_json::from_str(&text).unwrap();
         report.validate(&bench_targets()).unwrap();
         assert!(markdown(&report).contains("| hello | kvm-x86_64 |"));
+    }
+
+    #[test]
+    fn entry_to_main_is_converted_at_the_rate_the_guest_reports() {
+        let arm64 = "Hello\nunik-bench: entry-to-main-cycles 6250\nunik-bench: counter-hz 62500000\n";
+        assert_eq!(entry_to_main_us(arm64, 2600.0), Some(100.0));
+        let x86 = "unik-bench: entry-to-main-cycles 2600000\n";
+        assert_eq!(entry_to_main_us(x86, 2600.0), Some(1000.0));
+        assert_eq!(entry_to_main_us("Hello\n", 2600.0), None);
     }
 
     #[test]

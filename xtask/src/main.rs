@@ -16,6 +16,7 @@ extern crate alloc;
 
 mod bench;
 mod bench_http;
+mod floor;
 mod fuzz;
 mod setup;
 

@@ -115,7 +115,7 @@ pub trait Platform: Console + Shutdown + Clock + BootInfo + Devices + Processor 
 }
 
 /// Defines the two symbols through which the arch layer hands control to platform `$p`:
-/// `$cycles` (bench builds) is the arch's counter since the image's first instruction;
+/// `$cycles` (bench builds) gives the arch's [`bench::Ticks`] since the image's first instruction;
 /// `__unik_platform_start` (runs the application's `#[unik::main]` and exits with its
 /// status) and `__unik_platform_fault` (prints a [`Fault`] report and exits with
 /// [`status::FAULT`]). Every platform crate invokes this once.

@@ -19,14 +19,19 @@ extern "C" fn unik_aarch64_entry(dtb: u64) -> ! {
     __unik_platform_start()
 }
 
-/// Generic-timer ticks from the image's first instruction to now (bench builds only).
+/// Generic-timer ticks from the image's first instruction to now, with the counter's rate
+/// (bench builds only).
 #[cfg(unik_bench)]
-pub fn cycles_since_entry() -> u64 {
+pub fn cycles_since_entry() -> unik_platform_api::bench::Ticks {
     unsafe extern "C" {
         static unik_aarch64_entry_counter: u64;
     }
     // SAFETY: written once by the entry code, before any Rust ran.
-    crate::cpu::counter().wrapping_sub(unsafe { core::ptr::addr_of!(unik_aarch64_entry_counter).read_volatile() })
+    let entry = unsafe { core::ptr::addr_of!(unik_aarch64_entry_counter).read_volatile() };
+    unik_platform_api::bench::Ticks {
+        count: crate::cpu::counter().wrapping_sub(entry),
+        per_second: Some(crate::cpu::counter_frequency()),
+    }
 }
 
 /// RAM free for the heap: the device tree's memory, mapped in whole 2 MiB blocks, minus the

@@ -21,7 +21,8 @@
  * Symbols required from the linker script: __image_start, __rodata_start,
  * __rodata_end_unpadded, __rodata_file_end, __data_start, __data_end, __bss_start,
  * __bss_end, __rela_start, __rela_end, __stack_top, __unik_image_size, __unik_link_base.
- * `unik_bench_entry_counter` is an assembler macro from lib.rs: empty except in bench builds.
+ * `unik_bench_entry_counter` and `unik_bench_store_entry_counter` are assembler macros from
+ * lib.rs: empty except in bench builds, where the first reads the counter into x20.
  */
 
 /* reg = the address of symbol, PC-relative (within 4 GiB). */
@@ -68,6 +69,7 @@ unik_aarch64_vectors:
     unik_address x4, __rodata_end_unpadded
     unik_address x3, __rodata_file_end
     bl      .Lunik_aarch64_move_down
+    unik_bench_store_entry_counter
 
     /* Zero .bss, 16 bytes at a time (the script aligns both ends to 16). */
     unik_address x1, __bss_start

@@ -27,14 +27,17 @@ pub mod semihosting;
 pub mod timer;
 pub mod xen;
 
-// Bench builds (`--cfg unik_bench`) record the counter at the image's first instruction,
-// in `.data` because `.bss` is zeroed right after; other builds carry not one byte of it.
+// Bench builds (`--cfg unik_bench`) read the counter at the image's first instruction into
+// x20, and store it once data has moved to its place (the move would overwrite it), in
+// `.data` because `.bss` is zeroed right after; other builds carry not one byte of it.
 #[cfg(unik_bench)]
 core::arch::global_asm!(
     ".macro unik_bench_entry_counter",
-    "mrs x9, cntvct_el0",
+    "mrs x20, cntvct_el0",
+    ".endm",
+    ".macro unik_bench_store_entry_counter",
     "adrp x10, unik_aarch64_entry_counter",
-    "str x9, [x10, :lo12:unik_aarch64_entry_counter]",
+    "str x20, [x10, :lo12:unik_aarch64_entry_counter]",
     ".endm",
     ".pushsection .data.unik_aarch64_entry_counter, \"aw\"",
     ".balign 8",
@@ -43,5 +46,10 @@ core::arch::global_asm!(
     ".popsection",
 );
 #[cfg(not(unik_bench))]
-core::arch::global_asm!(".macro unik_bench_entry_counter", ".endm");
+core::arch::global_asm!(
+    ".macro unik_bench_entry_counter",
+    ".endm",
+    ".macro unik_bench_store_entry_counter",
+    ".endm"
+);
 core::arch::global_asm!(include_str!("entry.S"));

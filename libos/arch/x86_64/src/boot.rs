@@ -23,10 +23,14 @@ extern "C" fn unik_x86_64_entry(start_info: u64) -> ! {
 
 /// TSC cycles from the image's first instruction to now (bench builds only).
 #[cfg(unik_bench)]
-pub fn cycles_since_entry() -> u64 {
+pub fn cycles_since_entry() -> unik_platform_api::bench::Ticks {
     unsafe extern "C" {
         static unik_x86_64_entry_tsc: u64;
     }
     // SAFETY: written once by the entry code, before any Rust ran.
-    crate::cpu::rdtsc().wrapping_sub(unsafe { core::ptr::addr_of!(unik_x86_64_entry_tsc).read_volatile() })
+    let entry = unsafe { core::ptr::addr_of!(unik_x86_64_entry_tsc).read_volatile() };
+    unik_platform_api::bench::Ticks {
+        count: crate::cpu::rdtsc().wrapping_sub(entry),
+        per_second: None,
+    }
 }
