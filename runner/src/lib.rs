@@ -128,6 +128,16 @@ pub enum RunError {
     /// The target cannot boot the image as an `xl` domU.
     #[error("--domu: target {0} does not boot under a dom0 with xl (`unik targets` says which targets do)")]
     NoXlHost(String),
+    /// A compiled-in target definition lacks what a boot needs (a unik bug).
+    #[error(
+        "target {target}: its definition lacks {missing}, which this boot needs (a bug in unik's targets/{target}/target.toml; please report it)"
+    )]
+    IncompleteTarget {
+        /// The target.
+        target: String,
+        /// What it lacks.
+        missing: &'static str,
+    },
     /// `--publish` for an image without a NIC.
     #[error(
         "--publish: the image {} has no `net` component (the application never uses unik::net or std::net), so nothing in it could answer on a port; drop --publish",

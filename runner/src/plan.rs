@@ -328,9 +328,29 @@ fn hypervisor_cmdline(request: &BootRequest<'_>, role: Option<Role>) -> String {
     line.replace("{memory_mib}", &memory_mib.to_string())
 }
 
-/// For a boot from a device tree: the QEMU command that dumps the machine's own tree,
-/// where it goes, and where the tree with Xen's boot nodes goes, in `run_dir`.
-fn device_tree_files(request: &BootRequest<'_>, mode: BootMode, run_dir: &Path) -> (CommandLine, PathBuf, PathBuf) {
+/// The modules a device-tree boot loads, as `/chosen` describes them.
+struct Modules {
+    /// The kernel module: the image, or a Linux dom0's kernel.
+    kernel: PathBuf,
+    /// Where QEMU's loader puts it.
+    module_address: u64,
+    /// Its command line; `None`: the image's.
+    kernel_cmdline: Option<String>,
+    /// A dom0's initramfs and where QEMU's loader puts it.
+    ramdisk: Option<(PathBuf, u64)>,
+}
+
+/// A boot from a device tree, in `run_dir`: the preparation that dumps the machine's own
+/// tree and adds Xen's boot nodes (`xen_cmdline`, the `modules` in `role`), and QEMU's
+/// arguments that boot with that tree and load the modules.
+fn device_tree_boot(
+    request: &BootRequest<'_>,
+    mode: BootMode,
+    run_dir: &Path,
+    xen_cmdline: String,
+    modules: Modules,
+    role: Role,
+) -> Result<(Preparation, Vec<String>), RunError> {
     let machine = &request.target.machine;
     let dumped = run_dir.join("machine.dtb");
     let option = format!("{},dumpdtb={}", machine.machine, dumped.display());
@@ -338,7 +358,28 @@ fn device_tree_files(request: &BootRequest<'_>, mode: BootMode, run_dir: &Path) 
         program: machine.qemu.clone(),
         args: machine_args(request, &option, machine_memory(request, mode)),
     };
-    (dump, dumped, run_dir.join("xen.dtb"))
+    let path = run_dir.join("xen.dtb");
+    let mut args = vec!["-dtb".to_string(), path.display().to_string()];
+    let loaded = std::iter::once((&modules.kernel, modules.module_address))
+        .chain(modules.ramdisk.as_ref().map(|(file, address)| (file, *address)));
+    for (file, address) in loaded {
+        args.extend([
+            "-device".into(),
+            format!("loader,file={},addr={address:#x},force-raw=on", passable(file)?),
+        ]);
+    }
+    let preparation = Preparation::DeviceTree {
+        dump,
+        dumped,
+        path,
+        xen_cmdline,
+        kernel: modules.kernel,
+        module_address: modules.module_address,
+        kernel_cmdline: modules.kernel_cmdline,
+        ramdisk: modules.ramdisk,
+        role,
+    };
+    Ok((preparation, args))
 }
 
 /// Decides everything `request` will do. Reads nothing from the machine: what the boot
@@ -406,23 +447,16 @@ pub fn prepare(request: &BootRequest<'_>) -> Result<BootPlan, RunError> {
             else {
                 return Err(RunError::NoXlHost(target.name.clone()));
             };
-            let (dump, dumped, tree) = device_tree_files(request, mode, &run_dir);
-            preparations.push(Preparation::DeviceTree {
-                dump,
-                dumped,
-                path: tree.clone(),
-                xen_cmdline: hypervisor_cmdline(request, Some(role)),
+            let modules = Modules {
                 kernel: request.image.to_path_buf(),
                 module_address: *module_address,
                 kernel_cmdline: None,
                 ramdisk: None,
-                role,
-            });
-            args.extend(["-dtb".into(), tree.display().to_string()]);
-            args.extend([
-                "-device".into(),
-                format!("loader,file={image},addr={module_address:#x},force-raw=on"),
-            ]);
+            };
+            let xen_cmdline = hypervisor_cmdline(request, Some(role));
+            let (preparation, tree_args) = device_tree_boot(request, mode, &run_dir, xen_cmdline, modules, role)?;
+            preparations.push(preparation);
+            args.extend(tree_args);
             if role == Role::DomU {
                 console.domu_marker = Some(domu_marker.clone());
             }
@@ -469,27 +503,22 @@ pub fn prepare(request: &BootRequest<'_>) -> Result<BootPlan, RunError> {
                 }
                 Handoff::DeviceTree { module_address, .. } => {
                     let Some(ramdisk_address) = host.ramdisk_address else {
-                        return Err(RunError::NoXlHost(target.name.clone()));
+                        return Err(RunError::IncompleteTarget {
+                            target: target.name.clone(),
+                            missing: "ramdisk-address in [machine.hypervisor.xl-host]",
+                        });
                     };
-                    let (dump, dumped, tree) = device_tree_files(request, mode, &run_dir);
-                    preparations.push(Preparation::DeviceTree {
-                        dump,
-                        dumped,
-                        path: tree.clone(),
-                        xen_cmdline: host.xen_cmdline.clone(),
+                    let modules = Modules {
                         kernel: kit.kernel.clone(),
                         module_address: *module_address,
                         kernel_cmdline: Some(host.dom0_cmdline.clone()),
                         ramdisk: Some((initramfs.clone(), ramdisk_address)),
-                        role: Role::Dom0,
-                    });
-                    args.extend(["-dtb".into(), tree.display().to_string()]);
-                    for (file, address) in [(&kit.kernel, *module_address), (&initramfs, ramdisk_address)] {
-                        args.extend([
-                            "-device".into(),
-                            format!("loader,file={},addr={address:#x},force-raw=on", passable(file)?),
-                        ]);
-                    }
+                    };
+                    let xen_cmdline = host.xen_cmdline.clone();
+                    let (preparation, tree_args) =
+                        device_tree_boot(request, mode, &run_dir, xen_cmdline, modules, Role::Dom0)?;
+                    preparations.push(preparation);
+                    args.extend(tree_args);
                 }
             }
             args.extend(host.qemu_args.iter().cloned());

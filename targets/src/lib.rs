@@ -378,6 +378,14 @@ fn parse(folder: &str, text: &str) -> Target {
         "targets/{folder}/target.toml names itself `{}`",
         target.name
     );
+    if let Some(hypervisor) = &target.machine.hypervisor
+        && let (Handoff::DeviceTree { .. }, Some(host)) = (&hypervisor.handoff, &hypervisor.xl_host)
+    {
+        assert!(
+            host.ramdisk_address.is_some(),
+            "targets/{folder}/target.toml: a dom0 booted from a device tree needs `ramdisk-address` in [machine.hypervisor.xl-host]"
+        );
+    }
     target
 }
 

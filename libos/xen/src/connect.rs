@@ -41,7 +41,10 @@ impl<T> LazyRing<T> {
         port_param: u32,
         map: impl FnOnce(u64) -> bool,
     ) -> Option<(*mut T, u32)> {
-        if !self.tried.swap(true, Ordering::Relaxed)
+        // A plain load first: every console write comes here, and once the lookup is done
+        // no call needs the read-modify-write.
+        if !self.tried.load(Ordering::Relaxed)
+            && !self.tried.swap(true, Ordering::Relaxed)
             && let Some((page, port)) = crate::ring_page::<H>(pfn_param, port_param, map)
         {
             self.port.store(port, Ordering::Relaxed);
@@ -90,7 +93,10 @@ impl LazyGrantTable {
     /// The page `frame` returns must be the platform's to give away: nothing else uses
     /// it, as Xen replaces its contents with the table's frame.
     pub unsafe fn get<H: Hypercall>(&'static self, frame: impl FnOnce() -> Option<u64>) -> Option<&'static GrantTable> {
-        if !self.tried.swap(true, Ordering::Relaxed)
+        // A plain load first: every console write comes here, and once the lookup is done
+        // no call needs the read-modify-write.
+        if !self.tried.load(Ordering::Relaxed)
+            && !self.tried.swap(true, Ordering::Relaxed)
             && let Some(page) = frame()
             // SAFETY: the caller's contract.
             && unsafe { crate::map_grant_frame::<H>(0, page >> 12) }.is_ok()
