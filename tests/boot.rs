@@ -369,6 +369,34 @@ fn writing_to_the_image_text_faults() {
     }
 }
 
+/// A fault without an error code (x86 pushes none for an invalid opcode) is reported at the
+/// faulting instruction, as one with an error code is.
+#[test]
+fn an_undefined_instruction_is_reported_where_it_is() {
+    for target in TARGETS {
+        let output = commit_fault(target, "undefined-instruction");
+        let (code, _) = if is_arm64(target) {
+            assert_fault_report(&output, "undefined instruction")
+        } else {
+            assert_fault_report(&output, "invalid opcode")
+        };
+        if !is_arm64(target) {
+            assert_eq!(code, 6, "{target}: x86's invalid-opcode vector");
+        }
+        let address = output
+            .stdout
+            .split("undefined instruction at ")
+            .nth(1)
+            .and_then(|text| text.get(..18))
+            .expect("the app printed the instruction's address");
+        assert!(
+            output.stdout.contains(&format!("pc {address}")),
+            "{target}: the report names the instruction at {address}\n{}",
+            output.stdout
+        );
+    }
+}
+
 #[test]
 fn executing_rodata_faults() {
     for target in ["kvm-x86_64", "kvm-arm64", "xen-arm64"] {

@@ -31,20 +31,20 @@ static INTERRUPT_HANDLERS: [AtomicUsize; INTERRUPT_VECTORS] = [const { AtomicUsi
 
 const KERNEL_CODE: u64 = 0x08;
 const TSS_SELECTOR: u16 = 0x18;
-const STUB_SPACING: u64 = 16;
+/// Bytes between exception stubs (`trap_entry.S`).
+const EXCEPTION_STUB_SPACING: u64 = 4;
+/// Bytes between interrupt stubs (`trap_entry.S`).
+const INTERRUPT_STUB_SPACING: u64 = 16;
+/// Vectors for which the CPU pushes an error code: 8, 10–14, 17, 21, 29 and 30.
+const VECTORS_WITH_ERROR_CODE: u32 = 1 << 8 | 0b11111 << 10 | 1 << 17 | 1 << 21 | 1 << 29 | 1 << 30;
 const FAULT_STACK_SIZE: usize = 8192;
 
-/// Registers saved by the stubs, lowest address first.
+/// What an interrupt stub saved, lowest address first: the caller-saved registers, then
+/// the vector (the error code, the CPU's frame above it, are not read).
 #[repr(C)]
 pub(crate) struct TrapFrame {
     _scratch: [u64; 9],
     vector: u64,
-    error_code: u64,
-    rip: u64,
-    _cs: u64,
-    _rflags: u64,
-    rsp: u64,
-    _ss: u64,
 }
 
 #[repr(C, packed(4))]
@@ -106,7 +106,7 @@ pub(crate) fn init() {
         let stubs = addr_of!(unik_x86_64_exception_stubs) as u64;
         for (vector, entry) in idt.0.iter_mut().take(32).enumerate() {
             let stack = matches!(vector, 2 | 8 | 14) as u64;
-            *entry = interrupt_gate(stubs + vector as u64 * STUB_SPACING, stack);
+            *entry = interrupt_gate(stubs + vector as u64 * EXCEPTION_STUB_SPACING, stack);
         }
         let pointer = IdtPointer {
             limit: 256 * 16 - 1,
@@ -136,7 +136,8 @@ pub fn register_interrupt(vector: u8, handler: fn()) -> bool {
         return false;
     };
     slot.store(handler as usize, Ordering::Relaxed);
-    let stub = addr_of!(unik_x86_64_interrupt_stubs) as u64 + u64::from(vector - FIRST_INTERRUPT_VECTOR) * STUB_SPACING;
+    let stub = addr_of!(unik_x86_64_interrupt_stubs) as u64
+        + u64::from(vector - FIRST_INTERRUPT_VECTOR) * INTERRUPT_STUB_SPACING;
     // SAFETY: single CPU, interrupts off; the IDT is loaded and lives forever.
     unsafe { (*addr_of_mut!(IDT)).0[vector as usize] = interrupt_gate(stub, 0) };
     true
@@ -155,44 +156,52 @@ fn exception_name(vector: u64) -> &'static str {
     }
 }
 
+/// The exception stubs' common path: `frame` points at the vector the stub pushed, above
+/// it the error code (for vectors that have one), then the CPU's frame (rip, cs, rflags,
+/// rsp, ss). Reports the fault; never returns.
+#[unsafe(no_mangle)]
+extern "C" fn unik_x86_64_exception(frame: *const u64) -> ! {
+    // SAFETY: the stub's push and the CPU's frame are on the stack above `frame`.
+    let word = |index: usize| unsafe { frame.add(index).read() };
+    let vector = word(0);
+    let has_error_code = vector < 32 && VECTORS_WITH_ERROR_CODE & (1 << vector) != 0;
+    let (error_code, cpu_frame) = if has_error_code { (word(1), 2) } else { (0, 1) };
+    let (rip, rsp) = (word(cpu_frame), word(cpu_frame + 3));
+    let address = (vector == 14).then(|| {
+        let cr2: u64;
+        // SAFETY: reading CR2 has no side effects.
+        unsafe { core::arch::asm!("mov {}, cr2", out(reg) cr2, options(nomem, nostack, preserves_flags)) };
+        cr2
+    });
+    // A page fault in the main stack's guard page is its overflow; where CR2 reads 0
+    // (Xen in nested virtualisation), the stack pointer at the guard tells. (By hand
+    // rather than with `fault::hits_guard`: this is in every image.)
+    let guard = crate::mmu::main_stack_guard();
+    let cr2 = address.unwrap_or(1);
+    let in_guard = |at: u64, span: u64| at.wrapping_sub(guard) < span;
+    let overflow = in_guard(cr2, 4096) || (cr2 == 0 && in_guard(rsp, 4096 + 256));
+    __unik_platform_fault(&Fault {
+        kind: if overflow {
+            "stack overflow in the main thread"
+        } else {
+            exception_name(vector)
+        },
+        code: vector,
+        pc: rip,
+        address,
+        detail: error_code,
+        stack_pointer: rsp,
+    })
+}
+
+/// The interrupt stubs' common path: runs the handler registered for the vector.
 #[unsafe(no_mangle)]
 extern "C" fn unik_x86_64_trap(frame: &mut TrapFrame) {
-    match frame.vector {
-        0..32 => {
-            let address = (frame.vector == 14).then(|| {
-                let cr2: u64;
-                // SAFETY: reading CR2 has no side effects.
-                unsafe { core::arch::asm!("mov {}, cr2", out(reg) cr2, options(nomem, nostack, preserves_flags)) };
-                cr2
-            });
-            // A page fault in the main stack's guard page is its overflow; where CR2 reads 0
-            // (Xen in nested virtualisation), the stack pointer at the guard tells. (By
-            // hand rather than with `fault::hits_guard`: this is in every image.)
-            let guard = crate::mmu::main_stack_guard();
-            let cr2 = address.unwrap_or(1);
-            let in_guard = |at: u64, span: u64| at.wrapping_sub(guard) < span;
-            let overflow = in_guard(cr2, 4096) || (cr2 == 0 && in_guard(frame.rsp, 4096 + 256));
-            __unik_platform_fault(&Fault {
-                kind: if overflow {
-                    "stack overflow in the main thread"
-                } else {
-                    exception_name(frame.vector)
-                },
-                code: frame.vector,
-                pc: frame.rip,
-                address,
-                detail: frame.error_code,
-                stack_pointer: frame.rsp,
-            })
-        }
-        vector => {
-            let slot = INTERRUPT_HANDLERS.get((vector - u64::from(FIRST_INTERRUPT_VECTOR)) as usize);
-            let handler = slot.map_or(0, |slot| slot.load(Ordering::Relaxed));
-            if handler != 0 {
-                // SAFETY: only `register_interrupt` stores into the table, and it stores `fn()`s.
-                let handler: fn() = unsafe { core::mem::transmute::<usize, fn()>(handler) };
-                handler();
-            }
-        }
+    let slot = INTERRUPT_HANDLERS.get(frame.vector.wrapping_sub(u64::from(FIRST_INTERRUPT_VECTOR)) as usize);
+    let handler = slot.map_or(0, |slot| slot.load(Ordering::Relaxed));
+    if handler != 0 {
+        // SAFETY: only `register_interrupt` stores into the table, and it stores `fn()`s.
+        let handler: fn() = unsafe { core::mem::transmute::<usize, fn()>(handler) };
+        handler();
     }
 }

@@ -1,8 +1,12 @@
 /*
- * Trap stubs. Exception stub n sits at unik_x86_64_exception_stubs + 16*n and pushes a
- * uniform frame (error code or 0, then the vector) before the common path, which saves the
- * caller-saved registers and calls unik_x86_64_trap(&mut TrapFrame). Interrupt stubs live
- * in their own sections so that an image without interrupts carries none.
+ * Trap stubs. Exception stub n sits at unik_x86_64_exception_stubs + 4*n: it pushes the
+ * vector and jumps (a short jump: the 32 stubs and their common path fit in 128 bytes) to
+ * the common path, which calls unik_x86_64_exception with the address of the vector on
+ * the stack; the CPU's error code, where the vector has one, lies above it. Exceptions
+ * are fatal, so that path never returns and saves nothing. Interrupt stubs push a uniform
+ * frame (0 for the error code, then the vector), save the caller-saved registers, call
+ * unik_x86_64_trap(&mut TrapFrame) and return; they live in their own sections so that an
+ * image without interrupts carries none.
  */
 
     .macro TRAP_COMMON
@@ -32,21 +36,19 @@
     .endm
 
     .pushsection .text.unik_x86_64_exception_stubs, "ax"
-    .balign 16
     .global unik_x86_64_exception_stubs
 unik_x86_64_exception_stubs:
     .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-    .balign 16
-    .if (\n == 8) || (\n >= 10 && \n <= 14) || (\n == 17) || (\n == 21) || (\n == 29) || (\n == 30)
-    push $\n
-    .else
-    push $0
-    push $\n
-    .endif
-    jmp unik_x86_64_trap_common
+    .org    4 * \n
+    push    $\n
+    jmp     .Lunik_x86_64_exception_common
     .endr
-unik_x86_64_trap_common:
-    TRAP_COMMON
+    .org    4 * 32
+.Lunik_x86_64_exception_common:
+    mov     %rsp, %rdi
+    and     $-16, %rsp
+    call    unik_x86_64_exception
+    ud2
     .popsection
 
     /*

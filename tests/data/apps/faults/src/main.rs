@@ -11,6 +11,22 @@ static RETURN_INSTRUCTION: [u8; 4] = [0xc3, 0, 0, 0];
 #[cfg(target_arch = "aarch64")]
 static RETURN_INSTRUCTION: [u8; 4] = 0xd65f_03c0u32.to_le_bytes();
 
+// `faults_undefined_instruction`: an instruction every CPU of the architecture refuses
+// (x86 `ud2`, which pushes no error code; arm64 `udf #0`), at an address the app prints.
+#[cfg(target_arch = "x86_64")]
+core::arch::global_asm!(
+    ".global faults_undefined_instruction",
+    "faults_undefined_instruction: ud2"
+);
+#[cfg(target_arch = "aarch64")]
+core::arch::global_asm!(
+    ".global faults_undefined_instruction",
+    "faults_undefined_instruction: udf #0"
+);
+unsafe extern "C" {
+    fn faults_undefined_instruction();
+}
+
 #[allow(unconditional_recursion)]
 fn recurse(depth: u64) -> u64 {
     let frame = black_box([depth; 64]);
@@ -35,6 +51,14 @@ fn main() -> i32 {
             0
         }
         "stack-overflow" => recurse(black_box(0)) as i32,
+        "undefined-instruction" => {
+            println!(
+                "undefined instruction at {:#018x}",
+                faults_undefined_instruction as usize
+            );
+            unsafe { faults_undefined_instruction() };
+            0
+        }
         #[cfg(target_arch = "x86_64")]
         "triple-fault" => {
             // An empty IDT: the next exception cannot be delivered, and neither can the
