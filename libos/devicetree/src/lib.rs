@@ -210,10 +210,11 @@ impl<'a> Node<'_, 'a> {
             .is_some_and(|value| string_list(value).next() == Some(expected.as_bytes()))
     }
 
-    /// Whether the node's `compatible` list holds one of `names`.
-    fn is_compatible(self, names: &[&str]) -> bool {
-        self.property("compatible")
-            .is_some_and(|value| string_list(value).any(|entry| names.iter().any(|name| name.as_bytes() == entry)))
+    /// Whether the node's `compatible` list holds one of `names` (see [`Compatible`]).
+    fn is_compatible(self, names: Compatible<'_>) -> bool {
+        self.property("compatible").is_some_and(|value| {
+            string_list(value).any(|entry| string_list(names.as_bytes()).any(|name| name == entry))
+        })
     }
 
     /// The node's name without its unit address.
@@ -258,6 +259,12 @@ impl<'a> Node<'_, 'a> {
 fn number(cells: &[u8]) -> u64 {
     cells.iter().fold(0, |value, &byte| value << 8 | u64::from(byte))
 }
+
+/// The names a device may be compatible with: one name, or several separated by NUL as in
+/// a device tree's string list (`"arm,armv8-timer\0arm,armv7-timer"`). A string rather
+/// than a slice of names: a constant slice of `&str` is a table of pointers, which in a
+/// position-independent image costs a dynamic relocation per name.
+pub type Compatible<'n> = &'n str;
 
 /// The NUL-separated strings of a string-list value.
 fn string_list(value: &[u8]) -> impl Iterator<Item = &[u8]> {
@@ -347,7 +354,7 @@ impl<'a> DeviceTree<'a> {
     }
 
     /// The first node compatible with one of `compatible`.
-    fn find_compatible(&self, compatible: &[&str]) -> Option<Node<'_, 'a>> {
+    fn find_compatible(&self, compatible: Compatible<'_>) -> Option<Node<'_, 'a>> {
         self.nodes().find(|node| node.is_compatible(compatible))
     }
 
@@ -380,14 +387,14 @@ impl<'a> DeviceTree<'a> {
     }
 
     /// Region `index` of the `reg` of the first node compatible with one of `compatible`.
-    pub fn nth_register_block(&self, compatible: &[&str], index: usize) -> Option<Region> {
+    pub fn nth_register_block(&self, compatible: Compatible<'_>, index: usize) -> Option<Region> {
         self.find_compatible(compatible)?.reg().nth(index)
     }
 
     /// The GIC interrupt ID of the EL1 virtual timer: the third `interrupts` entry of the
     /// `arm,armv8-timer` node (a private interrupt, so 16 + its number), if the tree says.
     pub fn virtual_timer_interrupt(&self) -> Option<u32> {
-        let node = self.find_compatible(&["arm,armv8-timer", "arm,armv7-timer"])?;
+        let node = self.find_compatible("arm,armv8-timer\0arm,armv7-timer")?;
         // Each entry is three cells: type (1 = private), number, flags.
         word_at(node.property("interrupts")?, 2 * 12 + 4)?.checked_add(16)
     }
@@ -403,7 +410,7 @@ impl<'a> DeviceTree<'a> {
         let mut found: [Option<(MmioDevice, Interrupt)>; MAX_VIRTIO_MMIO] = [const { None }; MAX_VIRTIO_MMIO];
         let devices = self
             .nodes()
-            .filter(|node| node.is_compatible(&["virtio,mmio"]))
+            .filter(|node| node.is_compatible("virtio,mmio"))
             .filter_map(|node| {
                 let interrupt = node.gic_interrupt()?;
                 let device = MmioDevice {
@@ -434,7 +441,7 @@ impl DeviceTree<'_> {
     /// The `/hypervisor` node Xen's toolstack writes for a guest: `None` without one (a
     /// dom0less domU's tree has none).
     pub fn xen_hypervisor(&self) -> Option<XenHypervisor> {
-        let node = self.find_compatible(&["xen,xen"])?;
+        let node = self.find_compatible("xen,xen")?;
         Some(XenHypervisor {
             grant_frames: node.reg().next()?,
             event_interrupt: node.gic_interrupt()?,
@@ -510,8 +517,8 @@ mod tests {
         let ram: Vec<_> = tree.ram().collect();
         assert_eq!(ram, [0x4000_0000..0x4400_0000, 0x8000_0000..0x9000_0000]);
         assert_eq!(tree.command_line(), "app \"two words\" unik.ip=10.0.2.15/24");
-        assert_eq!(tree.nth_register_block(&["arm,pl011"], 0), Some(0x900_0000..0x900_1000));
-        assert_eq!(tree.nth_register_block(&["arm,pl011"], 1), None);
+        assert_eq!(tree.nth_register_block("arm,pl011", 0), Some(0x900_0000..0x900_1000));
+        assert_eq!(tree.nth_register_block("arm,pl011", 1), None);
         assert_eq!(tree.virtual_timer_interrupt(), Some(27));
         assert!(tree.psci_uses_smc());
         let transports: Vec<_> = tree.virtio_mmio().collect();
@@ -555,13 +562,13 @@ mod tests {
         fdt.end_node(root).unwrap();
         let blob = fdt.finish().unwrap();
         let tree = DeviceTree::parse(&blob).unwrap();
-        assert_eq!(tree.nth_register_block(&["arm,pl031"], 0), Some(0x901_0000..0x901_1000));
-        assert_eq!(tree.nth_register_block(&["arm,pl031"], 1), Some(0x902_0000..0x902_0010));
-        assert_eq!(tree.nth_register_block(&["arm,pl031"], 2), None);
+        assert_eq!(tree.nth_register_block("arm,pl031", 0), Some(0x901_0000..0x901_1000));
+        assert_eq!(tree.nth_register_block("arm,pl031", 1), Some(0x902_0000..0x902_0010));
+        assert_eq!(tree.nth_register_block("arm,pl031", 2), None);
         // Two address cells (the bus's default), no size cells.
-        assert_eq!(tree.nth_register_block(&["test,no-size"], 0), Some(4..4));
-        assert_eq!(tree.nth_register_block(&["arm,pl011"], 0), Some(0x900_0000..0x900_1000));
-        assert_eq!(tree.nth_register_block(&["arm,gic-v3"], 0), None);
+        assert_eq!(tree.nth_register_block("test,no-size", 0), Some(4..4));
+        assert_eq!(tree.nth_register_block("arm,pl011", 0), Some(0x900_0000..0x900_1000));
+        assert_eq!(tree.nth_register_block("arm,gic-v3", 0), None);
     }
 
     /// A blob around the structure block `words` (names of nodes empty) and `strings`.
@@ -634,7 +641,7 @@ mod tests {
         closed_first[structure_at..structure_at + 4].copy_from_slice(&END_NODE.to_be_bytes());
         let tree = DeviceTree::parse(&closed_first).unwrap();
         assert_eq!(tree.ram().count(), 0);
-        assert_eq!(tree.nth_register_block(&["arm,pl011"], 0), None);
+        assert_eq!(tree.nth_register_block("arm,pl011", 0), None);
         // The inputs the `device-tree` fuzz target found panicking the parser used before.
         let found = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/regressions/device-tree");
         for entry in std::fs::read_dir(found).unwrap() {

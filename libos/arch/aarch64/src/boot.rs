@@ -26,8 +26,9 @@ pub fn cycles_since_entry() -> unik_platform_api::bench::Ticks {
     unsafe extern "C" {
         static unik_aarch64_entry_counter: u64;
     }
+    let entry = symbol_address!(unik_aarch64_entry_counter) as *const u64;
     // SAFETY: written once by the entry code, before any Rust ran.
-    let entry = unsafe { core::ptr::addr_of!(unik_aarch64_entry_counter).read_volatile() };
+    let entry = unsafe { entry.read_volatile() };
     unik_platform_api::bench::Ticks {
         count: crate::cpu::counter().wrapping_sub(entry),
         per_second: Some(crate::cpu::counter_frequency()),

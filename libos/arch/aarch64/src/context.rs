@@ -72,7 +72,7 @@ pub unsafe fn new_context(stack_top: usize, entry: extern "C" fn(usize) -> !, ar
     let mut frame = [0u64; CONTEXT_BYTES / 8];
     frame[0] = entry as usize as u64; // x19
     frame[1] = argument as u64; // x20
-    frame[11] = (&raw const unik_aarch64_context_start) as u64; // x30
+    frame[11] = symbol_address!(unik_aarch64_context_start); // x30
     // SAFETY: the caller lends the memory below `stack_top`; `context` is 16-byte aligned.
     unsafe { (context as *mut [u64; CONTEXT_BYTES / 8]).write(frame) };
     context

@@ -3,7 +3,7 @@
 //! (the heap is carved around it) and is parsed again on each question: questions are rare.
 
 use core::sync::atomic::{AtomicU64, Ordering};
-use unik_devicetree::{DeviceTree, Interrupt, XenHypervisor};
+use unik_devicetree::{Compatible, DeviceTree, Interrupt, XenHypervisor};
 use unik_platform_api::MmioDevice;
 use unik_platform_api::memory::Region;
 
@@ -109,12 +109,12 @@ pub fn command_line() -> &'static str {
 }
 
 /// The first `reg` region of the first node compatible with one of `compatible`.
-pub fn device(compatible: &[&str]) -> Option<Region> {
+pub fn device(compatible: Compatible<'_>) -> Option<Region> {
     nth_register_block(compatible, 0)
 }
 
 /// Region `index` of the `reg` of the first node compatible with one of `compatible`.
-pub fn nth_register_block(compatible: &[&str], index: usize) -> Option<Region> {
+pub fn nth_register_block(compatible: Compatible<'_>, index: usize) -> Option<Region> {
     tree()?.nth_register_block(compatible, index)
 }
 

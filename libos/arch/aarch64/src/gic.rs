@@ -53,10 +53,9 @@ fn wait_while(condition: impl Fn() -> bool) {
 
 /// The distributor and this CPU's redistributor, once the GIC is set up.
 fn controller() -> Option<(Mmio32, Mmio32)> {
-    let compatible = ["arm,gic-v3"];
     let (Some(distributor), Some(redistributor)) = (
-        crate::devicetree::nth_register_block(&compatible, 0),
-        crate::devicetree::nth_register_block(&compatible, 1),
+        crate::devicetree::nth_register_block("arm,gic-v3", 0),
+        crate::devicetree::nth_register_block("arm,gic-v3", 1),
     ) else {
         STATE.store(ABSENT, Ordering::Relaxed);
         return None;

@@ -14,6 +14,26 @@
 //! tables, device memory and the memory the loader handed over.
 #![no_std]
 
+/// The address of the symbol `$symbol` (a static or function the linker script or the
+/// assembly defines), computed PC-relative with `adrp` and `add`. Position-independent
+/// code would otherwise load it from the GOT: a word and a dynamic relocation per symbol.
+macro_rules! symbol_address {
+    ($symbol:path) => {{
+        let address: u64;
+        // SAFETY: computes an address from the program counter; reads nothing.
+        unsafe {
+            core::arch::asm!(
+                "adrp {address}, {symbol}",
+                "add {address}, {address}, :lo12:{symbol}",
+                address = out(reg) address,
+                symbol = sym $symbol,
+                options(pure, nomem, nostack, preserves_flags),
+            )
+        };
+        address
+    }};
+}
+
 pub mod boot;
 pub mod context;
 pub mod cpu;

@@ -91,26 +91,18 @@ unsafe extern "C" {
     static __image_end: u8;
 }
 
-fn symbol(s: &u8) -> u64 {
-    s as *const u8 as u64
-}
-
 /// The memory the image occupies: code, data, bss, stack guard and stack.
 pub fn image() -> Region {
-    // SAFETY: linker-script symbols; only their addresses are taken.
-    unsafe { symbol(&*addr_of!(__image_start))..symbol(&*addr_of!(__image_end)) }
+    symbol_address!(__image_start)..symbol_address!(__image_end)
 }
 
 /// The permissions of the image's page at `address`; `None` for the stack guard.
 fn image_page(address: u64) -> Option<Kind> {
-    // SAFETY: linker-script symbols; only their addresses are taken.
-    let (text_end, rodata_end, guard) = unsafe {
-        (
-            symbol(&*addr_of!(__text_end)),
-            symbol(&*addr_of!(__rodata_end)),
-            symbol(&*addr_of!(__stack_guard)),
-        )
-    };
+    let (text_end, rodata_end, guard) = (
+        symbol_address!(__text_end),
+        symbol_address!(__rodata_end),
+        symbol_address!(__stack_guard),
+    );
     let image = image();
     Some(if !image.contains(&address) {
         Kind::ReadWrite
@@ -286,8 +278,7 @@ pub fn set_guard_page(address: u64, guarded: bool) -> bool {
 
 /// The main stack's guard page (`__stack_guard` in the linker script).
 pub fn main_stack_guard() -> u64 {
-    // SAFETY: a linker-script symbol; only its address is taken.
-    unsafe { symbol(&*addr_of!(__stack_guard)) }
+    symbol_address!(__stack_guard)
 }
 
 fn blocks(region: &Region) -> impl Iterator<Item = u64> {

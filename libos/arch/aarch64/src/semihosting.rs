@@ -31,7 +31,7 @@ pub fn exit(status: i32, fallback: fn(i32) -> !) -> ! {
 
 /// Whether an undefined-instruction exception at `pc` is an exit's semihosting call.
 pub(crate) fn is_unanswered_call(pc: u64) -> bool {
-    pc == unik_aarch64_semihosting as *const () as u64 && EXIT_FALLBACK.load(Ordering::Relaxed) != 0
+    pc == symbol_address!(unik_aarch64_semihosting) && EXIT_FALLBACK.load(Ordering::Relaxed) != 0
 }
 
 /// The host did not answer: run the fallback of the exit in progress.

@@ -43,7 +43,7 @@ const NO_UART: usize = usize::MAX;
 fn uart() -> Option<Pl011<Uart>> {
     let mut base = UART_BASE.load(Ordering::Relaxed);
     if base == 0 {
-        base = match devicetree::device(&["arm,pl011"]) {
+        base = match devicetree::device("arm,pl011") {
             Some(registers) if mmu::map_device(registers.clone()) => registers.start as usize,
             _ => NO_UART,
         };
@@ -92,7 +92,7 @@ impl Clock for KvmArm64 {
     /// The PL031 real-time clock the device tree names (QEMU's virt machine has one): its
     /// data register counts Unix seconds.
     fn wall_clock_nanos() -> Option<u64> {
-        let registers = devicetree::device(&["arm,pl031"])?;
+        let registers = devicetree::device("arm,pl031")?;
         if !mmu::map_device(registers.clone()) {
             return None;
         }

@@ -85,7 +85,7 @@ fn decide_console() -> u8 {
     let console = if ring().is_some() {
         RING
     } else {
-        match devicetree::device(&["arm,sbsa-uart"]) {
+        match devicetree::device("arm,sbsa-uart") {
             Some(registers) if mmu::map_device(registers.clone()) => {
                 VPL011_BASE.store(registers.start as usize, Ordering::Relaxed);
                 VPL011
