@@ -148,18 +148,21 @@ pub struct VcpuInfo<const ARCH_WORDS: usize> {
     pub time: VcpuTimeInfo,
 }
 
-/// `XEN_LEGACY_MAX_VCPUS`.
-pub const LEGACY_MAX_VCPUS: usize = 32;
+/// `XEN_LEGACY_MAX_VCPUS` on x86: the `vcpu_info` slots in the shared info page.
+pub const X86_64_LEGACY_MAX_VCPUS: usize = 32;
+/// `XEN_LEGACY_MAX_VCPUS` on arm64 (`arch-arm.h`): one slot; other vCPUs register theirs.
+pub const ARM64_LEGACY_MAX_VCPUS: usize = 1;
 /// Bits per `xen_ulong_t`, and words of the event bitmaps.
 pub const EVTCHN_WORDS: usize = 64;
 
 /// The start of `shared_info` (what unik reads of it): on 64-bit guests the wall clock
 /// (`wc_*`: the Unix time at system time 0, odd `wc_version` while Xen updates it)
 /// follows the event bitmaps, with `wc_sec_hi` in the generic part. Where the bitmaps
-/// start depends on the size of `vcpu_info`, so on the architecture (`ARCH_WORDS`).
+/// start depends on the architecture: the size of `vcpu_info` (`ARCH_WORDS`) and how many
+/// there are (`VCPUS`); [`X86_64SharedInfo`] and [`Arm64SharedInfo`] are the two layouts.
 #[repr(C)]
-pub struct SharedInfo<const ARCH_WORDS: usize> {
-    pub vcpu_info: [VcpuInfo<ARCH_WORDS>; LEGACY_MAX_VCPUS],
+pub struct SharedInfo<const ARCH_WORDS: usize, const VCPUS: usize> {
+    pub vcpu_info: [VcpuInfo<ARCH_WORDS>; VCPUS],
     pub evtchn_pending: [u64; EVTCHN_WORDS],
     pub evtchn_mask: [u64; EVTCHN_WORDS],
     pub wc_version: u32,
@@ -167,6 +170,11 @@ pub struct SharedInfo<const ARCH_WORDS: usize> {
     pub wc_nsec: u32,
     pub wc_sec_hi: u32,
 }
+
+/// The shared info page of an x86_64 guest.
+pub type X86_64SharedInfo = SharedInfo<X86_64_ARCH_VCPU_WORDS, X86_64_LEGACY_MAX_VCPUS>;
+/// The shared info page of an arm64 guest.
+pub type Arm64SharedInfo = SharedInfo<ARM64_ARCH_VCPU_WORDS, ARM64_LEGACY_MAX_VCPUS>;
 
 // grant_table.h (version 1 entries, the default version).
 /// `grant_entry_v1`: `frame` is shared with `domid` as `flags` allow. Write `flags` last.
@@ -297,7 +305,7 @@ mod tests {
         assert_eq!(offset_of!(XenstoreDomainInterface, req_cons), 2048);
         assert_eq!(offset_of!(XenstoreDomainInterface, error), 2072);
         assert_eq!(size_of::<VcpuTimeInfo>(), 32);
-        type X86 = SharedInfo<X86_64_ARCH_VCPU_WORDS>;
+        type X86 = X86_64SharedInfo;
         assert_eq!(size_of::<VcpuInfo<X86_64_ARCH_VCPU_WORDS>>(), 64);
         assert_eq!(offset_of!(VcpuInfo<X86_64_ARCH_VCPU_WORDS>, time), 32);
         assert_eq!(offset_of!(X86, evtchn_pending), 2048);
@@ -306,15 +314,17 @@ mod tests {
         assert_eq!(offset_of!(X86, wc_sec), 3076);
         assert_eq!(offset_of!(X86, wc_nsec), 3080);
         assert_eq!(offset_of!(X86, wc_sec_hi), 3084);
-        // arm64: `arch_vcpu_info` is empty, so `vcpu_info` is 48 bytes and the bitmaps
-        // start at 32 × 48.
-        type Arm = SharedInfo<ARM64_ARCH_VCPU_WORDS>;
+        // arm64: `arch_vcpu_info` is empty, so `vcpu_info` is 48 bytes, and there is one
+        // (`XEN_LEGACY_MAX_VCPUS` is 1): the bitmaps start at 48.
+        type Arm = Arm64SharedInfo;
         assert_eq!(size_of::<VcpuInfo<ARM64_ARCH_VCPU_WORDS>>(), 48);
         assert_eq!(offset_of!(VcpuInfo<ARM64_ARCH_VCPU_WORDS>, time), 16);
-        assert_eq!(offset_of!(Arm, evtchn_pending), 1536);
-        assert_eq!(offset_of!(Arm, evtchn_mask), 2048);
-        assert_eq!(offset_of!(Arm, wc_version), 2560);
-        assert_eq!(offset_of!(Arm, wc_sec_hi), 2572);
+        assert_eq!(offset_of!(Arm, evtchn_pending), 48);
+        assert_eq!(offset_of!(Arm, evtchn_mask), 560);
+        assert_eq!(offset_of!(Arm, wc_version), 1072);
+        assert_eq!(offset_of!(Arm, wc_sec), 1076);
+        assert_eq!(offset_of!(Arm, wc_nsec), 1080);
+        assert_eq!(offset_of!(Arm, wc_sec_hi), 1084);
         assert_eq!(offset_of!(XenconsInterface, in_cons), 3072);
         assert_eq!(offset_of!(XenconsInterface, out_prod), 3084);
         assert_eq!(offset_of!(HvmParam, index), 4);

@@ -14,7 +14,7 @@ use core::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 /// # Safety
 /// `shared` must point to the domain's mapped shared info page.
 #[inline(never)] // A component boundary: see unik-catalog's analysis.
-pub unsafe fn acknowledge<const A: usize>(shared: *mut SharedInfo<A>, mut fired: impl FnMut(u32)) {
+pub unsafe fn acknowledge<const A: usize, const V: usize>(shared: *mut SharedInfo<A, V>, mut fired: impl FnMut(u32)) {
     // SAFETY: the caller's contract; the fields are only accessed atomically, as Xen
     // changes them concurrently.
     unsafe {
@@ -43,7 +43,7 @@ pub unsafe fn acknowledge<const A: usize>(shared: *mut SharedInfo<A>, mut fired:
 ///
 /// # Safety
 /// `shared` must point to the domain's mapped shared info page.
-pub unsafe fn unmask<const A: usize>(shared: *mut SharedInfo<A>, port: u32) {
+pub unsafe fn unmask<const A: usize, const V: usize>(shared: *mut SharedInfo<A, V>, port: u32) {
     let (word, bit) = (port as usize / 64, port % 64);
     if word < EVTCHN_WORDS {
         // SAFETY: the caller's contract; atomic as above.
@@ -57,7 +57,7 @@ pub unsafe fn unmask<const A: usize>(shared: *mut SharedInfo<A>, port: u32) {
 ///
 /// # Safety
 /// `shared` must point to the domain's mapped shared info page.
-pub unsafe fn enable_upcalls<const A: usize>(shared: *mut SharedInfo<A>) {
+pub unsafe fn enable_upcalls<const A: usize, const V: usize>(shared: *mut SharedInfo<A, V>) {
     // SAFETY: the caller's contract; a single byte Xen only reads.
     unsafe { AtomicU8::from_ptr(addr_of_mut!((*shared).vcpu_info[0].evtchn_upcall_mask)).store(0, Ordering::SeqCst) };
 }
@@ -72,8 +72,7 @@ mod tests {
     #[test]
     fn acknowledges_unmasked_ports_and_leaves_masked_ones_pending() {
         // SAFETY: all-zero bytes are a valid SharedInfo (plain integers).
-        let mut shared: Box<SharedInfo<{ crate::abi::ARM64_ARCH_VCPU_WORDS }>> =
-            unsafe { Box::new(core::mem::zeroed()) };
+        let mut shared: Box<crate::abi::Arm64SharedInfo> = unsafe { Box::new(core::mem::zeroed()) };
         shared.vcpu_info[0].evtchn_upcall_pending = 1;
         shared.vcpu_info[0].evtchn_pending_sel = (1 << 0) | (1 << 2);
         shared.evtchn_pending[0] = (1 << 3) | (1 << 5);

@@ -158,7 +158,10 @@ pub unsafe fn map_shared_info<H: Hypercall>(gpfn: u64) -> Result<(), XenError> {
 ///
 /// # Safety
 /// `shared` must point to the mapped shared info page.
-pub unsafe fn wall_clock<const A: usize>(shared: *const SharedInfo<A>, system_time: u64) -> Option<u64> {
+pub unsafe fn wall_clock<const A: usize, const V: usize>(
+    shared: *const SharedInfo<A, V>,
+    system_time: u64,
+) -> Option<u64> {
     use core::ptr::addr_of;
     use core::sync::atomic::{Ordering, fence};
     loop {

@@ -1,6 +1,6 @@
-//! Time from the generic timer: `now_nanos` from the virtual counter, and `wait_until`
-//! arming the EL1 virtual timer (`CNTV_*`) and waiting for its interrupt through the GIC.
-//! The same on bare QEMU and under Xen, which virtualises both.
+//! Time from the generic timer: `now_nanos` and `counter_nanos` from the virtual counter,
+//! and `wait_until` arming the EL1 virtual timer (`CNTV_*`) and waiting for its interrupt
+//! through the GIC. The same on bare QEMU and under Xen, which virtualises both.
 
 use crate::{cpu, devicetree, gic};
 use core::arch::asm;
@@ -23,13 +23,26 @@ fn start() {
     NANOS_PER_TICK.store(((1_000_000_000u128 << 32) / u128::from(hz)) as u64, Ordering::Relaxed);
 }
 
+/// `ticks` of the counter in nanoseconds.
+fn ticks_to_nanos(ticks: u64) -> u64 {
+    if NANOS_PER_TICK.load(Ordering::Relaxed) == 0 {
+        start();
+    }
+    ((u128::from(ticks) * u128::from(NANOS_PER_TICK.load(Ordering::Relaxed))) >> 32) as u64
+}
+
 /// Nanoseconds since the first call.
 pub fn now_nanos() -> u64 {
     if NANOS_PER_TICK.load(Ordering::Relaxed) == 0 {
         start();
     }
-    let ticks = cpu::counter().wrapping_sub(BASE.load(Ordering::Relaxed));
-    ((u128::from(ticks) * u128::from(NANOS_PER_TICK.load(Ordering::Relaxed))) >> 32) as u64
+    ticks_to_nanos(cpu::counter().wrapping_sub(BASE.load(Ordering::Relaxed)))
+}
+
+/// Nanoseconds the virtual counter has counted since it read 0: under Xen, since the
+/// domain was created (Xen offsets each domain's virtual counter to start there).
+pub fn counter_nanos() -> u64 {
+    ticks_to_nanos(cpu::counter())
 }
 
 fn timer_interrupt() -> Option<u32> {

@@ -5,8 +5,10 @@
 //! `CONSOLE_EVTCHN`, what an `xl`-created domU gets), the SBSA UART Xen emulates for a
 //! dom0less domU (`vpl011`, named in the device tree), else the `console_io` hypercall
 //! (dom0). Time: the generic timer, which Xen virtualises, its interrupt through the
-//! virtual GICv3. Exit: the status printed as the console's last line, the console
-//! flushed, then `SCHEDOP_shutdown` (poweroff for 0, crash otherwise).
+//! virtual GICv3; the wall clock from the shared info page (an `xl` domU) or the command
+//! line (a dom0less domU, which `unik run` gives the host's time). Exit: the status
+//! printed as the console's last line, the console flushed, then `SCHEDOP_shutdown`
+//! (poweroff for 0, crash otherwise).
 //!
 //! Devices are Xen's split drivers: this platform is a [`XenBus`] for netfront, the same
 //! code as on x86. What arm64 adds is where things are: the device tree's `/hypervisor`
@@ -30,7 +32,7 @@ use unik_xen::xenstore::Store;
 use unik_xen::{Hypercall, XenBus, events};
 
 /// The shared info page's layout on arm64.
-type SharedInfo = abi::SharedInfo<{ abi::ARM64_ARCH_VCPU_WORDS }>;
+type SharedInfo = abi::Arm64SharedInfo;
 
 /// The xen-arm64 platform.
 pub struct XenArm64;
@@ -143,6 +145,17 @@ impl Shutdown for XenArm64 {
 }
 
 impl Clock for XenArm64 {
+    /// Xen on arm keeps in the shared info page the Unix time at which the domain's
+    /// virtual counter read 0 (its creation, counted in whole seconds from Xen's boot),
+    /// once a dom0 has told Xen the time: right to about a second either way. Without a
+    /// `/hypervisor` node (a dom0less domU) there is no shared info page here, and the
+    /// time comes from the command line (`unik.time`).
+    fn wall_clock_nanos() -> Option<u64> {
+        let shared = events()?;
+        // SAFETY: `events` placed the shared info page.
+        unsafe { unik_xen::wall_clock(shared, timer::counter_nanos()) }
+    }
+
     fn now_nanos() -> u64 {
         timer::now_nanos()
     }

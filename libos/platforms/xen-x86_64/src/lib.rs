@@ -21,7 +21,7 @@ use unik_xen::xenstore::Store;
 use unik_xen::{Hypercall, XenBus, events, pvclock};
 
 /// The shared info page's layout on x86_64.
-type SharedInfo = abi::SharedInfo<{ abi::X86_64_ARCH_VCPU_WORDS }>;
+type SharedInfo = abi::X86_64SharedInfo;
 
 /// The xen-x86_64 platform.
 pub struct XenX86_64;
