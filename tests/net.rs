@@ -596,36 +596,43 @@ fn serves_the_dom0_as_a_domu(example: &str, target: &str, client: &str, expected
     }
 }
 
+/// examples/axum (a std program: tokio, hyper, axum) as a domU on both Xen architectures.
 #[test]
 fn axum_as_a_domu_serves_curl_in_the_dom0() {
-    serves_the_dom0_as_a_domu(
-        "axum",
-        "xen-x86_64",
-        "axum-client.sh",
-        &[
-            "axum: listening on 0.0.0.0:8080",
-            "hello from axum on unik",
-            r#"{"id":1,"text":"from-dom0"} 201"#,
-            r#"{"id":1,"text":"from-dom0"}"#,
-            "missing note: 404",
-            "answered 200: 1000 of 1000",
-        ],
-    );
+    for target in ["xen-x86_64", "xen-arm64"] {
+        serves_the_dom0_as_a_domu(
+            "axum",
+            target,
+            "axum-client.sh",
+            &[
+                "axum: listening on 0.0.0.0:8080",
+                "hello from axum on unik",
+                r#"{"id":1,"text":"from-dom0"} 201"#,
+                r#"{"id":1,"text":"from-dom0"}"#,
+                "missing note: 404",
+                "answered 200: 1000 of 1000",
+            ],
+        );
+    }
 }
 
+/// examples/https (axum with rustls and ring's C and assembly) as a domU on both Xen
+/// architectures.
 #[test]
 fn https_as_a_domu_serves_curl_in_the_dom0() {
-    serves_the_dom0_as_a_domu(
-        "https",
-        "xen-x86_64",
-        "https-client.sh",
-        &[
-            "hello over TLS from axum and rustls on unik",
-            "from-dom0",
-            "untrusted: refused",
-            "subject: CN=rcgen self signed cert",
-        ],
-    );
+    for target in ["xen-x86_64", "xen-arm64"] {
+        serves_the_dom0_as_a_domu(
+            "https",
+            target,
+            "https-client.sh",
+            &[
+                "hello over TLS from axum and rustls on unik",
+                "from-dom0",
+                "untrusted: refused",
+                "subject: CN=rcgen self signed cert",
+            ],
+        );
+    }
 }
 
 #[test]

@@ -482,7 +482,8 @@ pub fn bench(shell: &Shell, quick: bool) -> Result<(), String> {
         for accelerator in &target.machine.accelerators {
             let resolved = match accelerator {
                 Accelerator::Tcg => accel::Resolved::Tcg,
-                Accelerator::Kvm if kvm => accel::Resolved::Kvm,
+                // KVM runs only guests of the host's own architecture.
+                Accelerator::Kvm if kvm && accel::host_runs(target.arch) => accel::Resolved::Kvm,
                 Accelerator::Kvm => continue,
             };
             shell.status(
