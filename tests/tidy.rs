@@ -304,11 +304,7 @@ fn the_exit_status_line_is_defined_once() {
 
 /// Targets the bench does not measure yet, and why. When a target gains bench rows, it
 /// leaves this list (the test below fails until it does).
-const NOT_YET_BENCHED: &[&str] = &[
-    // The bench's floor image is a PVH ELF; arm64 rows come with the Xen ARM64 issue.
-    "kvm-arm64",
-    "xen-arm64",
-];
+const NOT_YET_BENCHED: &[&str] = &[];
 
 #[test]
 fn adding_a_target_checklist_holds_for_every_target() {
