@@ -38,6 +38,7 @@ pub fn cycles_since_entry() -> unik_platform_api::bench::Ticks {
 /// RAM free for the heap: the device tree's memory, mapped in whole 2 MiB blocks, minus the
 /// image and the device tree itself.
 pub fn free_memory() -> impl Iterator<Item = unik_platform_api::memory::Region> {
+    devicetree::move_past_image();
     let ram = devicetree::ram().map(mmu::map_ram);
     unik_platform_api::memory::carve(ram, [mmu::image(), devicetree::blob()])
 }

@@ -1,6 +1,7 @@
-//! The device tree the loader passed in x0: where it is, moved past the image, and the
-//! platforms' questions answered by `unik-devicetree` over its bytes. The blob stays put
-//! (the heap is carved around it) and is parsed again on each question: questions are rare.
+//! The device tree the loader passed in x0: where it is (moved past the image before a
+//! heap takes RAM), and the platforms' questions answered by `unik-devicetree` over its
+//! bytes. The blob is never written otherwise (the heap is carved around it) and is
+//! parsed again on each question: questions are rare.
 
 use core::sync::atomic::{AtomicU64, Ordering};
 use unik_devicetree::{Compatible, DeviceTree, Interrupt, XenHypervisor};
@@ -9,13 +10,18 @@ use unik_platform_api::memory::Region;
 
 static DTB: AtomicU64 = AtomicU64::new(0);
 
-/// Records the device tree the loader passed at `address`, first moving it to just past
-/// the image. Loaders put it in the middle of RAM (QEMU: at RAM + half its size), which
-/// would split the heap's RAM in two; past the image it costs the heap nothing.
-///
-/// Runs with the MMU off, before anything else reads the tree.
+/// Records the device tree the loader passed at `address`. Runs with the MMU off, before
+/// anything else reads the tree.
 pub(crate) fn record(address: u64) {
     DTB.store(address, Ordering::Relaxed);
+}
+
+/// Moves the device tree to just past the image, once, before the heap takes RAM: loaders
+/// put it in the middle of RAM (QEMU: at RAM + half its size), which would split the
+/// heap's RAM in two; past the image it costs the heap nothing. Only images with a heap
+/// call this (through [`crate::boot::free_memory`]), so the others carry none of it.
+pub(crate) fn move_past_image() {
+    let address = DTB.load(Ordering::Relaxed);
     let blob = blob();
     if blob.is_empty() {
         return;
@@ -25,9 +31,12 @@ pub(crate) fn record(address: u64) {
     if destination == address || used < unik_devicetree::HEADER_SIZE as u64 {
         return;
     }
-    // SAFETY: the loader's blob spans `used` bytes at `address`; the RAM past the image is
-    // free (loaders keep the image's `image_size` for it and put nothing there). With the
-    // MMU off this is plain memory; both ends are 8-byte aligned.
+    if !crate::mmu::map_memory(destination..destination + used) {
+        return;
+    }
+    // SAFETY: the loader's blob spans `used` bytes at `address`, mapped since boot; the
+    // RAM past the image is free (loaders keep the image's `image_size` for it and put
+    // nothing there), mapped just above. Both ends are 8-byte aligned.
     unsafe {
         move_words(address, destination, used.div_ceil(8));
         // The copy holds only the used part: its total size says so.
