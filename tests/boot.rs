@@ -728,7 +728,8 @@ fn kvm_arm64_without_semihosting_prints_the_status_and_powers_off() {
     );
 }
 
-/// Every example as a real domU, on both Xen architectures: Xen boots a Linux dom0
+/// Every example that ends by itself (no_std and std; the servers are in tests/net.rs) as a
+/// real domU, on both Xen architectures: Xen boots a Linux dom0
 /// (Debian's kernel, `xl`, `xenstored`, `xenconsoled`), which creates the domain from the
 /// `.xl` `unik build` wrote (its kernel path aside) with `xl create -c`; the console comes
 /// through the PV ring and xenconsole, and must be exactly what every other target
@@ -748,7 +749,15 @@ fn examples_run_as_domus_of(target: &str) {
         }
         run(command)
     };
-    for case in ["hello", "alloc", "panic", "args", "args-given"] {
+    for case in [
+        "hello",
+        "alloc",
+        "panic",
+        "args",
+        "args-given",
+        "std-hello",
+        "std-threads",
+    ] {
         let spec = load(case);
         let example = spec.example.clone().unwrap_or_else(|| case.to_string());
         let mut command = unik();
