@@ -569,6 +569,20 @@ mod tests {
         assert_eq!(tree.nth_register_block("test,no-size", 0), Some(4..4));
         assert_eq!(tree.nth_register_block("arm,pl011", 0), Some(0x900_0000..0x900_1000));
         assert_eq!(tree.nth_register_block("arm,gic-v3", 0), None);
+        // Several names, NUL-separated: any of them matches, whichever comes first.
+        assert_eq!(
+            tree.nth_register_block("arm,sbsa-uart\0arm,pl011", 0),
+            Some(0x900_0000..0x900_1000)
+        );
+        assert_eq!(
+            tree.nth_register_block("arm,pl031\0arm,pl011", 0),
+            Some(0x901_0000..0x901_1000)
+        );
+        assert_eq!(
+            tree.nth_register_block("arm,pl01\0rm,pl011", 0),
+            None,
+            "whole names only"
+        );
     }
 
     /// A blob around the structure block `words` (names of nodes empty) and `strings`.
