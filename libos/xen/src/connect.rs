@@ -9,6 +9,13 @@ use crate::{Hypercall, XenBus, abi};
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 
+/// Whether this is the first call to try the lookup `tried` guards (and marks it tried).
+/// A plain load first: the console asks on every write, and once the lookup is done no
+/// call needs the read-modify-write.
+fn first_try(tried: &AtomicBool) -> bool {
+    !tried.load(Ordering::Relaxed) && !tried.swap(true, Ordering::Relaxed)
+}
+
 /// A ring page of type `T` and its event channel, looked up once.
 pub struct LazyRing<T> {
     tried: AtomicBool,
@@ -41,10 +48,7 @@ impl<T> LazyRing<T> {
         port_param: u32,
         map: impl FnOnce(u64) -> bool,
     ) -> Option<(*mut T, u32)> {
-        // A plain load first: every console write comes here, and once the lookup is done
-        // no call needs the read-modify-write.
-        if !self.tried.load(Ordering::Relaxed)
-            && !self.tried.swap(true, Ordering::Relaxed)
+        if first_try(&self.tried)
             && let Some((page, port)) = crate::ring_page::<H>(pfn_param, port_param, map)
         {
             self.port.store(port, Ordering::Relaxed);
@@ -93,10 +97,7 @@ impl LazyGrantTable {
     /// The page `frame` returns must be the platform's to give away: nothing else uses
     /// it, as Xen replaces its contents with the table's frame.
     pub unsafe fn get<H: Hypercall>(&'static self, frame: impl FnOnce() -> Option<u64>) -> Option<&'static GrantTable> {
-        // A plain load first: every console write comes here, and once the lookup is done
-        // no call needs the read-modify-write.
-        if !self.tried.load(Ordering::Relaxed)
-            && !self.tried.swap(true, Ordering::Relaxed)
+        if first_try(&self.tried)
             && let Some(page) = frame()
             // SAFETY: the caller's contract.
             && unsafe { crate::map_grant_frame::<H>(0, page >> 12) }.is_ok()

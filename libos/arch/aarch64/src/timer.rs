@@ -23,26 +23,29 @@ fn start() {
     NANOS_PER_TICK.store(((1_000_000_000u128 << 32) / u128::from(hz)) as u64, Ordering::Relaxed);
 }
 
-/// `ticks` of the counter in nanoseconds.
-fn ticks_to_nanos(ticks: u64) -> u64 {
+/// Nanoseconds per tick, 32.32 fixed point, calibrating on the first call.
+fn nanos_per_tick() -> u64 {
     if NANOS_PER_TICK.load(Ordering::Relaxed) == 0 {
         start();
     }
-    ((u128::from(ticks) * u128::from(NANOS_PER_TICK.load(Ordering::Relaxed))) >> 32) as u64
+    NANOS_PER_TICK.load(Ordering::Relaxed)
+}
+
+/// `ticks` of the counter in nanoseconds, at `per_tick` from [`nanos_per_tick`].
+fn ticks_to_nanos(ticks: u64, per_tick: u64) -> u64 {
+    ((u128::from(ticks) * u128::from(per_tick)) >> 32) as u64
 }
 
 /// Nanoseconds since the first call.
 pub fn now_nanos() -> u64 {
-    if NANOS_PER_TICK.load(Ordering::Relaxed) == 0 {
-        start();
-    }
-    ticks_to_nanos(cpu::counter().wrapping_sub(BASE.load(Ordering::Relaxed)))
+    let per_tick = nanos_per_tick();
+    ticks_to_nanos(cpu::counter().wrapping_sub(BASE.load(Ordering::Relaxed)), per_tick)
 }
 
 /// Nanoseconds the virtual counter has counted since it read 0: under Xen, since the
 /// domain was created (Xen offsets each domain's virtual counter to start there).
 pub fn counter_nanos() -> u64 {
-    ticks_to_nanos(cpu::counter())
+    ticks_to_nanos(cpu::counter(), nanos_per_tick())
 }
 
 fn timer_interrupt() -> Option<u32> {
