@@ -128,16 +128,7 @@ fn assert_guest_time_within(target: &str, stdout: &str, host: std::ops::RangeInc
 /// the reference, and in the unikernel, and the outputs must be the same.
 #[test]
 fn c_functions_behave_as_on_the_hosts_linux() {
-    let app = data("apps/libc-edges");
-    let mut host = std::process::Command::new("cargo");
-    unik_ui::sanitize(&mut host);
-    host.current_dir(&app)
-        .args(["run", "--quiet", "--release"])
-        .env("CARGO_TARGET_DIR", support::root().join("target/libc-edges-host"))
-        .env("UNIK_EDGE", "yes")
-        .stdin(std::process::Stdio::null());
-    let reference = run(&mut host);
-    assert_eq!(reference.status, 0, "on the host: {}", reference.stderr);
+    let reference = on_the_host("libc-edges", &[("UNIK_EDGE", "yes".as_ref())]);
     assert!(
         reference.stdout.contains("futex(WAIT, value differs): -1 EAGAIN"),
         "{}",
@@ -148,19 +139,78 @@ fn c_functions_behave_as_on_the_hosts_linux() {
             .args(run_args(target, 60))
             .args(["--", "unik.env.UNIK_EDGE=yes"]));
         assert_eq!(output.status, 0, "{target}: {}", output.stderr);
-        let differences: Vec<String> = reference
-            .stdout
-            .lines()
-            .zip(output.stdout.lines())
-            .filter(|(host, guest)| host != guest)
-            .map(|(host, guest)| format!("  host:  {host}\n  guest: {guest}"))
-            .collect();
-        assert!(
-            differences.is_empty() && reference.stdout.lines().count() == output.stdout.lines().count(),
-            "{target} differs from the host:\n{}\n(guest output:\n{})",
-            differences.join("\n"),
-            output.stdout
-        );
+        assert_same_lines(target, &reference.stdout, &output.stdout);
+    }
+}
+
+/// Runs test application `app` on the host (the reference), built with the host's std.
+fn on_the_host(app: &str, env: &[(&str, &std::ffi::OsStr)]) -> Output {
+    let mut host = std::process::Command::new("cargo");
+    unik_ui::sanitize(&mut host);
+    host.current_dir(data(&format!("apps/{app}")))
+        .args(["run", "--quiet", "--release"])
+        .env("CARGO_TARGET_DIR", support::root().join(format!("target/{app}-host")))
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null());
+    let reference = run(&mut host);
+    assert_eq!(reference.status, 0, "{app} on the host: {}", reference.stderr);
+    reference
+}
+
+/// Asserts that the guest printed the host's lines, showing the ones that differ.
+fn assert_same_lines(target: &str, host: &str, guest: &str) {
+    let differences: Vec<String> = host
+        .lines()
+        .zip(guest.lines())
+        .filter(|(host, guest)| host != guest)
+        .map(|(host, guest)| format!("  host:  {host}\n  guest: {guest}"))
+        .collect();
+    assert!(
+        differences.is_empty() && host.lines().count() == guest.lines().count(),
+        "{target} differs from the host:\n{}\n(guest output:\n{guest})",
+        differences.join("\n"),
+    );
+}
+
+/// Copies the folder `from` to `to` (made), files and folders.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// What `tests/data/apps/std-files` must print in the guest: the lines the same program
+/// prints on the host, over a folder laid out as its manifest packs the files, then the
+/// guest-only checks of `data/boot/std-files-guest.out` (a read-only root, a full /tmp).
+fn std_files_expected() -> String {
+    let app = data("apps/std-files");
+    let root = tempfile::tempdir().unwrap();
+    copy_tree(&app.join("files/config"), &root.path().join("etc/app"));
+    std::fs::create_dir_all(root.path().join("srv")).unwrap();
+    std::fs::copy(app.join("files/index.html"), root.path().join("srv/index.html")).unwrap();
+    std::fs::create_dir_all(root.path().join("tmp")).unwrap();
+    let reference = on_the_host("std-files", &[("FILES_ROOT", root.path().as_os_str())]);
+    reference.stdout + &std::fs::read_to_string(data("boot/std-files-guest.out")).unwrap()
+}
+
+/// std's `fs` in the guest: packed files (the manifest's `files`, the image's ramdisk) read
+/// as on the host, and a RAM /tmp written as on the host, on every target and boot path
+/// (QEMU's `-initrd`, Xen's ramdisk module for a PVH dom0 and a dom0less domU); then what
+/// only the guest has: a read-only root (`EROFS`), /tmp's limit (`ENOSPC`), `mmap`.
+#[test]
+fn std_files_work_as_on_the_hosts_linux() {
+    let expected = std_files_expected();
+    for target in TARGETS {
+        let output = run(unik_for_app("std-files").args(run_args(target, 120)));
+        assert_eq!(output.status, 0, "{target}: {}\n{}", output.stdout, output.stderr);
+        assert_same_lines(target, &expected, &output.stdout);
     }
 }
 
@@ -652,6 +702,7 @@ fn run_under_xen(
         network: None,
         vif_bridge: None,
         dom0_command: None,
+        ramdisk: None,
         cache: support::hypervisor_cache(),
     };
     unik_runner::run(&shell, &request, console).unwrap()
@@ -794,6 +845,11 @@ fn examples_run_as_domus_of(target: &str) {
     let domid = lines[1].strip_prefix("domid = ").and_then(|id| id.parse::<u32>().ok());
     assert!(domid.is_some_and(|id| id > 0), "{target}: {}", output.stdout);
     assert_eq!(lines[2], "no-such-node: NotFound");
+
+    // Packed files reach an `xl` domU as its `ramdisk`.
+    let output = domu(&mut unik_for_app("std-files"), 120, &[]);
+    assert_eq!(output.status, 0, "{target}: {}\n{}", output.stdout, output.stderr);
+    assert_same_lines(target, &std_files_expected(), &output.stdout);
 
     let output = domu(&mut unik_for_app("hang"), 40, &[]);
     assert_eq!(output.status, 142, "{target}: {}", output.stderr);

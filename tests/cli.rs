@@ -198,6 +198,17 @@ fn a_bad_memory_size_names_the_key() {
     assert_clean_error(&output, "`lots` is not a size");
 }
 
+/// Packed files that are not there stop the build before anything compiles, naming the
+/// key, the path as written and where it was looked for.
+#[test]
+fn a_missing_packed_folder_is_a_clear_error() {
+    let dir = app_with_settings("[package.metadata.unik.files]\n\"/etc/app\" = \"config\"");
+    let output = run(unik().current_dir(dir.path()).args(["build", "--release"]));
+    assert_clean_error(&output, "invalid `package.metadata.unik.files.\"/etc/app\"`");
+    assert_clean_error(&output, "cannot pack `config`");
+    assert!(!output.stderr.contains("Compiling"), "{}", output.stderr);
+}
+
 /// Settings that used to be accepted and fail later (a triple fault, a raw QEMU error, a
 /// 70 s build) are refused by `--dry-run`, before anything is built, saying what to write.
 #[test]
@@ -225,6 +236,21 @@ fn settings_that_cannot_work_are_refused_before_the_build() {
             "[package.metadata.unik.net]\naddres = \"10.0.2.15/24\"",
             "build",
             "invalid `package.metadata.unik.net.addres`",
+        ),
+        (
+            "[package.metadata.unik.files]\n\"etc/app\" = \"config\"",
+            "build",
+            "`etc/app` is not an absolute guest path",
+        ),
+        (
+            "[package.metadata.unik.files]\n\"/tmp/app\" = \"config\"",
+            "build",
+            "overlaps the RAM file system at `/tmp`",
+        ),
+        (
+            "[package.metadata.unik.tmpfs]\n\"/scratch\" = \"lots\"",
+            "build",
+            "`lots` is not a size",
         ),
     ] {
         let dir = app_with_settings(settings);

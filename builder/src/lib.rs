@@ -17,6 +17,7 @@ use unik_project::Project;
 use unik_targets::{ByteSize, Target, xl};
 use unik_ui::Shell;
 
+mod files;
 pub mod identity;
 pub mod plan;
 pub mod profile;
@@ -351,6 +352,10 @@ fn make_image(
             write_atomically(&file.path, file.contents.as_bytes())?;
         }
     }
+    let packed = match &plan.outputs.files {
+        Some(archive) => Some(write_packed_files(plan, project, archive)?),
+        None => None,
+    };
     // The notes explain how this kind of build works: said on the first build of an image
     // (and with -v), not on every rebuild.
     if shell.is_verbose() || !plan.outputs.record.exists() {
@@ -425,6 +430,25 @@ fn make_image(
     let memory = ByteSize::new(plan.memory.bytes);
     check_memory(required, target, memory, &plan.memory.origin)?;
 
+    if let Some(files) = &packed {
+        if files.bytes + required > memory.bytes() {
+            return Err(BuildError::Setting {
+                key: "package.metadata.unik.files".into(),
+                manifest: project.manifest_path.clone(),
+                message: format!(
+                    "the packed files take {} bytes and the image {required}: together more than the guest's memory ({}); raise `memory` or pack less",
+                    files.bytes,
+                    memory.bytes()
+                ),
+            });
+        }
+        if !analysis.present.iter().any(|component| component == "files") {
+            shell.warn(format!(
+                "{} packs files (package.metadata.unik.files), but the program never opens a file: the image has no files component to read them",
+                plan.package
+            ));
+        }
+    }
     let devices = catalog.devices_of(&analysis.present);
     let vif_bridge = (devices.contains(&record::Device::Nic) && plan.outputs.xl.is_some()).then(|| {
         project
@@ -454,6 +478,7 @@ fn make_image(
         stripped: analysis.stripped,
         devices,
         vif_bridge,
+        files: packed,
         unik_version: env!("CARGO_PKG_VERSION").to_string(),
     };
     if let (Some(xl_path), Some(guest_type)) = (&plan.outputs.xl, &target.xl_type) {
@@ -465,6 +490,7 @@ fn make_image(
             cmdline: project.settings.cmdline.as_deref().unwrap_or_default(),
             target: &target.name,
             vif_bridge: record.vif_bridge.as_deref(),
+            ramdisk: record.files.as_ref().map(|files| files.archive.as_path()),
         });
         write_atomically(xl_path, text.as_bytes())?;
     }
@@ -479,6 +505,20 @@ fn make_image(
     write_atomically(&plan.outputs.sbom, text.as_bytes())?;
     write_atomically(&plan.outputs.record, record.to_json().as_bytes())?;
     Ok((record, facts))
+}
+
+/// Packs the manifest's files into `archive`, rewriting it only when its bytes change (so
+/// a build that changed nothing leaves it as it was).
+fn write_packed_files(plan: &BuildPlan, project: &Project, archive: &Path) -> Result<record::PackedFiles, BuildError> {
+    let packed = files::pack(&plan.packed, &project.manifest_path)?;
+    if std::fs::read(archive).ok().as_deref() != Some(packed.bytes.as_slice()) {
+        write_atomically(archive, &packed.bytes)?;
+    }
+    Ok(record::PackedFiles {
+        archive: archive.to_path_buf(),
+        bytes: packed.bytes.len() as u64,
+        entries: packed.entries,
+    })
 }
 
 /// The `image-built` JSON message `unik build --message-format json` prints for `record`.

@@ -61,10 +61,24 @@ pub struct BuildPlan {
     /// `libunwind.a`: std's crates ask the linker for them, and the library OS defines
     /// every function instead).
     pub support_files: Vec<PlannedFile>,
+    /// Host files and folders packed into the image's ramdisk (`outputs.files`), in the
+    /// manifest's order.
+    pub packed: Vec<PackedSource>,
     /// What the build writes after the link.
     pub outputs: Outputs,
     /// Guest memory the image is checked against, and where the value comes from.
     pub memory: MemoryChoice,
+}
+
+/// A host file or folder the manifest packs (`package.metadata.unik.files`).
+#[derive(Clone, Debug, Serialize)]
+pub struct PackedSource {
+    /// Where it appears in the guest.
+    pub guest: String,
+    /// The host path as the manifest writes it (relative to the manifest's folder).
+    pub written: PathBuf,
+    /// The host path.
+    pub host: PathBuf,
 }
 
 /// Toolchain parts the build needs.
@@ -113,6 +127,9 @@ pub struct Outputs {
     pub xl: Option<PathBuf>,
     /// The software bill of materials (CycloneDX JSON).
     pub sbom: PathBuf,
+    /// The packed files: a newc cpio archive the image boots with as its ramdisk (when
+    /// the manifest packs any).
+    pub files: Option<PathBuf>,
 }
 
 /// The memory an image must fit in.
@@ -199,6 +216,17 @@ pub fn plan(
         ),
     };
     let file = |suffix: &str| dir.join(format!("{}{suffix}", project.package));
+    let manifest_dir = project.manifest_path.parent().unwrap_or(Path::new("."));
+    let packed = project
+        .settings
+        .files
+        .iter()
+        .map(|(guest, written)| PackedSource {
+            guest: guest.clone(),
+            written: written.clone(),
+            host: manifest_dir.join(written),
+        })
+        .collect::<Vec<_>>();
     Ok(BuildPlan {
         package: project.package.clone(),
         target: target.name.clone(),
@@ -220,8 +248,10 @@ pub fn plan(
             record: file(".json"),
             xl: target.xl_type.is_some().then(|| file(".xl")),
             sbom: file(".cdx.json"),
+            files: (!packed.is_empty()).then(|| file(".files.cpio")),
             dir,
         },
+        packed,
         memory: MemoryChoice { bytes, origin },
     })
 }
@@ -469,6 +499,19 @@ fn cargo_command(
         "UNIK_NET_DNS".into(),
         net.and_then(|net| net.dns).map(|dns| dns.to_string()),
     );
+    // The RAM file systems reach the files component the same way (`PATH=BYTES;…`).
+    let tmpfs = match &project.settings.tmpfs {
+        Some(mounts) => mounts
+            .iter()
+            .map(|(path, limit)| format!("{path}={}", limit.bytes()))
+            .collect(),
+        None => vec![format!(
+            "{}={}",
+            unik_project::DEFAULT_TMPFS.0,
+            unik_project::DEFAULT_TMPFS.1
+        )],
+    };
+    env.insert("UNIK_FS_RAM".into(), Some(tmpfs.join(";")));
     env.insert(RUSTFLAGS_VARIABLE.into(), Some(rustflags.join("\x1f")));
     if project.uses_std {
         // C code in the program's crates (`cc` build scripts) compiles for the std target.

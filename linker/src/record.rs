@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Version of the record's layout; a record of another version is rebuilt, not guessed at.
-pub const SCHEMA: u32 = 2;
+pub const SCHEMA: u32 = 3;
 
 /// A device a component needs from the VM (`devices` in `configs/components.toml`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -72,8 +72,22 @@ pub struct BuildRecord {
     pub devices: Vec<Device>,
     /// The dom0 bridge of the image's `vif` (an image with a NIC on a Xen target).
     pub vif_bridge: Option<String>,
+    /// The packed files the image boots with as its initial ramdisk.
+    #[serde(default)]
+    pub files: Option<PackedFiles>,
     /// Version of unik that built it.
     pub unik_version: String,
+}
+
+/// The archive of an image's packed files (`package.metadata.unik.files`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackedFiles {
+    /// The newc cpio archive beside the image.
+    pub archive: PathBuf,
+    /// Its size.
+    pub bytes: u64,
+    /// Files and folders in it.
+    pub entries: u64,
 }
 
 /// A record that cannot be read.
@@ -195,6 +209,7 @@ mod tests {
             stripped: vec![],
             devices: vec![Device::Console, Device::Nic],
             vif_bridge: None,
+            files: None,
             unik_version: "0.1.0".into(),
         }
     }
@@ -239,6 +254,6 @@ mod tests {
         assert!(missing.contains("no build record"), "{missing}");
         std::fs::write(BuildRecord::path_beside(&image), "{\"schema\": 1}").unwrap();
         let old = BuildRecord::beside(&image).unwrap_err().to_string();
-        assert!(old.contains("schema 1, this unik reads 2"), "{old}");
+        assert!(old.contains("schema 1, this unik reads 3"), "{old}");
     }
 }

@@ -11,7 +11,7 @@ use unik_ui::Shell;
 
 pub mod settings;
 
-pub use settings::{DEFAULT_XEN_BRIDGE, Settings};
+pub use settings::{DEFAULT_TMPFS, DEFAULT_XEN_BRIDGE, Settings};
 
 /// An application unik can build.
 #[derive(Clone, Debug)]

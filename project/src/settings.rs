@@ -13,6 +13,13 @@
 //! address = "10.0.2.15/24"
 //! gateway = "10.0.2.2"
 //! dns = "10.0.2.3"             # the DNS server getaddrinfo asks (default: DHCP's)
+//!
+//! [package.metadata.unik.files]  # host files and folders packed into the image's ramdisk,
+//! "/etc/app" = "config"          # read-only in the guest at the path on the left
+//! "/srv/index.html" = "static/index.html"
+//!
+//! [package.metadata.unik.tmpfs]  # RAM file systems and their size limits
+//! "/tmp" = "4M"                  # (absent: /tmp with 4M; an empty table: none)
 //! ```
 //!
 //! Unknown keys are warned about, as cargo does for its own manifest, never rejected.
@@ -23,7 +30,17 @@ use std::path::Path;
 use unik_targets::ByteSize;
 
 /// The keys unik understands, for the unknown-key warning.
-const KNOWN_KEYS: &[&str] = &["targets", "memory", "cmdline", "stack-size", "bin", "net", "xen-bridge"];
+const KNOWN_KEYS: &[&str] = &[
+    "targets",
+    "memory",
+    "cmdline",
+    "stack-size",
+    "bin",
+    "net",
+    "xen-bridge",
+    "files",
+    "tmpfs",
+];
 /// The keys of the `net` table.
 const NET_KEYS: &[&str] = &["address", "gateway", "dns"];
 
@@ -44,6 +61,46 @@ pub struct Settings {
     pub net: Option<NetSettings>,
     /// The dom0 bridge the vif of a Xen image with the net component joins.
     pub xen_bridge: Option<String>,
+    /// Packed files: guest path → host file or folder (relative to the manifest's folder
+    /// as written), in guest-path order.
+    pub files: Vec<(String, std::path::PathBuf)>,
+    /// RAM file systems: guest path → size limit; `None`: the default (`/tmp`, 4M).
+    pub tmpfs: Option<Vec<(String, ByteSize)>>,
+}
+
+/// The RAM file system an image gets when the manifest has no `tmpfs` table.
+pub const DEFAULT_TMPFS: (&str, u64) = ("/tmp", 4 << 20);
+
+/// Checks a guest path of `files` or `tmpfs`: absolute, no `.`/`..`/empty components, each
+/// at most 255 bytes, no NUL.
+fn check_guest_path(path: &str) -> Result<(), String> {
+    if !path.starts_with('/') {
+        return Err(format!(
+            "`{path}` is not an absolute guest path: write it from the root, such as \"/etc/app\""
+        ));
+    }
+    if path.contains('\0') {
+        return Err(format!("{path:?} holds a NUL byte"));
+    }
+    let components: Vec<&str> = path[1..].split('/').collect();
+    if path != "/"
+        && components
+            .iter()
+            .any(|part| part.is_empty() || *part == "." || *part == "..")
+    {
+        return Err(format!(
+            "`{path}` has an empty, `.` or `..` component: write the path plainly, such as \"/etc/app\""
+        ));
+    }
+    if components.iter().any(|part| part.len() > 255) {
+        return Err(format!("`{path}` has a component longer than 255 bytes"));
+    }
+    Ok(())
+}
+
+/// Whether guest path `inner` is `outer` or inside it.
+pub fn guest_path_within(inner: &str, outer: &str) -> bool {
+    outer == "/" || inner == outer || inner.strip_prefix(outer).is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// The bridge a Xen image's vif joins when the manifest names none.
@@ -199,11 +256,72 @@ pub fn read(metadata: &Value, manifest: &Path) -> Result<(Settings, Vec<String>)
                 }
                 settings.net = Some(NetSettings { address, gateway, dns });
             }
+            "files" => {
+                let table = value.as_object().ok_or_else(|| {
+                    error(
+                        key,
+                        format!("expected a table of guest paths to host paths, such as {{ \"/etc/app\" = \"config\" }}, found {value}"),
+                    )
+                })?;
+                for (guest, host) in table {
+                    let name = format!("files.\"{guest}\"");
+                    check_guest_path(guest).map_err(|message| error(&name, message))?;
+                    let host = string(&name, host)?;
+                    if host.is_empty() {
+                        return Err(error(
+                            &name,
+                            "the host path is empty: name a file or folder beside the manifest".into(),
+                        ));
+                    }
+                    settings.files.push((guest.clone(), std::path::PathBuf::from(host)));
+                }
+            }
+            "tmpfs" => {
+                let table = value.as_object().ok_or_else(|| {
+                    error(
+                        key,
+                        format!(
+                            "expected a table of guest paths to sizes, such as {{ \"/tmp\" = \"4M\" }}, found {value}"
+                        ),
+                    )
+                })?;
+                let mut mounts = Vec::new();
+                for (guest, limit) in table {
+                    let name = format!("tmpfs.\"{guest}\"");
+                    check_guest_path(guest).map_err(|message| error(&name, message))?;
+                    if guest == "/" {
+                        return Err(error(
+                            &name,
+                            "`/` holds the packed files: mount a RAM file system on a folder, such as \"/tmp\"".into(),
+                        ));
+                    }
+                    mounts.push((guest.clone(), size(&name, limit)?));
+                }
+                settings.tmpfs = Some(mounts);
+            }
             _ => warnings.push(format!(
                 "unused manifest key: package.metadata.unik.{key} (in `{}`; known keys: {})",
                 manifest.display(),
                 KNOWN_KEYS.join(", ")
             )),
+        }
+    }
+    // A packed path inside a RAM file system would be hidden by it.
+    let tmpfs = settings
+        .tmpfs
+        .clone()
+        .unwrap_or_else(|| vec![(DEFAULT_TMPFS.0.into(), ByteSize::new(DEFAULT_TMPFS.1))]);
+    for (guest, _) in &settings.files {
+        if let Some((mount, _)) = tmpfs
+            .iter()
+            .find(|(mount, _)| guest_path_within(guest, mount) || guest_path_within(mount, guest) && guest != "/")
+        {
+            return Err(error(
+                &format!("files.\"{guest}\""),
+                format!(
+                    "`{guest}` overlaps the RAM file system at `{mount}` (package.metadata.unik.tmpfs): pack the files elsewhere, or mount the RAM file system on another folder"
+                ),
+            ));
         }
     }
     Ok((settings, warnings))
@@ -300,6 +418,68 @@ mod tests {
                 "{message}"
             );
         }
+    }
+
+    #[test]
+    fn packed_files_and_ram_file_systems_are_read_and_checked() {
+        let (settings, warnings) = read_json(json!({"unik": {
+            "files": {"/etc/app": "config", "/srv/index.html": "static/index.html"},
+            "tmpfs": {"/tmp": "1M", "/var/cache": 4096}
+        }}))
+        .unwrap();
+        assert!(warnings.is_empty());
+        assert_eq!(
+            settings.files,
+            [
+                ("/etc/app".to_string(), "config".into()),
+                ("/srv/index.html".to_string(), "static/index.html".into())
+            ]
+        );
+        assert_eq!(
+            settings.tmpfs,
+            Some(vec![
+                ("/tmp".to_string(), ByteSize::new(1 << 20)),
+                ("/var/cache".to_string(), ByteSize::new(4096))
+            ])
+        );
+        let refused = |unik: Value, key: &str, says: &str| {
+            let message = read_json(json!({ "unik": unik })).unwrap_err().to_string();
+            assert!(
+                message.contains(&format!("package.metadata.unik.{key}")) && message.contains(says),
+                "{message}"
+            );
+        };
+        refused(
+            json!({"files": {"etc/app": "config"}}),
+            "files.\"etc/app\"",
+            "not an absolute guest path",
+        );
+        refused(
+            json!({"files": {"/etc/../app": "config"}}),
+            "files.\"/etc/../app\"",
+            "`..` component",
+        );
+        refused(
+            json!({"files": {"/etc/app": 3}}),
+            "files.\"/etc/app\"",
+            "expected a string",
+        );
+        refused(
+            json!({"files": {"/etc/app": ""}}),
+            "files.\"/etc/app\"",
+            "host path is empty",
+        );
+        refused(json!({"files": ["config"]}), "files", "expected a table");
+        refused(
+            json!({"files": {"/tmp/x": "x"}}),
+            "files.\"/tmp/x\"",
+            "overlaps the RAM file system at `/tmp`",
+        );
+        refused(json!({"tmpfs": {"/": "1M"}}), "tmpfs.\"/\"", "holds the packed files");
+        refused(json!({"tmpfs": {"/tmp": "lots"}}), "tmpfs.\"/tmp\"", "is not a size");
+        // Packing `/` and a RAM file system elsewhere is fine; so is packing /tmp with none.
+        read_json(json!({"unik": {"files": {"/": "root"}}})).unwrap();
+        read_json(json!({"unik": {"files": {"/tmp/x": "x"}, "tmpfs": {}}})).unwrap();
     }
 
     #[test]

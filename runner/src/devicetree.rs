@@ -102,6 +102,20 @@ fn module(writer: &mut FdtWriter, boot: &XenBoot<'_>, bootargs: bool) -> Result<
     writer.end_node(node)
 }
 
+/// The module node of the kernel's ramdisk, if it has one: `multiboot,ramdisk`.
+fn ramdisk_module(writer: &mut FdtWriter, boot: &XenBoot<'_>) -> Result<(), vm_fdt::Error> {
+    let Some((address, size)) = boot.ramdisk else {
+        return Ok(());
+    };
+    let node = writer.begin_node(&format!("module@{address:x}"))?;
+    writer.property_string_list(
+        "compatible",
+        vec!["multiboot,ramdisk".to_string(), "multiboot,module".to_string()],
+    )?;
+    writer.property_array_u64("reg", &[address, size])?;
+    writer.end_node(node)
+}
+
 fn add_xen_boot(writer: &mut FdtWriter, boot: &XenBoot<'_>) -> Result<(), vm_fdt::Error> {
     // Xen's early parser reads module `reg`s with /chosen's cell sizes: say them.
     writer.property_u32("#address-cells", 2)?;
@@ -111,16 +125,7 @@ fn add_xen_boot(writer: &mut FdtWriter, boot: &XenBoot<'_>) -> Result<(), vm_fdt
         Role::Dom0 => {
             writer.property_string("xen,dom0-bootargs", boot.guest_cmdline)?;
             module(writer, boot, false)?;
-            if let Some((address, size)) = boot.ramdisk {
-                let node = writer.begin_node(&format!("module@{address:x}"))?;
-                writer.property_string_list(
-                    "compatible",
-                    vec!["multiboot,ramdisk".to_string(), "multiboot,module".to_string()],
-                )?;
-                writer.property_array_u64("reg", &[address, size])?;
-                writer.end_node(node)?;
-            }
-            Ok(())
+            ramdisk_module(writer, boot)
         }
         Role::DomU => {
             let domain = writer.begin_node("domU1")?;
@@ -131,6 +136,7 @@ fn add_xen_boot(writer: &mut FdtWriter, boot: &XenBoot<'_>) -> Result<(), vm_fdt
             writer.property_u32("cpus", 1)?;
             writer.property_null("vpl011")?;
             module(writer, boot, true)?;
+            ramdisk_module(writer, boot)?;
             writer.end_node(domain)
         }
     }
@@ -228,6 +234,21 @@ mod tests {
             (0x4500_0000, Some(9_000_000))
         );
         assert!(tree.find_node("/chosen/module@42000000").is_some());
+    }
+
+    #[test]
+    fn a_dom0less_domu_gets_its_packed_files_as_a_ramdisk_module_of_its_own() {
+        let boot = XenBoot {
+            ramdisk: Some((0x4400_0000, 4096)),
+            ..boot(Role::DomU)
+        };
+        let bytes = with_xen_boot(&machine(), &boot).unwrap();
+        let tree = Fdt::new(&bytes).unwrap();
+        let ramdisk = tree.find_node("/chosen/domU1/module@44000000").unwrap();
+        let compatible: Vec<&str> = ramdisk.property("compatible").unwrap().iter_str().collect();
+        assert_eq!(compatible, ["multiboot,ramdisk", "multiboot,module"]);
+        assert!(tree.find_node("/chosen/domU1/module@42000000").is_some());
+        assert!(tree.find_node("/chosen/module@44000000").is_none());
     }
 
     #[test]

@@ -63,6 +63,8 @@ const MODULES: &[&str] = &[
 ];
 /// Where the image is inside the dom0 (the kernel its `.xl` names).
 pub const DOMU_IMAGE: &str = "/domu/image";
+/// Where the domU's packed files are in the dom0 (its `.xl` names them as its `ramdisk`).
+pub const DOMU_RAMDISK: &str = "/domu/files.cpio";
 
 /// Lines of the domU's console, as the dom0 relays them.
 pub const DOMU_PREFIX: &str = "unik-domu: ";
@@ -593,6 +595,8 @@ pub struct DomURun<'a> {
     pub bridge: Option<&'a str>,
     /// A shell command the dom0 runs once the domU is created.
     pub command: Option<&'a str>,
+    /// The image's packed files, which its `.xl` names as [`DOMU_RAMDISK`].
+    pub ramdisk: Option<&'a Path>,
 }
 
 /// The initramfs for one run: the cached one, padded, then a cpio with what `run` holds.
@@ -606,6 +610,10 @@ pub fn initramfs_with(dom0: &Dom0, run: &DomURun<'_>, into: &Path) -> Result<(),
         &std::fs::read(run.image).map_err(io("cannot read", run.image))?,
     );
     overlay.file("domu/domu.xl", 0o644, run.xl_config.as_bytes());
+    if let Some(files) = run.ramdisk {
+        let name = DOMU_RAMDISK.trim_start_matches('/');
+        overlay.file(name, 0o644, &std::fs::read(files).map_err(io("cannot read", files))?);
+    }
     if let Some(bridge) = run.bridge {
         overlay.file("domu/bridge", 0o644, bridge.as_bytes());
     }

@@ -487,6 +487,7 @@ pub fn execute(shell: &Shell, plan: &BootPlan, console: Box<dyn Write + Send>) -
                 xl_config,
                 bridge,
                 command,
+                ramdisk,
             } => {
                 let kit = kit.as_ref().ok_or_else(|| RunError::NoXlHost(plan.target.clone()))?;
                 let run = dom0::DomURun {
@@ -494,6 +495,7 @@ pub fn execute(shell: &Shell, plan: &BootPlan, console: Box<dyn Write + Send>) -
                     xl_config,
                     bridge: bridge.as_deref(),
                     command: command.as_deref(),
+                    ramdisk: ramdisk.as_deref(),
                 };
                 dom0::initramfs_with(kit, &run, path)?;
             }
@@ -701,6 +703,7 @@ mod tests {
             network: None,
             vif_bridge: None,
             dom0_command: None,
+            ramdisk: None,
             cache: "/cache".into(),
         }
     }
@@ -733,6 +736,58 @@ mod tests {
         assert!(line.contains("dom0_mem=16M,max:16M"), "{line}");
         assert!(line.ends_with(" -initrd '/images/hello a \"b c\",,d'"), "{line}");
         assert!(matches!(plan.fetch[..], [plan::Fetch::Hypervisor { .. }]));
+    }
+
+    #[test]
+    fn packed_files_go_where_each_loader_takes_a_ramdisk() {
+        let files = std::path::Path::new("/images/hello.files.cpio");
+        let target = unik_targets::find("kvm-x86_64").unwrap();
+        let plan = prepare(&BootRequest {
+            ramdisk: Some(files),
+            ..request(&target)
+        })
+        .unwrap();
+        assert!(
+            plan.qemu.display().ends_with(" -initrd /images/hello.files.cpio"),
+            "{}",
+            plan.qemu.display()
+        );
+        assert!(plan.describe().contains("loads        /images/hello.files.cpio"));
+        let target = unik_targets::find("xen-x86_64").unwrap();
+        let plan = prepare(&BootRequest {
+            ramdisk: Some(files),
+            ..request(&target)
+        })
+        .unwrap();
+        let line = plan.qemu.display();
+        assert!(
+            line.ends_with(" -initrd '/images/hello a \"b c\",,d,/images/hello.files.cpio'"),
+            "{line}"
+        );
+        let target = unik_targets::find("xen-arm64").unwrap();
+        let plan = prepare(&BootRequest {
+            ramdisk: Some(files),
+            ..request(&target)
+        })
+        .unwrap();
+        assert!(
+            plan.qemu
+                .display()
+                .contains("loader,file=/images/hello.files.cpio,addr=0x44000000,force-raw=on"),
+            "{}",
+            plan.qemu.display()
+        );
+        let plan = prepare(&BootRequest {
+            ramdisk: Some(files),
+            mode: Some(unik_targets::BootMode::XlDomU),
+            ..request(&target)
+        })
+        .unwrap();
+        let Some(plan::Preparation::Dom0Initramfs { xl_config, ramdisk, .. }) = plan.prepare.first() else {
+            panic!("no dom0 initramfs: {:?}", plan.prepare);
+        };
+        assert!(xl_config.contains("ramdisk = \"/domu/files.cpio\""), "{xl_config}");
+        assert_eq!(ramdisk.as_deref(), Some(files));
     }
 
     #[test]

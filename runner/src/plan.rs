@@ -34,6 +34,8 @@ pub struct BootRequest<'a> {
     pub vif_bridge: Option<String>,
     /// For an `xl` domU: a shell command the dom0 runs once the domU exists.
     pub dom0_command: Option<String>,
+    /// The packed files the image boots with as its initial ramdisk.
+    pub ramdisk: Option<&'a Path>,
     /// Where hypervisors and the dom0 kit are cached.
     pub cache: PathBuf,
 }
@@ -131,6 +133,7 @@ impl<'a> BootRequest<'a> {
             network,
             vif_bridge: record.vif_bridge.clone().filter(|_| mode == BootMode::XlDomU),
             dom0_command: options.dom0_command,
+            ramdisk: record.files.as_ref().map(|files| files.archive.as_path()),
             cache,
         })
     }
@@ -213,6 +216,8 @@ pub enum Preparation {
         bridge: Option<String>,
         /// The command the dom0 runs.
         command: Option<String>,
+        /// The image's packed files, its ramdisk.
+        ramdisk: Option<PathBuf>,
     },
 }
 
@@ -244,6 +249,8 @@ pub struct BootPlan {
     /// Whether the run adds the host's time to the guest's command line
     /// (`unik.time=SECONDS`, for a guest without a wall clock).
     pub host_time: bool,
+    /// The image's packed files, which it boots with as its ramdisk.
+    pub files: Option<PathBuf>,
     /// The timeout.
     #[serde(skip)]
     pub timeout: Option<Duration>,
@@ -336,7 +343,8 @@ struct Modules {
     module_address: u64,
     /// Its command line; `None`: the image's.
     kernel_cmdline: Option<String>,
-    /// A dom0's initramfs and where QEMU's loader puts it.
+    /// The kernel's ramdisk (a dom0's initramfs, the image's packed files) and where
+    /// QEMU's loader puts it.
     ramdisk: Option<(PathBuf, u64)>,
 }
 
@@ -421,6 +429,9 @@ pub fn prepare(request: &BootRequest<'_>) -> Result<BootPlan, RunError> {
             if !request.cmdline.is_empty() {
                 args.extend([machine.cmdline_arg.clone(), request.cmdline.clone()]);
             }
+            if let Some(files) = request.ramdisk {
+                args.extend(["-initrd".into(), passable(files)?]);
+            }
         }
         (BootMode::HypervisorModule, Some(hypervisor)) => {
             let Handoff::Module { image_arg } = &hypervisor.handoff else {
@@ -431,16 +442,21 @@ pub fn prepare(request: &BootRequest<'_>) -> Result<BootPlan, RunError> {
                 hypervisor_cmdline(request, Some(Role::Dom0)),
             ]);
             // QEMU separates modules with commas; a comma inside one is written twice.
-            let module = if request.cmdline.is_empty() {
+            let mut modules = if request.cmdline.is_empty() {
                 image
             } else {
                 format!("{image} {}", request.cmdline.replace(',', ",,"))
             };
-            args.extend([image_arg.clone(), module]);
+            // The module after the image is its ramdisk.
+            if let Some(files) = request.ramdisk {
+                modules = format!("{modules},{}", passable(files)?);
+            }
+            args.extend([image_arg.clone(), modules]);
         }
         (BootMode::DeviceTree(role), Some(hypervisor)) => {
             let Handoff::DeviceTree {
                 module_address,
+                ramdisk_address,
                 domu_marker,
                 ..
             } = &hypervisor.handoff
@@ -451,7 +467,7 @@ pub fn prepare(request: &BootRequest<'_>) -> Result<BootPlan, RunError> {
                 kernel: request.image.to_path_buf(),
                 module_address: *module_address,
                 kernel_cmdline: None,
-                ramdisk: None,
+                ramdisk: request.ramdisk.map(|files| (files.to_path_buf(), *ramdisk_address)),
             };
             let xen_cmdline = hypervisor_cmdline(request, Some(role));
             let (preparation, tree_args) = device_tree_boot(request, mode, &run_dir, xen_cmdline, modules, role)?;
@@ -481,12 +497,14 @@ pub fn prepare(request: &BootRequest<'_>) -> Result<BootPlan, RunError> {
                 cmdline: &request.cmdline,
                 target: &target.name,
                 vif_bridge: request.vif_bridge.as_deref(),
+                ramdisk: request.ramdisk.map(|_| Path::new(dom0::DOMU_RAMDISK)),
             });
             preparations.push(Preparation::Dom0Initramfs {
                 path: initramfs.clone(),
                 xl_config,
                 bridge: request.vif_bridge.clone(),
                 command: request.dom0_command.clone(),
+                ramdisk: request.ramdisk.map(Path::to_path_buf),
             });
             match &hypervisor.handoff {
                 Handoff::Module { image_arg } => {
@@ -535,6 +553,7 @@ pub fn prepare(request: &BootRequest<'_>) -> Result<BootPlan, RunError> {
         // The time goes on a command line the run writes for the image itself; an `xl`
         // domU's is in its `.xl`, written before the run.
         host_time: machine.host_time_on_command_line && mode != BootMode::XlDomU,
+        files: request.ramdisk.map(Path::to_path_buf),
         timeout: request.timeout,
         fetch,
         cache: request.cache.clone(),
@@ -621,14 +640,14 @@ impl BootPlan {
                     dump,
                     path,
                     role,
-                    ramdisk,
+                    kernel_cmdline,
                     ..
                 } => {
                     out += &format!(
                         "  runs         {}\n  writes       {} (QEMU's device tree with Xen's boot nodes, {})\n",
                         dump.display(),
                         path.display(),
-                        match (role, ramdisk) {
+                        match (role, kernel_cmdline) {
                             (Role::Dom0, Some(_)) => "the Linux dom0 with its initramfs",
                             (Role::Dom0, None) => "the image as dom0",
                             (Role::DomU, _) => "the image as a dom0less domU",
@@ -640,6 +659,7 @@ impl BootPlan {
                     xl_config,
                     bridge,
                     command,
+                    ramdisk: _,
                 } => {
                     out += &format!(
                         "  writes       {} (the dom0's initramfs with the image and this .xl:)\n",
@@ -656,6 +676,12 @@ impl BootPlan {
                     }
                 }
             }
+        }
+        if let Some(files) = &self.files {
+            out += &format!(
+                "  loads        {} (the image's packed files, as its ramdisk)\n",
+                files.display()
+            );
         }
         if self.host_time {
             out += "  adds         unik.time=<the host's time> to the guest's command line\n";

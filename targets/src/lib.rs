@@ -193,6 +193,8 @@ pub enum Handoff {
     DeviceTree {
         /// Where QEMU's loader puts the image.
         module_address: u64,
+        /// Where QEMU's loader puts the image's packed files (its ramdisk module).
+        ramdisk_address: u64,
         /// The role the image boots in unless the run asks for another.
         role: Role,
         /// Added to the hypervisor's command line when the image boots as dom0.

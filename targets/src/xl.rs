@@ -2,7 +2,8 @@
 //! by the builder beside the image, and by the runner for a dom0 it boots).
 //!
 //! Only what the image uses is declared: devices come with the components that need
-//! them (a `vif` on the manifest's bridge for an image with the net component; no disk).
+//! them (a `vif` on the manifest's bridge for an image with the net component; no disk),
+//! and the packed files as the domain's `ramdisk`.
 
 use std::path::Path;
 
@@ -23,6 +24,8 @@ pub struct XlConfig<'a> {
     pub target: &'a str,
     /// The dom0 bridge of the image's network interface; `None`: no network.
     pub vif_bridge: Option<&'a str>,
+    /// The packed files, loaded as the domain's ramdisk.
+    pub ramdisk: Option<&'a Path>,
 }
 
 /// A string in `xl` configuration syntax: double quotes, with `\` and `"` escaped.
@@ -47,6 +50,9 @@ pub fn render(config: &XlConfig<'_>) -> String {
     out.push_str(&format!("name = {}\n", quoted(config.name)));
     out.push_str(&format!("type = {}\n", quoted(config.guest_type)));
     out.push_str(&format!("kernel = {}\n", quoted(&config.kernel.display().to_string())));
+    if let Some(ramdisk) = config.ramdisk {
+        out.push_str(&format!("ramdisk = {}\n", quoted(&ramdisk.display().to_string())));
+    }
     out.push_str(&format!("memory = {}\n", config.memory_mib));
     out.push_str("vcpus = 1\n");
     if !config.cmdline.is_empty() {

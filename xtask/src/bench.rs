@@ -314,6 +314,7 @@ impl Booter<'_> {
             network: None,
             vif_bridge: None,
             dom0_command: None,
+            ramdisk: None,
             cache: self.cache.clone(),
         };
         let result = unik_runner::run(self.shell, &request, Box::new(captured.clone())).map_err(|e| e.to_string())?;

@@ -65,6 +65,25 @@ pub const XEN_HVM_MEMMAP_TYPE_RAM: u32 = 1;
 /// Size of one memory map entry in bytes.
 pub const HVM_MEMMAP_ENTRY_SIZE: usize = core::mem::size_of::<HvmMemmapTableEntry>();
 
+/// `struct hvm_modlist_entry`: a module the loader placed in memory (the first one is
+/// the initial ramdisk: QEMU's `-initrd`, Xen's second multiboot module for a dom0, `xl`'s
+/// `ramdisk`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HvmModlistEntry {
+    /// Physical address of the module.
+    pub paddr: u64,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Physical address of its NUL-terminated command line (0: none).
+    pub cmdline_paddr: u64,
+    /// Reserved, zero.
+    pub reserved: u64,
+}
+
+/// Size of one module list entry in bytes.
+pub const HVM_MODLIST_ENTRY_SIZE: usize = core::mem::size_of::<HvmModlistEntry>();
+
 /// The guest-physical memory a start info and what it points at are read from. The
 /// loader's values are not trusted: a range outside readable memory is `None`.
 pub trait PhysicalMemory<'a> {
@@ -90,6 +109,13 @@ pub struct StartInfo<'a> {
     pub memory_map: &'a [u8],
     /// Physical address of the memory map (0 if none).
     pub memory_map_address: u64,
+    /// The first module's bytes (the initial ramdisk); empty if there is none or it is not
+    /// readable.
+    pub ramdisk: &'a [u8],
+    /// Physical address of the first module (0 if none).
+    pub ramdisk_address: u64,
+    /// Physical address of the module list (0 if none).
+    pub module_list_address: u64,
 }
 
 /// Little-endian word of `width` bytes at `offset` (zero past the end).
@@ -128,9 +154,24 @@ impl<'a> StartInfo<'a> {
                 .checked_mul(HVM_MEMMAP_ENTRY_SIZE)
                 .and_then(|len| memory.bytes(at, len)),
         };
+        let module_list_address = match word(bytes, 12, 4) {
+            0 => 0,
+            _ => word(bytes, 16, 8),
+        };
+        let first_module = match module_list_address {
+            0 => None,
+            at => memory.bytes(at, HVM_MODLIST_ENTRY_SIZE),
+        };
+        let ramdisk = first_module.and_then(|entry| {
+            let (at, size) = (word(entry, 0, 8), usize::try_from(word(entry, 8, 8)).ok()?);
+            Some((at, memory.bytes(at, size)?))
+        });
         Some(StartInfo {
             address,
             bytes,
+            ramdisk: ramdisk.map_or(&[], |(_, bytes)| bytes),
+            ramdisk_address: ramdisk.map_or(0, |(at, _)| at),
+            module_list_address: if first_module.is_some() { module_list_address } else { 0 },
             command_line: command_line.unwrap_or_default(),
             command_line_address: if command_line.is_some() {
                 command_line_address
@@ -162,16 +203,17 @@ impl<'a> StartInfo<'a> {
             .map(|entry| entry.addr..entry.addr.saturating_add(entry.size))
     }
 
-    /// The memory the structure, its memory map and its command line (with the NUL) occupy.
-    pub fn footprint(&self) -> [core::ops::Range<u64>; 3] {
+    /// The memory the structure, its memory map, its command line (with the NUL), the first
+    /// module list entry and that module occupy.
+    pub fn footprint(&self) -> [core::ops::Range<u64>; 5] {
         let span = |start: u64, len: usize| start..start.saturating_add(len as u64);
+        let present = |start: u64, len: usize| if start == 0 { 0..0 } else { span(start, len) };
         [
             span(self.address, HVM_START_INFO_SIZE),
             span(self.memory_map_address, self.memory_map.len()),
-            match self.command_line_address {
-                0 => 0..0,
-                at => span(at, self.command_line.len() + 1),
-            },
+            present(self.command_line_address, self.command_line.len() + 1),
+            present(self.module_list_address, HVM_MODLIST_ENTRY_SIZE),
+            present(self.ramdisk_address, self.ramdisk.len()),
         ]
     }
 }
@@ -237,8 +279,50 @@ mod tests {
         assert_eq!(ram, [0..0x9fc00, 0x10_0000..u64::MAX]);
         assert_eq!(
             info.footprint(),
-            [BASE..BASE + 56, BASE + 0x80..BASE + 0xb0, BASE + 0x100..BASE + 0x107]
+            [
+                BASE..BASE + 56,
+                BASE + 0x80..BASE + 0xb0,
+                BASE + 0x100..BASE + 0x107,
+                0..0,
+                0..0
+            ]
         );
+        assert!(info.ramdisk.is_empty());
+    }
+
+    #[test]
+    fn the_first_module_is_the_ramdisk() {
+        const BASE: u64 = 0x1000;
+        let mut memory = start_info(1, 0, 0, 0);
+        memory[12..16].copy_from_slice(&2u32.to_le_bytes());
+        memory[16..24].copy_from_slice(&(BASE + 0x40).to_le_bytes());
+        memory.resize(0x40, 0);
+        for (at, size) in [(BASE + 0x100, 5u64), (BASE + 0x200, 1)] {
+            memory.extend(at.to_le_bytes());
+            memory.extend(size.to_le_bytes());
+            memory.extend([0; 16]);
+        }
+        memory.resize(0x100, 0);
+        memory.extend(b"07070");
+        let window = Window {
+            base: BASE,
+            bytes: &memory,
+        };
+        let info = StartInfo::read(&window, BASE).unwrap();
+        assert_eq!(info.ramdisk, b"07070");
+        assert_eq!(
+            info.footprint()[3..],
+            [BASE + 0x40..BASE + 0x60, BASE + 0x100..BASE + 0x105]
+        );
+        // A module past readable memory is no ramdisk.
+        memory[0x48..0x50].copy_from_slice(&0x1000u64.to_le_bytes());
+        let window = Window {
+            base: BASE,
+            bytes: &memory,
+        };
+        let info = StartInfo::read(&window, BASE).unwrap();
+        assert!(info.ramdisk.is_empty());
+        assert_eq!(info.footprint()[4], 0..0);
     }
 
     #[test]
@@ -259,7 +343,7 @@ mod tests {
             bytes: &memory,
         };
         let info = StartInfo::read(&window, BASE).unwrap();
-        assert_eq!(info.footprint()[1..], [0..0, 0..0]);
+        assert_eq!(info.footprint()[1..], [0..0, 0..0, 0..0, 0..0]);
         // No magic, or a structure cut short: no start info.
         assert!(StartInfo::read(&window, BASE + 4).is_none());
         assert!(
@@ -282,5 +366,8 @@ mod tests {
         assert_eq!(core::mem::offset_of!(HvmStartInfo, memmap_paddr), 40);
         assert_eq!(core::mem::offset_of!(HvmStartInfo, memmap_entries), 48);
         assert_eq!(core::mem::size_of::<HvmMemmapTableEntry>(), 24);
+        assert_eq!(core::mem::offset_of!(HvmStartInfo, nr_modules), 12);
+        assert_eq!(core::mem::offset_of!(HvmStartInfo, modlist_paddr), 16);
+        assert_eq!(HVM_MODLIST_ENTRY_SIZE, 32);
     }
 }

@@ -386,6 +386,20 @@ impl<'a> DeviceTree<'a> {
         core::str::from_utf8(bytes).unwrap_or("")
     }
 
+    /// The initial ramdisk the loader placed (`/chosen`'s `linux,initrd-start` and
+    /// `linux,initrd-end`, each one or two cells), if the tree names a non-empty one.
+    pub fn initial_ramdisk(&self) -> Option<Region> {
+        let chosen = self.top_level("chosen")?;
+        let number = |name: &str| -> Option<u64> {
+            match chosen.property(name)? {
+                [a, b, c, d] => Some(u32::from_be_bytes([*a, *b, *c, *d]).into()),
+                value => Some(u64::from_be_bytes(*<&[u8; 8]>::try_from(value).ok()?)),
+            }
+        };
+        let region = number("linux,initrd-start")?..number("linux,initrd-end")?;
+        (region.start < region.end).then_some(region)
+    }
+
     /// Region `index` of the `reg` of the first node compatible with one of `compatible`.
     pub fn nth_register_block(&self, compatible: Compatible<'_>, index: usize) -> Option<Region> {
         self.find_compatible(compatible)?.reg().nth(index)
@@ -466,6 +480,8 @@ mod tests {
         let chosen = fdt.begin_node("chosen").unwrap();
         fdt.property_string("bootargs", "app \"two words\" unik.ip=10.0.2.15/24")
             .unwrap();
+        fdt.property_u64("linux,initrd-start", 0x4800_0000).unwrap();
+        fdt.property_u32("linux,initrd-end", 0x4800_0200).unwrap();
         fdt.end_node(chosen).unwrap();
         for (name, start, size) in [
             ("memory@40000000", 0x4000_0000u64, 0x400_0000u64),
@@ -517,6 +533,7 @@ mod tests {
         let ram: Vec<_> = tree.ram().collect();
         assert_eq!(ram, [0x4000_0000..0x4400_0000, 0x8000_0000..0x9000_0000]);
         assert_eq!(tree.command_line(), "app \"two words\" unik.ip=10.0.2.15/24");
+        assert_eq!(tree.initial_ramdisk(), Some(0x4800_0000..0x4800_0200));
         assert_eq!(tree.nth_register_block("arm,pl011", 0), Some(0x900_0000..0x900_1000));
         assert_eq!(tree.nth_register_block("arm,pl011", 1), None);
         assert_eq!(tree.virtual_timer_interrupt(), Some(27));
@@ -677,6 +694,7 @@ mod tests {
         let tree = DeviceTree::parse(&blob).unwrap();
         assert_eq!(tree.ram().count(), 0);
         assert_eq!(tree.command_line(), "");
+        assert_eq!(tree.initial_ramdisk(), None);
         assert_eq!(tree.virtual_timer_interrupt(), None);
         assert!(!tree.psci_uses_smc());
         assert_eq!(tree.virtio_mmio().count(), 0);

@@ -16,7 +16,7 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use core::task::Waker;
 use spinning_top::Spinlock;
 
-use crate::errno::{EBADF, EINVAL};
+use crate::errno::{EBADF, EINVAL, ESPIPE};
 
 /// Readiness as `poll` and `epoll` report it: `EPOLLIN`, `EPOLLOUT`, `EPOLLERR`,
 /// `EPOLLHUP` and `EPOLLRDHUP` (the same bits as `POLLIN`, `POLLOUT`, …).
@@ -36,6 +36,31 @@ pub(crate) trait File: Any + Send + Sync {
     fn unwatch(&self, waker: &Waker);
     /// The file type bits of `st_mode` (`S_IFSOCK`, `S_IFIFO`, …) and its permissions.
     fn mode(&self) -> libc::mode_t;
+    /// Fills `status` for `fstat` (all zeroes on entry): by default the mode alone.
+    fn status(&self, status: &mut libc::stat) {
+        status.st_mode = self.mode();
+        status.st_blksize = 4096;
+    }
+    /// Moves the file offset (`lseek`): the new offset. Only files have one (`ESPIPE`).
+    fn seek(&self, _offset: i64, _whence: c_int) -> Result<u64, c_int> {
+        Err(ESPIPE)
+    }
+    /// Reads at `offset` without moving the file offset (`pread`).
+    fn read_at(&self, _buffer: &mut [u8], _offset: u64) -> Result<usize, c_int> {
+        Err(ESPIPE)
+    }
+    /// Writes at `offset` without moving the file offset (`pwrite`).
+    fn write_at(&self, _bytes: &[u8], _offset: u64) -> Result<usize, c_int> {
+        Err(ESPIPE)
+    }
+    /// Makes what was written durable (`fsync`); `EINVAL` for what cannot be synced.
+    fn sync(&self) -> Result<(), c_int> {
+        Err(EINVAL)
+    }
+    /// Sets the file's length (`ftruncate`).
+    fn set_len(&self, _length: u64) -> Result<(), c_int> {
+        Err(EINVAL)
+    }
     /// The object itself, for the calls that take only one kind (`accept`, `epoll_ctl`).
     fn as_any(&self) -> &dyn Any;
 }

@@ -286,13 +286,16 @@ pub extern "C" fn isatty(fd: c_int) -> c_int {
     0
 }
 
-/// `lseek(2)`: nothing here can seek.
+/// `lseek(2)`: files move their offset; the console and the other objects cannot seek.
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
-pub extern "C" fn lseek(fd: c_int, _offset: libc::off_t, _whence: c_int) -> libc::off_t {
-    if console(fd).is_some() || descriptor::get(fd).is_some() {
-        fail(ESPIPE).into()
-    } else {
-        fail(EBADF).into()
+pub extern "C" fn lseek(fd: c_int, offset: libc::off_t, whence: c_int) -> libc::off_t {
+    let result = match console(fd) {
+        Some(_) => Err(ESPIPE),
+        None => descriptor::open(fd).and_then(|open| open.file.seek(offset, whence)),
+    };
+    match result {
+        Ok(position) => position as libc::off_t,
+        Err(code) => fail(code).into(),
     }
 }
 
@@ -366,23 +369,26 @@ pub unsafe extern "C" fn poll(fds: *mut pollfd, count: nfds_t, timeout_ms: c_int
 /// `status` must be writable.
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
 pub unsafe extern "C" fn fstat(fd: c_int, status: *mut libc::stat) -> c_int {
-    let mode = match fd {
-        STDIN | STDOUT | STDERR => libc::S_IFCHR | 0o620,
+    let file = match fd {
+        STDIN | STDOUT | STDERR => None,
         _ => match descriptor::open(fd) {
-            Ok(open) => open.file.mode(),
+            Ok(open) => Some(open),
             Err(code) => return fail(code),
         },
     };
     if status.is_null() {
         return fail(EFAULT);
     }
-    // SAFETY: `stat` is plain integers, for which all zeroes is valid; the caller
-    // guarantees `status` is writable.
-    unsafe {
-        let mut value: libc::stat = core::mem::zeroed();
-        value.st_mode = mode;
-        value.st_blksize = 4096;
-        status.write(value);
+    // SAFETY: `stat` is plain integers, for which all zeroes is valid.
+    let mut value: libc::stat = unsafe { core::mem::zeroed() };
+    match file {
+        Some(open) => open.file.status(&mut value),
+        None => {
+            value.st_mode = libc::S_IFCHR | 0o620;
+            value.st_blksize = 4096;
+        }
     }
+    // SAFETY: the caller guarantees `status` is writable.
+    unsafe { status.write(value) };
     0
 }

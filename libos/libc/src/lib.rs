@@ -27,6 +27,7 @@ extern crate alloc;
 pub mod descriptor;
 pub mod errno;
 pub mod events;
+pub mod file;
 pub mod futex;
 pub mod io;
 pub mod math;

@@ -9,7 +9,7 @@ use core::alloc::{GlobalAlloc, Layout};
 use core::ffi::{c_int, c_void};
 use spinning_top::Spinlock;
 
-use crate::errno::{self, EINVAL, ENOMEM, ENOSYS};
+use crate::errno::{self, EINVAL, ENODEV, ENOMEM};
 
 static HEAP: unik_alloc::Heap = unik_alloc::heap();
 
@@ -168,31 +168,70 @@ pub const PAGE_SIZE: usize = 4096;
 /// Anonymous mappings: the addresses of their zeroed heap blocks (a program maps few).
 static MAPPINGS: Spinlock<Vec<usize>> = Spinlock::new(Vec::new());
 
-/// `mmap(2)`, for anonymous private memory only (zeroed, page-aligned, from the heap).
+/// `mmap(2)`: anonymous memory (zeroed, page-aligned, from the heap), and files as a
+/// copy of their bytes (private mappings, and shared ones that are never written: a
+/// shared writable mapping would not reach the file, so it is refused with `ENODEV`).
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
 pub extern "C" fn mmap(
     address: *mut c_void,
     length: usize,
-    _protection: c_int,
+    protection: c_int,
     flags: c_int,
-    _fd: c_int,
-    _offset: libc::off_t,
+    fd: c_int,
+    offset: libc::off_t,
 ) -> *mut c_void {
-    if flags & libc::MAP_ANONYMOUS == 0 {
-        errno::set(ENOSYS);
-        return libc::MAP_FAILED;
-    }
     if length == 0 || (flags & libc::MAP_FIXED != 0 && !address.is_null()) {
         errno::set(EINVAL);
         return libc::MAP_FAILED;
     }
+    let file = match flags & libc::MAP_ANONYMOUS {
+        0 => match mapped_file(fd, offset, protection, flags) {
+            Ok(file) => Some(file),
+            Err(code) => {
+                errno::set(code);
+                return libc::MAP_FAILED;
+            }
+        },
+        _ => None,
+    };
     let length = length.next_multiple_of(PAGE_SIZE);
     let block = allocate(length, PAGE_SIZE, true);
     if block.is_null() {
         return libc::MAP_FAILED;
     }
+    if let Some((open, offset)) = file {
+        // SAFETY: just allocated, `length` bytes.
+        let bytes = unsafe { core::slice::from_raw_parts_mut(block.cast::<u8>(), length) };
+        let mut done = 0;
+        while done < length {
+            match open.file.read_at(&mut bytes[done..], offset + done as u64) {
+                Ok(0) | Err(_) => break,
+                Ok(count) => done += count,
+            }
+        }
+    }
     MAPPINGS.lock().push(block as usize);
     block
+}
+
+/// The open file `fd` and the offset a file mapping starts at, if it can be mapped.
+fn mapped_file(
+    fd: c_int,
+    offset: libc::off_t,
+    protection: c_int,
+    flags: c_int,
+) -> Result<(alloc::sync::Arc<crate::descriptor::Open>, u64), c_int> {
+    let offset = u64::try_from(offset).map_err(|_| EINVAL)?;
+    if !offset.is_multiple_of(PAGE_SIZE as u64) {
+        return Err(EINVAL);
+    }
+    let open = crate::descriptor::open(fd)?;
+    if flags & libc::MAP_SHARED != 0 && protection & libc::PROT_WRITE != 0 {
+        return Err(ENODEV);
+    }
+    // What has no contents to read at an offset (a socket, a pipe) cannot be mapped.
+    open.file.read_at(&mut [], offset).map_err(|_| ENODEV)?;
+    Ok((open, offset))
 }
 
 /// `munmap(2)` of a whole mapping [`mmap`] made.

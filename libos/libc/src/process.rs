@@ -3,11 +3,11 @@
 //! `panic = "abort"`, and there is no unwind information to walk).
 
 use alloc::vec::Vec;
-use core::ffi::{c_char, c_int, c_long, c_ulong, c_void};
+use core::ffi::{c_int, c_long, c_ulong, c_void};
 use spinning_top::Spinlock;
 use unik_platform::{Current, Processor, Shutdown, status};
 
-use crate::errno::{EINVAL, ERANGE, fail};
+use crate::errno::{EINVAL, fail};
 
 /// `atexit`/`__cxa_atexit` handlers, run newest first.
 type ExitHandler = (unsafe extern "C" fn(*mut c_void), usize);
@@ -149,24 +149,6 @@ pub extern "C" fn getauxval(kind: c_ulong) -> c_ulong {
             0
         }
     }
-}
-
-/// `getcwd(3)`: the program runs in `/`.
-///
-/// # Safety
-/// `buffer` must be writable for `size` bytes.
-#[cfg_attr(unik_platform, unsafe(no_mangle))]
-pub unsafe extern "C" fn getcwd(buffer: *mut c_char, size: usize) -> *mut c_char {
-    if buffer.is_null() || size < 2 {
-        crate::errno::set(if buffer.is_null() { EINVAL } else { ERANGE });
-        return core::ptr::null_mut();
-    }
-    // SAFETY: the caller's guarantee: two bytes fit.
-    unsafe {
-        buffer.write(b'/' as c_char);
-        buffer.add(1).write(0);
-    }
-    buffer
 }
 
 /// `pause(2)`: nothing delivers signals, so it never returns.

@@ -30,6 +30,11 @@ fn wall_clock() -> u64 {
     offset.saturating_add(Current::now_nanos())
 }
 
+/// Unix seconds now (file modification times).
+pub(crate) fn wall_clock_seconds() -> i64 {
+    (wall_clock() / NANOS_PER_SECOND) as i64
+}
+
 /// `SECONDS[.FRACTION]` as nanoseconds.
 fn parse_seconds(text: &str) -> Option<u64> {
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));

@@ -1,11 +1,11 @@
-//! What unik does not provide yet: files and directories (no file system until the
-//! storage component) and processes (a VM runs one program). Each call fails with
+//! What unik does not provide: processes (a VM runs one program), and the kernel's
+//! copying between descriptors (`sendfile`, `splice`). Each call fails with
 //! `ENOSYS`, which std reports as an `Err` ("Function not implemented").
 //!
 //! The arguments are read as integers: a failing call looks at none of them, and on the
 //! supported calling conventions integer and pointer arguments travel alike.
 
-use core::ffi::{c_int, c_void};
+use core::ffi::c_int;
 
 use crate::errno::{self, ENOSYS};
 
@@ -21,47 +21,7 @@ macro_rules! fail_with_enosys {
     )*};
 }
 
-/// Defines each function to set `errno` to `ENOSYS` and return null.
-macro_rules! null_with_enosys {
-    ($($(#[$meta:meta])* fn $name:ident;)*) => {$(
-        $(#[$meta])*
-        #[cfg_attr(unik_platform, unsafe(no_mangle))]
-        pub extern "C" fn $name(_: usize, _: usize) -> *mut c_void {
-            errno::set(ENOSYS);
-            core::ptr::null_mut()
-        }
-    )*};
-}
-
 fail_with_enosys! {
-    /// `open(2)`: no file system.
-    fn open -> c_int;
-    /// `openat(2)`: no file system.
-    fn openat -> c_int;
-    /// `stat(2)`: no file system.
-    fn stat -> c_int;
-    /// `lstat(2)`: no file system.
-    fn lstat -> c_int;
-    /// `fstatat(2)`: no file system.
-    fn fstatat -> c_int;
-    /// `readlink(2)`: no file system.
-    fn readlink -> isize;
-    /// `mkdir(2)`: no file system.
-    fn mkdir -> c_int;
-    /// `rmdir(2)`: no file system.
-    fn rmdir -> c_int;
-    /// `unlink(2)`: no file system.
-    fn unlink -> c_int;
-    /// `rename(2)`: no file system.
-    fn rename -> c_int;
-    /// `chdir(2)`: no file system.
-    fn chdir -> c_int;
-    /// `fsync(2)`: nothing to sync.
-    fn fsync -> c_int;
-    /// `fdatasync(2)`: nothing to sync.
-    fn fdatasync -> c_int;
-    /// `ftruncate(2)`: no file system.
-    fn ftruncate -> c_int;
     /// `fork(2)`: one program per VM.
     fn fork -> c_int;
     /// `execvp(3)`: one program per VM.
@@ -70,15 +30,8 @@ fail_with_enosys! {
     fn waitpid -> c_int;
     /// `kill(2)`: no other process.
     fn kill -> c_int;
-}
-
-null_with_enosys! {
-    /// `realpath(3)`: no file system.
-    fn realpath;
-    /// `opendir(3)`: no file system.
-    fn opendir;
-    /// `fdopendir(3)`: no file system.
-    fn fdopendir;
+    /// `sendfile(2)`: std's `io::copy` then copies with `read` and `write`.
+    fn sendfile -> isize;
 }
 
 /// Defines each function to succeed (0) without doing anything: the set-up calls of
@@ -126,6 +79,13 @@ pub extern "C" fn posix_spawnp(_: usize, _: usize, _: usize, _: usize, _: usize,
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
 pub extern "C" fn posix_spawn(_: usize, _: usize, _: usize, _: usize, _: usize, _: usize) -> c_int {
     ENOSYS
+}
+
+/// `splice(2)`: as `sendfile` (six arguments).
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn splice(_: usize, _: usize, _: usize, _: usize, _: usize, _: usize) -> isize {
+    errno::set(ENOSYS);
+    -1
 }
 
 /// `waitid(2)`: there are no child processes to wait for (`ECHILD`).

@@ -71,6 +71,11 @@ pub trait BootInfo {
     ///
     /// Each call yields the same regions; claiming them is the caller's business.
     fn free_memory() -> impl Iterator<Item = memory::Region>;
+
+    /// The initial ramdisk the loader placed beside the image (QEMU's `-initrd`, Xen's
+    /// ramdisk module, `xl`'s `ramdisk`): unik's packed files. Empty when there is none.
+    /// [`BootInfo::free_memory`] never yields its memory, so it stays as loaded.
+    fn initial_ramdisk() -> &'static [u8];
 }
 
 /// Devices for drivers, and their interrupts.

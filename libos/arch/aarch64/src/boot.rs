@@ -36,9 +36,22 @@ pub fn cycles_since_entry() -> unik_platform_api::bench::Ticks {
 }
 
 /// RAM free for the heap: the device tree's memory, mapped in whole 2 MiB blocks, minus the
-/// image and the device tree itself.
+/// image, the device tree itself and the initial ramdisk.
 pub fn free_memory() -> impl Iterator<Item = unik_platform_api::memory::Region> {
     devicetree::move_past_image();
     let ram = devicetree::ram().map(mmu::map_ram);
-    unik_platform_api::memory::carve(ram, [mmu::image(), devicetree::blob()])
+    unik_platform_api::memory::carve(ram, [mmu::image(), devicetree::blob(), devicetree::initial_ramdisk()])
+}
+
+/// The initial ramdisk the loader placed (`/chosen`'s `linux,initrd-*`), mapped; empty if
+/// there is none or it cannot be mapped.
+pub fn initial_ramdisk() -> &'static [u8] {
+    let region = devicetree::initial_ramdisk();
+    if region.is_empty() || !mmu::map_memory(region.clone()) {
+        return &[];
+    }
+    // SAFETY: the loader placed the ramdisk there, mapped just above; the heap is carved
+    // around it (`free_memory`) and the device tree never moves onto it, so nothing
+    // writes it.
+    unsafe { core::slice::from_raw_parts(region.start as *const u8, (region.end - region.start) as usize) }
 }

@@ -31,6 +31,11 @@ pub(crate) fn move_past_image() {
     if destination == address || used < unik_devicetree::HEADER_SIZE as u64 {
         return;
     }
+    // A loader may have put the initial ramdisk right after the image: then the tree stays.
+    let ramdisk = initial_ramdisk();
+    if ramdisk.start < destination + used && destination < ramdisk.end {
+        return;
+    }
     if !crate::mmu::map_memory(destination..destination + used) {
         return;
     }
@@ -115,6 +120,11 @@ pub fn ram() -> impl Iterator<Item = Region> {
 /// The boot command line (`/chosen/bootargs`; empty when there is none).
 pub fn command_line() -> &'static str {
     tree().map_or("", |tree| tree.command_line())
+}
+
+/// Where the loader put the initial ramdisk (empty if it put none).
+pub fn initial_ramdisk() -> Region {
+    tree().and_then(|tree| tree.initial_ramdisk()).unwrap_or(0..0)
 }
 
 /// The first `reg` region of the first node compatible with one of `compatible`.

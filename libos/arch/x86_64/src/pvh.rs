@@ -49,9 +49,15 @@ pub fn ram() -> impl Iterator<Item = Region> {
     start_info().into_iter().flat_map(|info| info.ram())
 }
 
-/// Memory holding the start info, its memory map and the command line: keep out of the heap.
-pub fn boot_structures() -> [Region; 3] {
-    start_info().map_or([0..0, 0..0, 0..0], |info| info.footprint())
+/// Memory holding the start info, its memory map, the command line, the module list and
+/// the initial ramdisk: keep out of the heap.
+pub fn boot_structures() -> [Region; 5] {
+    start_info().map_or([const { 0..0 }; 5], |info| info.footprint())
+}
+
+/// The initial ramdisk the loader placed (the first PVH module), empty if none.
+pub fn ramdisk() -> &'static [u8] {
+    start_info().map_or(&[], |info| info.ramdisk)
 }
 
 /// Memory below 1 MiB holds firmware tables and the loader's structures.
@@ -64,7 +70,7 @@ pub fn has_memory_map() -> bool {
 }
 
 /// RAM free for the heap: the loader's RAM regions within the mapped first GiB, minus low
-/// memory, the image and the boot structures.
+/// memory, the image and the boot structures (the ramdisk among them).
 pub fn free_memory() -> impl Iterator<Item = Region> {
     free_memory_in(ram())
 }
@@ -72,7 +78,10 @@ pub fn free_memory() -> impl Iterator<Item = Region> {
 /// The parts of the RAM regions `ram` the heap may use: within the mapped first GiB,
 /// minus low memory, the image and the boot structures.
 pub fn free_memory_in(ram: impl Iterator<Item = Region>) -> impl Iterator<Item = Region> {
-    let [info, map, line] = boot_structures();
+    let [info, map, line, modules, ramdisk] = boot_structures();
     let ram = ram.map(|r| r.start..r.end.min(crate::mmu::MAPPED_RAM_END));
-    unik_platform_api::memory::carve(ram, [LOW_MEMORY, crate::mmu::image(), info, map, line])
+    unik_platform_api::memory::carve(
+        ram,
+        [LOW_MEMORY, crate::mmu::image(), info, map, line, modules, ramdisk],
+    )
 }

@@ -124,6 +124,9 @@ mod tests {
         fn free_memory() -> impl Iterator<Item = Region> {
             arenas().iter().cloned()
         }
+        fn initial_ramdisk() -> &'static [u8] {
+            &[]
+        }
     }
 
     type TestHeap = talc::TalcLock<spinning_top::RawSpinlock, PlatformMemory<Arenas>>;

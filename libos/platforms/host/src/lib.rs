@@ -65,6 +65,11 @@ impl BootInfo for Host {
     fn free_memory() -> impl Iterator<Item = memory::Region> {
         std::iter::empty()
     }
+
+    /// Unit tests give the file component their archives directly.
+    fn initial_ramdisk() -> &'static [u8] {
+        &[]
+    }
 }
 
 /// The host has no devices for the library OS's drivers.

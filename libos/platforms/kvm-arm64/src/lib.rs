@@ -115,6 +115,10 @@ impl BootInfo for KvmArm64 {
     fn free_memory() -> impl Iterator<Item = memory::Region> {
         boot::free_memory()
     }
+
+    fn initial_ramdisk() -> &'static [u8] {
+        boot::initial_ramdisk()
+    }
 }
 
 impl Devices for KvmArm64 {

@@ -117,6 +117,10 @@ impl BootInfo for KvmX86_64 {
     fn free_memory() -> impl Iterator<Item = memory::Region> {
         pvh::free_memory()
     }
+
+    fn initial_ramdisk() -> &'static [u8] {
+        pvh::ramdisk()
+    }
 }
 
 impl Devices for KvmX86_64 {

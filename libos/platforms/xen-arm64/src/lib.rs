@@ -249,6 +249,10 @@ impl BootInfo for XenArm64 {
     fn free_memory() -> impl Iterator<Item = memory::Region> {
         boot::free_memory()
     }
+
+    fn initial_ramdisk() -> &'static [u8] {
+        boot::initial_ramdisk()
+    }
 }
 
 /// Xen guests get devices through xenstore and split drivers, not virtio-mmio.

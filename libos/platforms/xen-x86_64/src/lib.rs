@@ -261,6 +261,10 @@ impl BootInfo for XenX86_64 {
         let from_xen = (!pvh::has_memory_map()).then(xen_ram).into_iter().flatten();
         pvh::free_memory_in(pvh::ram().chain(from_xen))
     }
+
+    fn initial_ramdisk() -> &'static [u8] {
+        pvh::ramdisk()
+    }
 }
 
 /// Xen guests get devices through xenstore and split drivers, not virtio-mmio.

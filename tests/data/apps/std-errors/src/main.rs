@@ -1,8 +1,8 @@
 //! A std program meeting what unik does not provide, and ending in the ways std ends:
-//! `fs` calls fail with an error (no crash), the environment comes from the command line,
-//! `process::exit` and panics end the VM with their status.
+//! files that are not there and a read-only root fail with an error (no crash), processes
+//! are unsupported, the environment comes from the command line, `process::exit` and
+//! panics end the VM with their status.
 use std::io::ErrorKind;
-
 
 fn main() {
     let mode = std::env::args().nth(1).unwrap_or_default();
@@ -10,14 +10,18 @@ fn main() {
         Ok(_) => println!("open: unexpectedly succeeded"),
         Err(error) => println!("open: {error}"),
     }
-    let unsupported = std::fs::read_dir("/").map(|_| ()).unwrap_err();
-    println!("read_dir is unsupported: {}", unsupported.kind() != ErrorKind::NotFound);
+    let read_only = std::fs::write("/hostname", "vm").unwrap_err();
+    println!("write to /: {}", read_only.kind() == ErrorKind::ReadOnlyFilesystem);
     match std::process::Command::new("ls").spawn() {
         Ok(_) => println!("spawn: unexpectedly succeeded"),
         Err(error) => println!("spawn: {error}"),
     }
     println!("GREETING={:?}", std::env::var("GREETING").ok());
-    println!("pid {} on {} CPU(s)", std::process::id(), std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!(
+        "pid {} on {} CPU(s)",
+        std::process::id(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     match mode.as_str() {
         "exit" => {
             println!("exiting with 3");
