@@ -353,7 +353,19 @@ fn make_image(
         }
     }
     let packed = match &plan.outputs.files {
-        Some(archive) => Some(write_packed_files(plan, project, archive)?),
+        Some(archive) => {
+            let packed = write_packed_files(plan, project, archive)?;
+            shell.status(
+                "Packed",
+                format!(
+                    "{} files and folders ({} bytes) into {}",
+                    packed.entries,
+                    packed.bytes,
+                    archive.display()
+                ),
+            );
+            Some(packed)
+        }
         None => None,
     };
     // The notes explain how this kind of build works: said on the first build of an image

@@ -21,7 +21,10 @@ fuzz_target!(|bytes: &[u8]| {
     assert!(ram.len() <= MAX_RAM_REGIONS);
     assert!(ram.iter().all(|region| region.start <= region.end));
     let _ = tree.command_line();
-    for compatible in [&["arm,pl011"][..], &["arm,gic-v3"], &["arm,sbsa-uart"], &["arm,pl031"]] {
+    if let Some(ramdisk) = tree.initial_ramdisk() {
+        assert!(ramdisk.start < ramdisk.end);
+    }
+    for compatible in ["arm,pl011", "arm,gic-v3", "arm,sbsa-uart\0arm,pl011", "arm,pl031"] {
         for index in 0..3 {
             if let Some(region) = tree.nth_register_block(compatible, index) {
                 assert!(region.start <= region.end);

@@ -757,6 +757,16 @@ pub(crate) fn make_device_tree(
                     kernel.display()
                 )));
             }
+            // QEMU puts the device tree at RAM base + 128 MiB when the machine has 256 MiB
+            // or more (a hypervisor's machine always has): the ramdisk must end below it.
+            let tree_address = plan.definition.machine.ram_base + (128 << 20);
+            if address + ramdisk_size > tree_address {
+                return Err(failure(format!(
+                    "`{}` ({ramdisk_size} bytes at {address:#x}) runs into the device tree at {tree_address:#x}: it can hold {} bytes",
+                    file.display(),
+                    tree_address.saturating_sub(*address)
+                )));
+            }
             Some((*address, ramdisk_size))
         }
         None => None,

@@ -25,6 +25,7 @@ pub const TARGETS: &[&str] = &[
     "device-tree",
     "pvh-start-info",
     "xenstore-replies",
+    "packed-files",
 ];
 
 /// An input running longer than this is a hang, reported like a crash.
