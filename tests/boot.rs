@@ -703,6 +703,7 @@ fn run_under_xen(
         vif_bridge: None,
         dom0_command: None,
         ramdisk: None,
+        volumes: Vec::new(),
         cache: support::hypervisor_cache(),
     };
     unik_runner::run(&shell, &request, console).unwrap()

@@ -491,6 +491,7 @@ fn make_image(
         devices,
         vif_bridge,
         files: packed,
+        volumes: project.settings.volumes.clone(),
         unik_version: env!("CARGO_PKG_VERSION").to_string(),
     };
     if let (Some(xl_path), Some(guest_type)) = (&plan.outputs.xl, &target.xl_type) {

@@ -512,6 +512,12 @@ fn cargo_command(
         )],
     };
     env.insert("UNIK_FS_RAM".into(), Some(tmpfs.join(";")));
+    // Volumes likewise; without any, no disk driver or ext2 code is compiled in.
+    let volumes = &project.settings.volumes;
+    env.insert(
+        "UNIK_FS_VOLUMES".into(),
+        (!volumes.is_empty()).then(|| volumes.join(";")),
+    );
     env.insert(RUSTFLAGS_VARIABLE.into(), Some(rustflags.join("\x1f")));
     if project.uses_std {
         // C code in the program's crates (`cc` build scripts) compiles for the std target.

@@ -6,6 +6,7 @@ use clap::ValueEnum;
 use std::time::Duration;
 use unik_linker::BuildRecord;
 use unik_runner::network::PortForward;
+use unik_runner::volume::VolumeOption;
 use unik_runner::{Accel, BootRequest, RunOptions};
 use unik_targets::ByteSize;
 use unik_ui::Shell;
@@ -39,6 +40,11 @@ pub struct Args {
     /// the address defaults to 127.0.0.1). Only for images with the net component.
     #[arg(long, short = 'p', value_name = "HOST:GUEST")]
     publish: Vec<PortForward>,
+    /// Attach a disk image for a volume the image mounts, as HOST_FILE:GUEST_PATH, with
+    /// `:ro` for read-only and `:size=64M` to make (and format with mke2fs) a missing file
+    /// (repeatable; one per entry of the manifest's `volumes`).
+    #[arg(long, value_name = "FILE:PATH")]
+    volume: Vec<VolumeOption>,
     /// Boot the image as a real domU: Xen runs a Linux dom0 (assembled once from Debian's
     /// packages), which creates the domain from the image's `.xl` with `xl`.
     #[arg(long)]
@@ -93,6 +99,7 @@ pub fn exec(shell: &Shell, args: Args) -> Result<i32> {
         publish: args.publish,
         dom0_command: args.in_dom0,
         timeout,
+        volumes: args.volume,
     };
     // Before the build: memory out of the target's range, or a command line its
     // hypervisor would cut.

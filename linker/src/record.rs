@@ -75,6 +75,9 @@ pub struct BuildRecord {
     /// The packed files the image boots with as its initial ramdisk.
     #[serde(default)]
     pub files: Option<PackedFiles>,
+    /// Where its volumes are mounted, in the order `unik run` attaches their disks.
+    #[serde(default)]
+    pub volumes: Vec<String>,
     /// Version of unik that built it.
     pub unik_version: String,
 }
@@ -210,6 +213,7 @@ mod tests {
             devices: vec![Device::Console, Device::Nic],
             vif_bridge: None,
             files: None,
+            volumes: vec![],
             unik_version: "0.1.0".into(),
         }
     }

@@ -20,6 +20,9 @@
 //!
 //! [package.metadata.unik.tmpfs]  # RAM file systems and their size limits
 //! "/tmp" = "4M"                  # (absent: /tmp with 4M; an empty table: none)
+//!
+//! # where ext2 volumes are mounted, in the order `unik run --volume` attaches disks
+//! volumes = ["/data"]
 //! ```
 //!
 //! Unknown keys are warned about, as cargo does for its own manifest, never rejected.
@@ -40,6 +43,7 @@ const KNOWN_KEYS: &[&str] = &[
     "xen-bridge",
     "files",
     "tmpfs",
+    "volumes",
 ];
 /// The keys of the `net` table.
 const NET_KEYS: &[&str] = &["address", "gateway", "dns"];
@@ -66,6 +70,8 @@ pub struct Settings {
     pub files: Vec<(String, std::path::PathBuf)>,
     /// RAM file systems: guest path → size limit; `None`: the default (`/tmp`, 4M).
     pub tmpfs: Option<Vec<(String, ByteSize)>>,
+    /// Where volumes (ext2 file systems on the VM's disks) are mounted, in disk order.
+    pub volumes: Vec<String>,
 }
 
 /// The RAM file system an image gets when the manifest has no `tmpfs` table.
@@ -276,6 +282,27 @@ pub fn read(metadata: &Value, manifest: &Path) -> Result<(Settings, Vec<String>)
                     settings.files.push((guest.clone(), std::path::PathBuf::from(host)));
                 }
             }
+            "volumes" => {
+                let list = value.as_array().ok_or_else(|| {
+                    error(
+                        key,
+                        format!("expected a list of guest paths, such as [\"/data\"], found {value}"),
+                    )
+                })?;
+                for path in list {
+                    let path = string(key, path)?;
+                    check_guest_path(&path).map_err(|message| error(key, message))?;
+                    if path == "/" || settings.volumes.contains(&path) {
+                        return Err(error(
+                            key,
+                            format!(
+                                "`{path}` cannot hold a volume: give each volume a folder of its own, such as \"/data\""
+                            ),
+                        ));
+                    }
+                    settings.volumes.push(path);
+                }
+            }
             "tmpfs" => {
                 let table = value.as_object().ok_or_else(|| {
                     error(
@@ -320,6 +347,24 @@ pub fn read(metadata: &Value, manifest: &Path) -> Result<(Settings, Vec<String>)
                 &format!("files.\"{guest}\""),
                 format!(
                     "`{guest}` overlaps the RAM file system at `{mount}` (package.metadata.unik.tmpfs): pack the files elsewhere, or mount the RAM file system on another folder"
+                ),
+            ));
+        }
+    }
+    // So would anything under a volume; and volumes inside each other or a RAM one.
+    for (index, volume) in settings.volumes.iter().enumerate() {
+        let clash = settings
+            .volumes
+            .iter()
+            .skip(index + 1)
+            .chain(tmpfs.iter().map(|(mount, _)| mount))
+            .chain(settings.files.iter().map(|(guest, _)| guest))
+            .find(|other| guest_path_within(other, volume) || (guest_path_within(volume, other) && *other != "/"));
+        if let Some(other) = clash {
+            return Err(error(
+                "volumes",
+                format!(
+                    "the volume at `{volume}` overlaps `{other}` (packed files, a RAM file system or another volume): mount it on a folder of its own"
                 ),
             ));
         }
@@ -480,6 +525,22 @@ mod tests {
         // Packing `/` and a RAM file system elsewhere is fine; so is packing /tmp with none.
         read_json(json!({"unik": {"files": {"/": "root"}}})).unwrap();
         read_json(json!({"unik": {"files": {"/tmp/x": "x"}, "tmpfs": {}}})).unwrap();
+        let (settings, _) = read_json(json!({"unik": {"volumes": ["/data", "/logs"]}})).unwrap();
+        assert_eq!(settings.volumes, ["/data", "/logs"]);
+        refused(json!({"volumes": "/data"}), "volumes", "expected a list");
+        refused(json!({"volumes": ["data"]}), "volumes", "not an absolute guest path");
+        refused(json!({"volumes": ["/"]}), "volumes", "cannot hold a volume");
+        refused(
+            json!({"volumes": ["/data", "/data"]}),
+            "volumes",
+            "cannot hold a volume",
+        );
+        refused(json!({"volumes": ["/tmp/data"]}), "volumes", "overlaps `/tmp`");
+        refused(
+            json!({"volumes": ["/data"], "files": {"/data/x": "x"}}),
+            "volumes",
+            "overlaps `/data/x`",
+        );
     }
 
     #[test]

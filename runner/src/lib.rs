@@ -24,6 +24,7 @@ pub mod dom0;
 pub mod hypervisor;
 pub mod network;
 pub mod plan;
+pub mod volume;
 
 pub use accel::Accel;
 pub use plan::{BootPlan, BootRequest, RunOptions, prepare};
@@ -200,6 +201,38 @@ pub enum RunError {
     /// The dom0 for an `xl` run could not be made.
     #[error(transparent)]
     Dom0(#[from] dom0::Dom0Error),
+    /// A `--volume` for a path the image mounts no volume at.
+    #[error(
+        "--volume …:{guest}: the image mounts no volume there ({}); declare it in the manifest (`volumes = [\"{guest}\"]` under [package.metadata.unik]) or use one of those paths",
+        if declared.is_empty() { "it declares none".to_string() } else { format!("it mounts {}", declared.join(", ")) }
+    )]
+    UnknownVolume {
+        /// The path given.
+        guest: String,
+        /// The image's volumes.
+        declared: Vec<String>,
+    },
+    /// Two `--volume`s for one path.
+    #[error("--volume …:{0} is given twice: attach one file per volume")]
+    VolumeTwice(String),
+    /// A volume of the image without a `--volume`.
+    #[error(
+        "the image mounts a volume at {0}: attach a disk image for it with --volume FILE:{0} (add :size=64M to have unik make an empty one)"
+    )]
+    MissingVolume(String),
+    /// Volumes on a target without a disk device for them.
+    #[error(
+        "target {0} gives `unik run` no disk device for volumes yet (Xen's blkfront is to come); run the image on kvm-x86_64 or kvm-arm64"
+    )]
+    NoDiskDevice(String),
+    /// A volume file that is missing without `size=`, or not ext2.
+    #[error("--volume {}: {problem}", file.display())]
+    BadVolumeFile {
+        /// The file.
+        file: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
     /// A NIC was asked for on a target that has none.
     #[error("target `{0}` has no NIC `unik run` can attach (see `unik targets`)")]
     NoNic(String),
@@ -482,6 +515,7 @@ pub fn execute(shell: &Shell, plan: &BootPlan, console: Box<dyn Write + Send>) -
     for preparation in &plan.prepare {
         match preparation {
             plan::Preparation::DeviceTree { .. } => plan::make_device_tree(shell, preparation, plan)?,
+            plan::Preparation::Volume { file, size } => volume::ensure(shell, file, *size)?,
             plan::Preparation::Dom0Initramfs {
                 path,
                 xl_config,
@@ -704,6 +738,7 @@ mod tests {
             vif_bridge: None,
             dom0_command: None,
             ramdisk: None,
+            volumes: Vec::new(),
             cache: "/cache".into(),
         }
     }

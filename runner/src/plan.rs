@@ -4,6 +4,7 @@
 //! --dry-run` prints it.
 
 use crate::network::{Network, PortForward};
+use crate::volume::VolumeOption;
 use crate::{RunError, accel, devicetree, dom0, hypervisor};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -36,6 +37,8 @@ pub struct BootRequest<'a> {
     pub dom0_command: Option<String>,
     /// The packed files the image boots with as its initial ramdisk.
     pub ramdisk: Option<&'a Path>,
+    /// The disk images of the image's volumes, in the order it mounts them.
+    pub volumes: Vec<VolumeOption>,
     /// Where hypervisors and the dom0 kit are cached.
     pub cache: PathBuf,
 }
@@ -55,6 +58,8 @@ pub struct RunOptions {
     pub dom0_command: Option<String>,
     /// Stop the VM after this long.
     pub timeout: Option<Duration>,
+    /// Disk images for the image's volumes (`--volume`).
+    pub volumes: Vec<VolumeOption>,
 }
 
 impl RunOptions {
@@ -122,6 +127,7 @@ impl<'a> BootRequest<'a> {
                 });
             }
         };
+        let volumes = volumes_in_order(target, record, options.volumes, mode)?;
         Ok(BootRequest {
             target,
             image,
@@ -134,9 +140,42 @@ impl<'a> BootRequest<'a> {
             vif_bridge: record.vif_bridge.clone().filter(|_| mode == BootMode::XlDomU),
             dom0_command: options.dom0_command,
             ramdisk: record.files.as_ref().map(|files| files.archive.as_path()),
+            volumes,
             cache,
         })
     }
+}
+
+/// The `--volume`s given, checked against the image's volumes and put in their order.
+fn volumes_in_order(
+    target: &Target,
+    record: &BuildRecord,
+    mut given: Vec<VolumeOption>,
+    mode: BootMode,
+) -> Result<Vec<VolumeOption>, RunError> {
+    for (index, option) in given.iter().enumerate() {
+        if !record.volumes.contains(&option.guest) {
+            return Err(RunError::UnknownVolume {
+                guest: option.guest.clone(),
+                declared: record.volumes.clone(),
+            });
+        }
+        if given[..index].iter().any(|earlier| earlier.guest == option.guest) {
+            return Err(RunError::VolumeTwice(option.guest.clone()));
+        }
+    }
+    if !record.volumes.is_empty() && (target.machine.disk_device.is_none() || mode == BootMode::XlDomU) {
+        return Err(RunError::NoDiskDevice(target.name.clone()));
+    }
+    record
+        .volumes
+        .iter()
+        .map(|guest| {
+            let at = given.iter().position(|option| &option.guest == guest);
+            at.map(|at| given.remove(at))
+                .ok_or_else(|| RunError::MissingVolume(guest.clone()))
+        })
+        .collect()
 }
 
 /// A command line.
@@ -205,6 +244,14 @@ pub enum Preparation {
         ramdisk: Option<(PathBuf, u64)>,
         /// The kernel's role.
         role: Role,
+    },
+    /// A volume's disk image: made and formatted with `mke2fs` if missing and a size is
+    /// given, then checked to hold ext2.
+    Volume {
+        /// The file.
+        file: PathBuf,
+        /// Its size if it is to be made.
+        size: Option<ByteSize>,
     },
     /// The dom0's initramfs with the image, its `.xl` and the run's requests appended.
     Dom0Initramfs {
@@ -407,8 +454,28 @@ pub fn prepare(request: &BootRequest<'_>) -> Result<BootPlan, RunError> {
         };
         args.extend(network.qemu_args(nic));
     }
-    let mut fetch = Vec::new();
     let mut preparations = Vec::new();
+    for (index, volume) in request.volumes.iter().enumerate() {
+        let device = machine
+            .disk_device
+            .as_ref()
+            .ok_or_else(|| RunError::NoDiskDevice(target.name.clone()))?;
+        let read_only = if volume.read_only { ",readonly=on" } else { "" };
+        args.extend([
+            "-drive".into(),
+            format!(
+                "file={},format=raw,if=none,id=volume{index}{read_only}",
+                passable(&volume.file)?
+            ),
+            "-device".into(),
+            format!("{device},drive=volume{index}"),
+        ]);
+        preparations.push(Preparation::Volume {
+            file: volume.file.clone(),
+            size: volume.size,
+        });
+    }
+    let mut fetch = Vec::new();
     let mut console = ConsoleReading::default();
     let image = passable(request.image)?;
     let hypervisor = match &machine.hypervisor {
@@ -653,6 +720,15 @@ impl BootPlan {
                             (Role::DomU, _) => "the image as a dom0less domU",
                         }
                     )
+                }
+                Preparation::Volume { file, size } => {
+                    out += &match size {
+                        Some(size) => format!(
+                            "  volume       {} (made with mke2fs, {size}, if it does not exist)\n",
+                            file.display()
+                        ),
+                        None => format!("  volume       {}\n", file.display()),
+                    }
                 }
                 Preparation::Dom0Initramfs {
                     path,

@@ -283,6 +283,10 @@ pub struct Machine {
     /// The QEMU device that gives images with the `net` component their NIC (none: `unik
     /// run` cannot attach one on this target).
     pub nic_device: Option<String>,
+    /// The QEMU device that attaches a volume's disk image (none: volumes cannot be
+    /// attached on this target yet).
+    #[serde(default)]
+    pub disk_device: Option<String>,
     /// The guest has no wall clock of its own: `unik run` adds the host's time to its
     /// command line (`unik.time=SECONDS`).
     #[serde(default)]

@@ -315,6 +315,7 @@ impl Booter<'_> {
             vif_bridge: None,
             dom0_command: None,
             ramdisk: None,
+            volumes: Vec::new(),
             cache: self.cache.clone(),
         };
         let result = unik_runner::run(self.shell, &request, Box::new(captured.clone())).map_err(|e| e.to_string())?;

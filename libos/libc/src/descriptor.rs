@@ -37,9 +37,10 @@ pub(crate) trait File: Any + Send + Sync {
     /// The file type bits of `st_mode` (`S_IFSOCK`, `S_IFIFO`, …) and its permissions.
     fn mode(&self) -> libc::mode_t;
     /// Fills `status` for `fstat` (all zeroes on entry): by default the mode alone.
-    fn status(&self, status: &mut libc::stat) {
+    fn status(&self, status: &mut libc::stat) -> Result<(), c_int> {
         status.st_mode = self.mode();
         status.st_blksize = 4096;
+        Ok(())
     }
     /// Moves the file offset (`lseek`): the new offset. Only files have one (`ESPIPE`).
     fn seek(&self, _offset: i64, _whence: c_int) -> Result<u64, c_int> {

@@ -32,13 +32,50 @@ fn with_tree<R>(action: impl FnOnce(&mut Tree<'static>) -> R) -> R {
     let mut tree = TREE.lock();
     let tree = tree.get_or_insert_with(|| {
         let mounts = option_env!("UNIK_FS_RAM").unwrap_or(DEFAULT_RAM_MOUNTS);
-        Tree::new(
+        let mut tree = Tree::new(
             Current::initial_ramdisk(),
             unik_fs::ram_mounts(mounts),
             crate::time::wall_clock_seconds,
-        )
+        );
+        // Only images whose manifest declares volumes carry a disk driver and ext2.
+        if let Some(paths) = option_env!("UNIK_FS_VOLUMES") {
+            mount_volumes(&mut tree, paths);
+        }
+        tree
     });
     action(tree)
+}
+
+/// Mounts the volumes at `paths` (`;`-separated, as the builder writes the manifest's
+/// `volumes`), each from the VM's disk of the same position (`unik run` attaches them in
+/// this order). A volume that cannot be mounted is said on the console, and its folder
+/// stays read-only.
+fn mount_volumes(tree: &mut Tree<'static>, paths: &str) {
+    use unik_platform::block::DiskDriver;
+    for (index, path) in paths.split(';').filter(|path| !path.is_empty()).enumerate() {
+        let (problem, detail) = match <unik_platform::Disk as DiskDriver<Current>>::open(index) {
+            None => ("no disk is attached for it (unik run --volume FILE:PATH)", ""),
+            Some(disk) => match unik_ext2::Ext2::open(disk, wall_clock_seconds_u32) {
+                Ok(volume) => match tree.mount_volume(path, Box::new(volume)) {
+                    Ok(()) => continue,
+                    Err(_) => ("its path cannot hold a volume", ""),
+                },
+                Err(unik_ext2::Error::NotExt2) => ("its disk holds no ext2 file system", ""),
+                Err(unik_ext2::Error::Unsupported(feature)) => {
+                    ("its file system uses a feature unik's ext2 lacks: ", feature)
+                }
+                Err(_) => ("its disk could not be read", ""),
+            },
+        };
+        for piece in ["unik: the volume at ", path, " is not mounted: ", problem, detail, "\n"] {
+            unik_console::write_str(piece);
+        }
+    }
+}
+
+/// The wall clock in Unix seconds, as ext2 keeps its times.
+fn wall_clock_seconds_u32() -> u32 {
+    crate::time::wall_clock_seconds().clamp(0, i64::from(u32::MAX)) as u32
 }
 
 /// The `errno` value of a file error.
@@ -55,6 +92,8 @@ fn code(error: Error) -> c_int {
         Error::NameTooLong => libc::ENAMETOOLONG,
         Error::CrossDevice => libc::EXDEV,
         Error::Busy => libc::EBUSY,
+        Error::Io => libc::EIO,
+        Error::TooLarge => libc::EFBIG,
     }
 }
 
@@ -149,8 +188,8 @@ fn fill_status(status: &mut libc::stat, metadata: &Metadata) {
 }
 
 impl OpenFile {
-    fn metadata(&self) -> Metadata {
-        with_tree(|tree| tree.metadata(self.node))
+    fn metadata(&self) -> Result<Metadata, c_int> {
+        with_tree(|tree| tree.metadata(self.node)).map_err(code)
     }
 }
 
@@ -172,7 +211,7 @@ impl File for OpenFile {
         let mut offset = self.offset.lock();
         let count = with_tree(|tree| {
             if self.append {
-                *offset = tree.metadata(self.node).size;
+                *offset = tree.metadata(self.node)?.size;
             }
             tree.write_at(self.node, *offset, bytes)
         })
@@ -190,12 +229,14 @@ impl File for OpenFile {
     fn unwatch(&self, _waker: &Waker) {}
 
     fn mode(&self) -> libc::mode_t {
-        let metadata = self.metadata();
-        type_bits(metadata.file_type) | metadata.permissions
+        self.metadata().map_or(libc::S_IFREG, |metadata| {
+            type_bits(metadata.file_type) | metadata.permissions
+        })
     }
 
-    fn status(&self, status: &mut libc::stat) {
-        fill_status(status, &self.metadata());
+    fn status(&self, status: &mut libc::stat) -> Result<(), c_int> {
+        fill_status(status, &self.metadata()?);
+        Ok(())
     }
 
     fn seek(&self, offset: i64, whence: c_int) -> Result<u64, c_int> {
@@ -203,7 +244,7 @@ impl File for OpenFile {
         let from = match whence {
             libc::SEEK_SET => 0,
             libc::SEEK_CUR => *position,
-            libc::SEEK_END => self.metadata().size,
+            libc::SEEK_END => self.metadata()?.size,
             _ => return Err(EINVAL),
         };
         let target = from.checked_add_signed(offset).ok_or(EINVAL)?;
@@ -228,9 +269,10 @@ impl File for OpenFile {
         with_tree(|tree| tree.write_at(self.node, offset, bytes)).map_err(code)
     }
 
-    /// RAM and packed files have nowhere further to go.
+    /// A volume's file: what was written, and a flush request to its device; RAM and
+    /// packed files have nowhere further to go.
     fn sync(&self) -> Result<(), c_int> {
-        Ok(())
+        with_tree(|tree| tree.sync(self.node)).map_err(code)
     }
 
     fn set_len(&self, length: u64) -> Result<(), c_int> {
@@ -349,7 +391,7 @@ pub unsafe extern "C" fn fstatat(dirfd: c_int, path: *const c_char, status: *mut
         return unsafe { crate::io::fstat(dirfd, status) };
     }
     let metadata = base(dirfd)
-        .and_then(|base| with_tree_at(base, |tree| tree.lookup(path).map(|id| tree.metadata(id))).map_err(code));
+        .and_then(|base| with_tree_at(base, |tree| tree.lookup(path).and_then(|id| tree.metadata(id))).map_err(code));
     match metadata {
         Ok(metadata) => {
             // SAFETY: `stat` is plain integers, for which all zeroes is valid.

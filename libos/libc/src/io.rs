@@ -382,7 +382,11 @@ pub unsafe extern "C" fn fstat(fd: c_int, status: *mut libc::stat) -> c_int {
     // SAFETY: `stat` is plain integers, for which all zeroes is valid.
     let mut value: libc::stat = unsafe { core::mem::zeroed() };
     match file {
-        Some(open) => open.file.status(&mut value),
+        Some(open) => {
+            if let Err(code) = open.file.status(&mut value) {
+                return fail(code);
+            }
+        }
         None => {
             value.st_mode = libc::S_IFCHR | 0o620;
             value.st_blksize = 4096;

@@ -14,6 +14,7 @@
 #![deny(unsafe_code)]
 
 pub mod bench;
+pub mod block;
 pub mod calendar;
 pub mod devices;
 pub mod fault;

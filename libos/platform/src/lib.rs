@@ -1,5 +1,5 @@
-//! Names the platform this build is for as [`Current`], and its network driver as
-//! [`Nic`]: the only place in the library OS where a platform is chosen. Portable crates
+//! Names the platform this build is for as [`Current`], its network driver as [`Nic`] and
+//! its disk driver as [`Disk`]: the only place in the library OS where a platform is chosen. Portable crates
 //! call `Current`'s trait functions and never look at the target themselves.
 #![no_std]
 #![forbid(unsafe_code)]
@@ -37,3 +37,13 @@ pub type Nic = unik_driver_xen_netfront::Netfront<Current>;
 /// virtio-mmio transports).
 #[cfg(not(any(unik_platform = "xen-x86_64", unik_platform = "xen-arm64")))]
 pub type Nic = unik_driver_virtio_net::VirtioNet;
+
+/// The disk driver of the platform this image is built for: virtio-blk on kvm-x86_64 and
+/// kvm-arm64 (and the host, where it finds no device).
+#[cfg(not(any(unik_platform = "xen-x86_64", unik_platform = "xen-arm64")))]
+pub type Disk = unik_driver_virtio_blk::VirtioBlk;
+
+/// The disk driver of the platform this image is built for: none on Xen yet (blkfront is
+/// to come), so no disk is ever found and the builder refuses volumes for Xen targets.
+#[cfg(any(unik_platform = "xen-x86_64", unik_platform = "xen-arm64"))]
+pub type Disk = unik_platform_api::block::NoDisk;

@@ -26,26 +26,7 @@ mod volume;
 
 pub use volume::{Ext2, FileKind, Stat};
 
-/// A block device: 512-byte sectors.
-pub trait BlockDevice {
-    /// The device's size in sectors.
-    fn sectors(&self) -> u64;
-    /// Whether writes are refused.
-    fn read_only(&self) -> bool;
-    /// Reads whole sectors from `sector` into `buffer` (a multiple of 512 bytes).
-    fn read(&mut self, sector: u64, buffer: &mut [u8]) -> Result<(), DeviceError>;
-    /// Writes whole sectors from `bytes` at `sector`.
-    fn write(&mut self, sector: u64, bytes: &[u8]) -> Result<(), DeviceError>;
-    /// Makes every completed write durable (a flush request).
-    fn flush(&mut self) -> Result<(), DeviceError>;
-}
-
-/// The device failed a request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DeviceError;
-
-/// Bytes per sector of a [`BlockDevice`].
-pub const SECTOR_SIZE: usize = 512;
+pub use unik_platform_api::block::{BlockDevice, DeviceError, SECTOR_SIZE};
 
 /// Why an operation failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

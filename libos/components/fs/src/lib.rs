@@ -1,7 +1,8 @@
 //! The files component: one tree of paths holding the packed files `unik build` put in
-//! the initial ramdisk (read-only, served from the ramdisk's memory without copying) and
-//! RAM file systems (`/tmp`, and wherever the manifest says), each with a size limit that
-//! ends in [`Error::NoSpace`], never in a crash.
+//! the initial ramdisk (read-only, served from the ramdisk's memory without copying), RAM
+//! file systems (`/tmp`, and wherever the manifest says), each with a size limit that ends
+//! in [`Error::NoSpace`], never in a crash, and volumes: ext2 file systems on block
+//! devices ([`Volume`]).
 //!
 //! This crate is the data structure only ([`Tree`]): portable, without a platform, so it is
 //! unit-tested on the host. The C library (`unik-libc`'s `file` module) owns the one tree
@@ -13,8 +14,10 @@ extern crate alloc;
 
 mod path;
 mod tree;
+mod volume;
 
 pub use tree::{DirectoryEntry, NodeId, OpenOptions, Tree};
+pub use volume::{Volume, VolumeStat};
 
 /// Why a file operation failed (each is one `errno` value).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +44,10 @@ pub enum Error {
     CrossDevice,
     /// A mount point, which cannot be removed or renamed (`EBUSY`).
     Busy,
+    /// A volume's device failed, or its file system is damaged (`EIO`).
+    Io,
+    /// A file larger than its file system can hold (`EFBIG`).
+    TooLarge,
 }
 
 /// The longest name of a directory entry, as on Linux.

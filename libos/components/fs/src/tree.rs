@@ -1,11 +1,14 @@
-//! The tree of nodes: directories with named children and files whose contents are either
-//! packed (bytes of the archive, read-only) or owned (a RAM file system's, counted against
-//! its mount's limit). Every node belongs to one mount; operations check its rules there.
+//! The tree of nodes: directories with named children and files whose contents are
+//! packed (bytes of the archive, read-only), owned (a RAM file system's, counted against
+//! its mount's limit) or on a volume (a file system on a block device, whose directories
+//! are read into the tree as paths first walk into them). Every node belongs to one mount;
+//! operations check its rules there, and a volume's do its work.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use crate::path::{self, Step};
+use crate::volume::Volume;
 use crate::{Error, FileType, Metadata, NAME_MAX, RamMount};
 
 /// A node's index in the tree; its inode number is one more.
@@ -20,6 +23,8 @@ enum Contents<'a> {
     Packed(&'a [u8]),
     /// On the heap, counted against the mount's limit.
     Owned(Vec<u8>),
+    /// On the mount's volume (the node's `volume` inode).
+    Volume,
 }
 
 impl Contents<'_> {
@@ -27,6 +32,7 @@ impl Contents<'_> {
         match self {
             Contents::Packed(bytes) => bytes,
             Contents::Owned(bytes) => bytes,
+            Contents::Volume => &[],
         }
     }
 }
@@ -51,10 +57,19 @@ struct Node<'a> {
     open: u32,
     /// Seconds since the Unix epoch.
     modified: i64,
+    /// Its inode on the mount's volume (none for packed and RAM nodes).
+    volume: Option<u64>,
+    /// A volume directory whose entries are in the tree (always, for the others).
+    loaded: bool,
+    /// A volume file whose last name went while it was open: its inode is freed when it
+    /// closes.
+    free_on_release: bool,
 }
 
-/// A file system in the tree: the packed files (read-only) or a RAM one.
-struct Mount {
+/// A file system in the tree: the packed files (read-only), a RAM one, or a volume.
+struct Mount<'a> {
+    /// The file system on a block device, for a volume.
+    volume: Option<alloc::boxed::Box<dyn Volume + 'a>>,
     writable: bool,
     /// Most bytes of file contents.
     limit: u64,
@@ -96,7 +111,7 @@ pub struct DirectoryEntry<'t> {
 pub struct Tree<'a> {
     nodes: Vec<Option<Node<'a>>>,
     free: Vec<NodeId>,
-    mounts: Vec<Mount>,
+    mounts: Vec<Mount<'a>>,
     cwd: NodeId,
     /// The wall clock, in seconds since the Unix epoch, for modification times.
     clock: fn() -> i64,
@@ -120,8 +135,12 @@ impl<'a> Tree<'a> {
             linked: true,
             open: 0,
             modified: 0,
+            volume: None,
+            loaded: true,
+            free_on_release: false,
         };
         let packed = Mount {
+            volume: None,
             writable: false,
             limit: 0,
             used: 0,
@@ -158,6 +177,7 @@ impl<'a> Tree<'a> {
             tree.node_mut(root).mount = tree.mounts.len();
             tree.node_mut(root).permissions = 0o1777;
             tree.mounts.push(Mount {
+                volume: None,
                 writable: true,
                 limit: mount.limit,
                 used: 0,
@@ -165,6 +185,62 @@ impl<'a> Tree<'a> {
             });
         }
         tree
+    }
+
+    /// Mounts `volume` at `path` (made if missing): its folders appear there, read from the
+    /// volume as paths walk into them. `Invalid` for the root or a file.
+    pub fn mount_volume(&mut self, path: &str, volume: alloc::boxed::Box<dyn Volume + 'a>) -> Result<(), Error> {
+        let root = self
+            .make_path(path.as_bytes(), Kind::Directory(Vec::new()))
+            .ok_or(Error::Invalid)?;
+        if root == ROOT || !self.is_directory(root) {
+            return Err(Error::Invalid);
+        }
+        let mount = self.mounts.len();
+        let node = self.node_mut(root);
+        node.kind = Kind::Directory(Vec::new());
+        node.mount = mount;
+        node.volume = Some(volume.root());
+        node.loaded = false;
+        self.mounts.push(Mount {
+            writable: volume.writable(),
+            volume: Some(volume),
+            limit: 0,
+            used: 0,
+            root,
+        });
+        Ok(())
+    }
+
+    /// The volume of the mount `id` is on, and `id`'s inode there, for a volume node.
+    fn on_volume(&mut self, id: NodeId) -> Option<(&mut (dyn Volume + 'a), u64)> {
+        let node = self.nodes[id].as_ref()?;
+        let inode = node.volume?;
+        let volume = self.mounts[node.mount].volume.as_deref_mut()?;
+        Some((volume, inode))
+    }
+
+    /// Reads volume directory `id`'s entries into the tree, once.
+    fn load(&mut self, id: NodeId) -> Result<(), Error> {
+        if self.node(id).loaded {
+            return Ok(());
+        }
+        let Some((volume, inode)) = self.on_volume(id) else {
+            return Ok(());
+        };
+        let entries = volume.entries(inode)?;
+        for (name, inode, file_type) in entries {
+            let kind = match file_type {
+                FileType::File => Kind::File(Contents::Volume),
+                FileType::Directory => Kind::Directory(Vec::new()),
+            };
+            let child = self.insert(id, &name, kind, 0)?;
+            let node = self.node_mut(child);
+            node.volume = Some(inode);
+            node.loaded = file_type == FileType::File;
+        }
+        self.node_mut(id).loaded = true;
+        Ok(())
     }
 
     /// Makes the node at `path` (relative to the root), with the directories leading to it;
@@ -219,10 +295,11 @@ impl<'a> Tree<'a> {
     }
 
     /// Follows `path` from the working directory (from the root if it starts with `/`).
-    fn walk(&self, path: &[u8]) -> Result<NodeId, Error> {
+    fn walk(&mut self, path: &[u8]) -> Result<NodeId, Error> {
         let mut at = if path.first() == Some(&b'/') { ROOT } else { self.cwd };
         for step in path::steps(path) {
             self.children(at)?;
+            self.load(at)?;
             at = match step {
                 Step::Up => self.node(at).parent,
                 Step::Name(name) if name.len() > NAME_MAX => return Err(Error::NameTooLong),
@@ -233,7 +310,7 @@ impl<'a> Tree<'a> {
     }
 
     /// The node `path` names.
-    pub fn lookup(&self, path: &[u8]) -> Result<NodeId, Error> {
+    pub fn lookup(&mut self, path: &[u8]) -> Result<NodeId, Error> {
         if path.is_empty() {
             return Err(Error::NotFound);
         }
@@ -245,13 +322,14 @@ impl<'a> Tree<'a> {
     }
 
     /// The directory that holds `path`'s last component, and that component.
-    fn parent_of<'p>(&self, path: &'p [u8]) -> Result<(NodeId, &'p [u8]), Error> {
+    fn parent_of<'p>(&mut self, path: &'p [u8]) -> Result<(NodeId, &'p [u8]), Error> {
         if path.is_empty() {
             return Err(Error::NotFound);
         }
         let (folder, name) = path::split_last(path);
         let parent = self.walk(folder)?;
         self.children(parent)?;
+        self.load(parent)?;
         if name.len() > NAME_MAX {
             return Err(Error::NameTooLong);
         }
@@ -269,6 +347,9 @@ impl<'a> Tree<'a> {
             linked: true,
             open: 0,
             modified,
+            volume: None,
+            loaded: true,
+            free_on_release: false,
         };
         let id = match self.free.pop() {
             Some(id) => {
@@ -297,7 +378,23 @@ impl<'a> Tree<'a> {
         if !self.is_writable(directory) {
             return Err(Error::ReadOnly);
         }
-        self.insert(directory, name, kind, permissions & 0o7777)
+        let on_volume = match self.on_volume(directory) {
+            Some((volume, inode)) => {
+                let file_type = match kind {
+                    Kind::File(_) => FileType::File,
+                    Kind::Directory(_) => FileType::Directory,
+                };
+                Some(volume.create(inode, name, file_type, permissions & 0o7777)?)
+            }
+            None => None,
+        };
+        let kind = match (kind, on_volume) {
+            (Kind::File(_), Some(_)) => Kind::File(Contents::Volume),
+            (kind, _) => kind,
+        };
+        let id = self.insert(directory, name, kind, permissions & 0o7777)?;
+        self.node_mut(id).volume = on_volume;
+        Ok(id)
     }
 
     /// Opens the file or directory `path` for a descriptor (closed with [`Tree::close`]).
@@ -351,6 +448,12 @@ impl<'a> Tree<'a> {
 
     /// Frees node `id`, which no directory names and nobody has open.
     fn release(&mut self, id: NodeId) {
+        if self.node(id).free_on_release
+            && let Some((volume, inode)) = self.on_volume(id)
+        {
+            // Nothing to report to: a failure leaves an orphan inode for e2fsck.
+            let _ = volume.release(inode);
+        }
         let node = self.nodes[id].take().expect("released nodes are live");
         if let Kind::File(Contents::Owned(bytes)) = node.kind {
             self.mounts[node.mount].used -= bytes.len() as u64;
@@ -367,12 +470,29 @@ impl<'a> Tree<'a> {
     }
 
     /// Reads from file `id` at `offset` into `buffer`; 0 at or past the end.
-    pub fn read_at(&self, id: NodeId, offset: u64, buffer: &mut [u8]) -> Result<usize, Error> {
+    pub fn read_at(&mut self, id: NodeId, offset: u64, buffer: &mut [u8]) -> Result<usize, Error> {
+        if matches!(self.node(id).kind, Kind::File(Contents::Volume)) {
+            let (volume, inode) = self.on_volume(id).ok_or(Error::Io)?;
+            return volume.read_at(inode, offset, buffer);
+        }
         let bytes = self.contents(id)?;
         let start = usize::try_from(offset).unwrap_or(usize::MAX).min(bytes.len());
         let count = buffer.len().min(bytes.len() - start);
         buffer[..count].copy_from_slice(&bytes[start..start + count]);
         Ok(count)
+    }
+
+    /// File `id`'s volume and inode, if it is a volume file that may be written.
+    fn volume_file(&mut self, id: NodeId) -> Result<Option<(&mut (dyn Volume + 'a), u64)>, Error> {
+        match self.node(id).kind {
+            Kind::File(Contents::Volume) => {}
+            Kind::Directory(_) => return Err(Error::IsDirectory),
+            _ => return Ok(None),
+        }
+        if !self.is_writable(id) {
+            return Err(Error::ReadOnly);
+        }
+        self.on_volume(id).map(Some).ok_or(Error::Io)
     }
 
     /// File `id`'s owned bytes and its mount's room for more, if it may be written.
@@ -384,7 +504,7 @@ impl<'a> Tree<'a> {
         node.modified = modified;
         match &mut node.kind {
             Kind::Directory(_) => Err(Error::IsDirectory),
-            Kind::File(Contents::Packed(_)) => Err(Error::ReadOnly),
+            Kind::File(Contents::Packed(_) | Contents::Volume) => Err(Error::ReadOnly),
             Kind::File(Contents::Owned(_)) if !mount.writable => Err(Error::ReadOnly),
             Kind::File(Contents::Owned(bytes)) => Ok((bytes, room)),
         }
@@ -394,6 +514,9 @@ impl<'a> Tree<'a> {
     /// that is past the end). As much as the mount's limit allows is written;
     /// [`Error::NoSpace`] if nothing could be.
     pub fn write_at(&mut self, id: NodeId, offset: u64, bytes: &[u8]) -> Result<usize, Error> {
+        if let Some((volume, inode)) = self.volume_file(id)? {
+            return volume.write_at(inode, offset, bytes);
+        }
         let (contents, room) = self.writable_contents(id)?;
         let length = contents.len() as u64;
         let end = offset
@@ -419,6 +542,9 @@ impl<'a> Tree<'a> {
 
     /// Makes file `id` `length` bytes long (cut, or grown with zeroes).
     pub fn set_len(&mut self, id: NodeId, length: u64) -> Result<(), Error> {
+        if let Some((volume, inode)) = self.volume_file(id)? {
+            return volume.set_len(inode, length);
+        }
         let (contents, room) = self.writable_contents(id)?;
         let old = contents.len() as u64;
         if length > old.saturating_add(room) {
@@ -437,7 +563,20 @@ impl<'a> Tree<'a> {
     }
 
     /// What `stat` says about node `id`.
-    pub fn metadata(&self, id: NodeId) -> Metadata {
+    pub fn metadata(&mut self, id: NodeId) -> Result<Metadata, Error> {
+        let device = self.node(id).mount as u64;
+        if let Some((volume, inode)) = self.on_volume(id) {
+            let stat = volume.stat(inode)?;
+            return Ok(Metadata {
+                file_type: stat.file_type,
+                permissions: stat.permissions,
+                size: stat.size,
+                modified: stat.modified,
+                inode,
+                links: stat.links,
+                device,
+            });
+        }
         let node = self.node(id);
         let (file_type, size, links) = match &node.kind {
             Kind::File(contents) => (FileType::File, contents.bytes().len() as u64, u64::from(node.linked)),
@@ -446,15 +585,15 @@ impl<'a> Tree<'a> {
                 (FileType::Directory, 4096, 2 + subdirectories as u64)
             }
         };
-        Metadata {
+        Ok(Metadata {
             file_type,
             permissions: node.permissions,
             size,
             modified: node.modified,
             inode: id as u64 + 1,
             links,
-            device: node.mount as u64,
-        }
+            device,
+        })
     }
 
     /// Sets node `id`'s permission bits.
@@ -462,13 +601,18 @@ impl<'a> Tree<'a> {
         if !self.is_writable(id) {
             return Err(Error::ReadOnly);
         }
+        if let Some((volume, inode)) = self.on_volume(id) {
+            volume.set_permissions(inode, permissions & 0o7777)?;
+        }
         self.node_mut(id).permissions = permissions & 0o7777;
         Ok(())
     }
 
     /// Entry `index` of directory `id`, as `readdir` lists it: `.` and `..` first, then the
     /// children in the order they were made; `None` past the last.
-    pub fn entry(&self, id: NodeId, index: usize) -> Result<Option<DirectoryEntry<'_>>, Error> {
+    pub fn entry(&mut self, id: NodeId, index: usize) -> Result<Option<DirectoryEntry<'_>>, Error> {
+        self.children(id)?;
+        self.load(id)?;
         let children = self.children(id)?;
         let (name, node): (&[u8], NodeId) = match index {
             0 => (b".", id),
@@ -483,11 +627,8 @@ impl<'a> Tree<'a> {
         } else {
             FileType::File
         };
-        Ok(Some(DirectoryEntry {
-            name,
-            inode: node as u64 + 1,
-            file_type,
-        }))
+        let inode = self.node(node).volume.unwrap_or(node as u64 + 1);
+        Ok(Some(DirectoryEntry { name, inode, file_type }))
     }
 
     /// Makes the directory `path`.
@@ -514,7 +655,7 @@ impl<'a> Tree<'a> {
 
     /// The node named by `path`'s last component, which must be a plain name, and its
     /// directory; `dot` is the error for `.` and `..`.
-    fn named(&self, path: &[u8], dot: Error) -> Result<(NodeId, NodeId), Error> {
+    fn named(&mut self, path: &[u8], dot: Error) -> Result<(NodeId, NodeId), Error> {
         let (parent, name) = self.parent_of(path)?;
         match name {
             b"" => Err(Error::Busy),
@@ -538,8 +679,22 @@ impl<'a> Tree<'a> {
         if !self.is_writable(parent) {
             return Err(Error::ReadOnly);
         }
+        if let Some((volume, inode)) = self.on_volume(parent) {
+            let released = volume.unlink(inode, path::split_last(path).1)?;
+            self.node_mut(id).free_on_release = released.is_some();
+        }
         self.unlink(parent, id);
         Ok(())
+    }
+
+    /// Makes what was written to the file system holding `id` durable (a volume's
+    /// device is flushed; RAM and packed files have nowhere further to go).
+    pub fn sync(&mut self, id: NodeId) -> Result<(), Error> {
+        let mount = self.node(id).mount;
+        match self.mounts[mount].volume.as_deref_mut() {
+            Some(volume) => volume.sync(),
+            None => Ok(()),
+        }
     }
 
     /// Whether `id` is a mount's root.
@@ -563,8 +718,12 @@ impl<'a> Tree<'a> {
         if !self.is_writable(parent) {
             return Err(Error::ReadOnly);
         }
+        self.load(id)?;
         if !self.children(id)?.is_empty() {
             return Err(Error::NotEmpty);
+        }
+        if let Some((volume, inode)) = self.on_volume(parent) {
+            volume.remove_directory(inode, name)?;
         }
         self.unlink(parent, id);
         Ok(())
@@ -605,16 +764,27 @@ impl<'a> Tree<'a> {
         if directory && self.is_within(target_parent, source) {
             return Err(Error::Invalid);
         }
-        if let Some(existing) = self.child(target_parent, target_name) {
+        let existing = self.child(target_parent, target_name);
+        if let Some(existing) = existing {
             if existing == source {
                 return Ok(());
             }
+            self.load(existing)?;
             match (directory, self.is_directory(existing)) {
                 (false, true) => return Err(Error::IsDirectory),
                 (true, false) => return Err(Error::NotDirectory),
                 (true, true) if !self.children(existing)?.is_empty() => return Err(Error::NotEmpty),
                 _ => {}
             }
+        }
+        let target_inode = self.node(target_parent).volume;
+        if let (Some((volume, source_inode)), Some(target_inode)) = (self.on_volume(source_parent), target_inode) {
+            let released = volume.rename(source_inode, path::split_last(from).1, target_inode, target_name)?;
+            if let Some(existing) = existing {
+                self.node_mut(existing).free_on_release = released.is_some();
+            }
+        }
+        if let Some(existing) = existing {
             self.unlink(target_parent, existing);
         }
         let modified = (self.clock)();

@@ -7,25 +7,22 @@
 //! transmit buffers are in flight. Transmission does not wait for the device: a sent
 //! buffer is reclaimed when the device reports it used.
 //!
-//! The library OS maps RAM and devices 1:1 and QEMU's devices are cache-coherent, so a
-//! buffer's physical address is its address ([`IdentityHal`]).
+//! DMA and the transports come from `unik-driver-virtio`.
 #![no_std]
 
 extern crate alloc;
 
-use alloc::alloc::{Layout, alloc_zeroed, dealloc};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::cell::RefCell;
-use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, Ordering};
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
+use unik_driver_virtio::IdentityHal;
 use unik_platform_api::{Devices, MmioDevice, NetworkDriver};
 use virtio_drivers::device::net::VirtIONetRaw;
-use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
-use virtio_drivers::transport::{DeviceType, Transport};
-use virtio_drivers::{BufferDirection, Hal, PAGE_SIZE, PhysAddr};
+use virtio_drivers::transport::DeviceType;
+use virtio_drivers::transport::mmio::MmioTransport;
 
 /// Descriptors per virtqueue, and so buffers per direction.
 pub const QUEUE_SIZE: usize = 64;
@@ -33,42 +30,6 @@ pub const QUEUE_SIZE: usize = 64;
 const BUFFER_SIZE: usize = 2048;
 /// The largest Ethernet frame (without FCS) sent or received.
 const MAX_FRAME: usize = 1514;
-
-/// DMA for virtio-drivers: page-aligned heap memory, addressed 1:1.
-pub struct IdentityHal;
-
-fn pages_layout(pages: usize) -> Layout {
-    Layout::from_size_align(pages.max(1) * PAGE_SIZE, PAGE_SIZE).expect("a page-aligned layout")
-}
-
-// SAFETY: `dma_alloc` returns zeroed, page-aligned memory from the global allocator that
-// nothing else aliases until `dma_dealloc`; addresses are physical because the library OS
-// identity-maps RAM and device registers, and QEMU's DMA is coherent, so sharing needs no
-// copy or mapping.
-unsafe impl Hal for IdentityHal {
-    fn dma_alloc(pages: usize, _direction: BufferDirection) -> (PhysAddr, NonNull<u8>) {
-        // SAFETY: the layout has a non-zero size.
-        let memory = unsafe { alloc_zeroed(pages_layout(pages)) };
-        let memory = NonNull::new(memory).unwrap_or_else(|| alloc::alloc::handle_alloc_error(pages_layout(pages)));
-        (memory.as_ptr() as PhysAddr, memory)
-    }
-
-    unsafe fn dma_dealloc(_paddr: PhysAddr, vaddr: NonNull<u8>, pages: usize) -> i32 {
-        // SAFETY: the caller passes back what `dma_alloc` returned for `pages`.
-        unsafe { dealloc(vaddr.as_ptr(), pages_layout(pages)) };
-        0
-    }
-
-    unsafe fn mmio_phys_to_virt(paddr: PhysAddr, _size: usize) -> NonNull<u8> {
-        NonNull::new(paddr as *mut u8).expect("device registers are not at address 0")
-    }
-
-    unsafe fn share(buffer: NonNull<[u8]>, _direction: BufferDirection) -> PhysAddr {
-        buffer.as_ptr().cast::<u8>() as PhysAddr
-    }
-
-    unsafe fn unshare(_paddr: PhysAddr, _buffer: NonNull<[u8]>, _direction: BufferDirection) {}
-}
 
 type Raw = VirtIONetRaw<IdentityHal, MmioTransport<'static>, QUEUE_SIZE>;
 type Buffer = Box<[u8; BUFFER_SIZE]>;
@@ -135,21 +96,8 @@ impl VirtioNet {
     }
 
     fn probe_unclaimed(transports: impl Iterator<Item = MmioDevice>) -> Option<(VirtioNet, u32)> {
-        for device in transports {
-            let (Some(header), Ok(size)) = (
-                NonNull::new(device.registers.start as usize as *mut VirtIOHeader),
-                usize::try_from(device.registers.end - device.registers.start),
-            ) else {
-                continue;
-            };
-            // SAFETY: the platform maps every transport it reports (`Devices::virtio_mmio`),
-            // and `CLAIMED` keeps a second driver off the device.
-            let Ok(transport) = (unsafe { MmioTransport::new(header, size) }) else {
-                continue;
-            };
-            if transport.device_type() != DeviceType::Network {
-                continue;
-            }
+        // SAFETY: `CLAIMED` (in `probe`) keeps a second driver off the device.
+        for (transport, interrupt) in unsafe { unik_driver_virtio::transports(transports, DeviceType::Network) } {
             let Ok(raw) = Raw::new(transport) else {
                 continue;
             };
@@ -169,7 +117,7 @@ impl VirtioNet {
                     queues: RefCell::new(queues),
                     mac,
                 },
-                device.interrupt,
+                interrupt,
             ));
         }
         None
