@@ -268,6 +268,104 @@ fn a_std_program_gets_errors_for_what_is_missing_and_ends_with_its_status() {
     }
 }
 
+/// Runs an e2fsprogs tool on the host (Debian's e2fsprogs, which setup installs).
+fn e2fsprogs(program: &str, args: &[&std::ffi::OsStr]) -> std::process::Output {
+    let path = ["/usr/sbin", "/sbin"]
+        .iter()
+        .map(|folder| std::path::Path::new(folder).join(program))
+        .find(|path| path.exists())
+        .unwrap_or_else(|| panic!("{program} is missing: install Debian's e2fsprogs"));
+    std::process::Command::new(path).args(args).output().unwrap()
+}
+
+/// A volume keeps what a std program wrote (each file synced, then renamed into place)
+/// across boots: `unik run --volume FILE:/data:size=8M` makes the ext2 file with mke2fs,
+/// the guest writes through virtio-blk, the host's `e2fsck -fn` finds nothing to fix and
+/// `debugfs` reads the files, the next boot reads them back, and a read-only attach gives
+/// `EROFS`. Bad volume files are refused before QEMU starts, and stay untouched.
+#[test]
+fn a_volume_keeps_its_files_across_boots() {
+    for target in ["kvm-x86_64", "kvm-arm64"] {
+        let dir = tempfile::tempdir().unwrap();
+        let volume = dir.path().join("data.img");
+        let attach = |suffix: &str| format!("{}:/data{suffix}", volume.display());
+        let output = run(unik_for_app("std-volume").args(run_args(target, 120)).args([
+            "--volume",
+            &attach(":size=8M"),
+            "--",
+            "write",
+            "20",
+        ]));
+        assert_eq!(output.status, 0, "{target}: {}\n{}", output.stdout, output.stderr);
+        assert_eq!(output.stdout, "made /data/keys\nstored 20 keys\n", "{target}");
+        let checked = e2fsprogs("e2fsck", &["-fn".as_ref(), volume.as_os_str()]);
+        assert!(
+            checked.status.success(),
+            "{target}: e2fsck:\n{}",
+            String::from_utf8_lossy(&checked.stdout)
+        );
+        let read = e2fsprogs(
+            "debugfs",
+            &["-R".as_ref(), "cat /keys/key-0003".as_ref(), volume.as_os_str()],
+        );
+        assert_eq!(String::from_utf8_lossy(&read.stdout), "value 3 xxx", "{target}");
+
+        let output =
+            run(unik_for_app("std-volume")
+                .args(run_args(target, 120))
+                .args(["--volume", &attach(""), "--", "read"]));
+        assert_eq!(output.status, 0, "{target}: {}", output.stderr);
+        assert_eq!(
+            output.stdout,
+            std::fs::read_to_string(data("boot/std-volume-read.out")).unwrap(),
+            "{target}"
+        );
+        let output = run(unik_for_app("std-volume").args(run_args(target, 120)).args([
+            "--volume",
+            &attach(":ro"),
+            "--",
+            "readonly",
+        ]));
+        assert_eq!(
+            output.stdout, "write: ReadOnlyFilesystem: Read-only file system (os error 30)\n20 keys readable\n",
+            "{target}: {}",
+            output.stderr
+        );
+    }
+    // Bad volume files: a clear error, nothing started, the file as it was.
+    let dir = tempfile::tempdir().unwrap();
+    let zeroes = dir.path().join("zeroes.img");
+    std::fs::write(&zeroes, vec![0; 2 << 20]).unwrap();
+    for (volume, says) in [
+        (format!("{}:/data", zeroes.display()), "holds no ext2 file system"),
+        (
+            format!("{}/missing.img:/data", dir.path().display()),
+            "does not exist: add :size=64M",
+        ),
+        (
+            format!("{}:/elsewhere", zeroes.display()),
+            "the image mounts no volume there",
+        ),
+    ] {
+        let output = run(unik_for_app("std-volume")
+            .args(run_args("kvm-x86_64", 60))
+            .args(["--volume", &volume, "--", "read"]));
+        assert_eq!(output.status, 1, "{volume}: {}", output.stderr);
+        assert!(output.stderr.contains(says), "{volume}: {}", output.stderr);
+    }
+    let output = run(unik_for_app("std-volume")
+        .args(run_args("kvm-x86_64", 60))
+        .args(["--", "read"]));
+    assert!(
+        output
+            .stderr
+            .contains("attach a disk image for it with --volume FILE:/data"),
+        "{}",
+        output.stderr
+    );
+    assert!(std::fs::read(&zeroes).unwrap().iter().all(|&byte| byte == 0));
+}
+
 #[test]
 fn hello_builds_and_boots_with_the_dev_profile() {
     let output = run(unik().current_dir(support::root().join("examples/hello")).args([

@@ -252,6 +252,11 @@ fn settings_that_cannot_work_are_refused_before_the_build() {
             "build",
             "`lots` is not a size",
         ),
+        (
+            "targets = [\"xen-x86_64\"]\nvolumes = [\"/data\"]",
+            "build",
+            "target xen-x86_64 has no disk for volumes yet",
+        ),
     ] {
         let dir = app_with_settings(settings);
         let output = run(unik().current_dir(dir.path()).args([command, "--dry-run"]));

@@ -50,6 +50,11 @@ impl Server {
     /// [`Server::start`], waiting for a console line holding `ready` instead. `example`
     /// may also be a test application, `apps/<name>`.
     fn start_until(example: &str, target: &str, guest_port: u16, protocol: &str, ready: &str) -> Server {
+        Self::start_with(example, target, guest_port, protocol, ready, &[])
+    }
+
+    /// [`Server::start_until`] with `extra` arguments for `unik run` (volumes).
+    fn start_with(example: &str, target: &str, guest_port: u16, protocol: &str, ready: &str, extra: &[&str]) -> Server {
         let host_port = free_port();
         let mut command = match example.strip_prefix("apps/") {
             Some(app) => support::unik_for_app(app),
@@ -67,6 +72,7 @@ impl Server {
                 "--publish",
                 &format!("{host_port}:{guest_port}/{protocol}"),
             ])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             // Its own process group: stopping it stops QEMU too.
@@ -253,6 +259,83 @@ fn http_serves_curl_and_hostile_clients_on_kvm_arm64() {
     let mut server = Server::start("http", "kvm-arm64", HTTP_PORT, "tcp");
     serves_curl(&server);
     survives_hostile_clients(&mut server);
+}
+
+/// examples/kv: keys PUT over HTTP are on the ext2 volume when the answer comes; the next
+/// boot of the same volume serves them; the host's e2fsck finds the volume clean after
+/// the VM is stopped; the index page comes from the packed files.
+#[test]
+fn kv_keeps_its_keys_on_the_volume_across_boots() {
+    for target in ["kvm-x86_64", "kvm-arm64"] {
+        let dir = tempfile::tempdir().unwrap();
+        let volume = format!("{}:/data:size=16M", dir.path().join("kv.img").display());
+        let server = Server::start_with(
+            "kv",
+            target,
+            8080,
+            "tcp",
+            "kv: 0 keys, listening",
+            &["--volume", &volume],
+        );
+        let url = |path: &str| format!("http://{}{path}", server.address);
+        assert!(
+            curl(&["-s", &url("/")]).contains("<h1>kv: a key-value store"),
+            "{target}"
+        );
+        for index in 0..20 {
+            let stored = curl(&[
+                "-s",
+                "-X",
+                "PUT",
+                "--data-binary",
+                &format!("value {index}"),
+                &url(&format!("/keys/k{index:02}")),
+            ]);
+            assert_eq!(stored, "stored\n", "{target}");
+        }
+        let big = "b".repeat(100_000);
+        assert_eq!(
+            curl(&["-s", "-X", "PUT", "--data-binary", &big, &url("/keys/big")]),
+            "stored\n"
+        );
+        assert_eq!(curl(&["-s", "-X", "DELETE", &url("/keys/k00")]), "deleted\n");
+        assert_eq!(
+            curl(&["-s", "-o", "/dev/null", "-w", "%{http_code}", &url("/keys/k00")]),
+            "404"
+        );
+        assert_eq!(
+            curl(&["-s", "-o", "/dev/null", "-w", "%{http_code}", &url("/keys/..")]),
+            "404"
+        );
+        drop(server);
+        let image = dir.path().join("kv.img");
+        let checked = std::process::Command::new("/usr/sbin/e2fsck")
+            .arg("-fn")
+            .arg(&image)
+            .output()
+            .unwrap();
+        assert!(
+            checked.status.success(),
+            "{target}: {}",
+            String::from_utf8_lossy(&checked.stdout)
+        );
+
+        let volume = format!("{}:/data", image.display());
+        let server = Server::start_with(
+            "kv",
+            target,
+            8080,
+            "tcp",
+            "kv: 20 keys, listening",
+            &["--volume", &volume],
+        );
+        let url = |path: &str| format!("http://{}{path}", server.address);
+        assert_eq!(curl(&["-s", &url("/keys/k07")]), "value 7", "{target}");
+        assert_eq!(curl(&["-s", &url("/keys/big")]).len(), 100_000, "{target}");
+        let names = curl(&["-s", &url("/keys")]);
+        assert_eq!(names.lines().count(), 20, "{target}: {names}");
+        assert!(!names.contains("k00"), "{target}: {names}");
+    }
 }
 
 /// examples/std-http: the same server written with std::net and a thread per connection.

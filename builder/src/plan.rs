@@ -272,6 +272,15 @@ fn check_settings(project: &Project, target: &Target) -> Result<(), BuildError> 
             .check_memory(memory)
             .map_err(|message| setting("memory", message))?;
     }
+    if !project.settings.volumes.is_empty() && target.machine.disk_device.is_none() {
+        return Err(setting(
+            "volumes",
+            format!(
+                "target {} has no disk for volumes yet (Xen's blkfront is to come): build for kvm-x86_64 or kvm-arm64, or remove `volumes`",
+                target.name
+            ),
+        ));
+    }
     if let Some(line) = &project.settings.cmdline {
         target
             .check_command_line(line)
