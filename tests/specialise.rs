@@ -183,7 +183,7 @@ fn the_build_prints_its_components() {
     assert_eq!(output.status, 0, "{}", output.stderr);
     assert!(
         output.stderr.contains(
-            "Specialised components: console, serial-16550 (2 of 15; stripped: alloc, args, dns, entropy, events, files, math, net, std, task, thread, time, virtio-net)"
+            "Specialised components: console, serial-16550 (2 of 17; stripped: alloc, args, dns, entropy, events, ext2, files, math, net, std, task, thread, time, virtio-blk, virtio-net)"
         ),
         "{}",
         output.stderr
@@ -277,9 +277,19 @@ fn std_programs_hold_only_the_components_std_reaches() {
     // `look-alike`: functions identical to some in smoltcp, which LLVM would merge under
     // smoltcp's names if the build let it.
     let look_alike: (&str, &[&str], &[&str]) = ("look-alike", &["std", "console"], &["net", "thread", "task"]);
-    let files: (&str, &[&str], &[&str]) = ("std-files", &["std", "files"], &["net", "thread", "task", "events"]);
-    for (example, present, absent) in cases.into_iter().chain([look_alike, files]) {
-        let mut command = if matches!(example, "look-alike" | "std-files") {
+    // Packed files and RAM file systems need no disk; volumes bring ext2 and the driver.
+    let files: (&str, &[&str], &[&str]) = (
+        "std-files",
+        &["std", "files"],
+        &["net", "thread", "task", "events", "ext2", "virtio-blk"],
+    );
+    let volume: (&str, &[&str], &[&str]) = (
+        "std-volume",
+        &["std", "files", "ext2", "virtio-blk"],
+        &["net", "virtio-net"],
+    );
+    for (example, present, absent) in cases.into_iter().chain([look_alike, files, volume]) {
+        let mut command = if matches!(example, "look-alike" | "std-files" | "std-volume") {
             unik_for_app(example)
         } else {
             let mut command = unik();

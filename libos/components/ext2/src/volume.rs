@@ -841,6 +841,31 @@ impl<D: BlockDevice> Ext2<D> {
         Ok(Some((name, number, kind)))
     }
 
+    /// Every live entry of directory `directory` in one pass: name, inode and kind (from the
+    /// entry's type, or the inode's when the file system keeps no types in entries).
+    pub fn entries(&mut self, directory: u32) -> Result<Vec<(Vec<u8>, u32, FileKind)>, Error> {
+        let mut node = self.directory(directory)?;
+        let mut found = Vec::new();
+        self.scan(&mut node, |_, _, number, _, name, kind| {
+            if number != 0 {
+                found.push((name.to_vec(), number, kind));
+            }
+            None::<()>
+        })?;
+        found
+            .into_iter()
+            .map(|(name, number, kind)| {
+                let kind = match kind {
+                    layout::ENTRY_FILE => FileKind::File,
+                    layout::ENTRY_DIRECTORY => FileKind::Directory,
+                    0 => self.stat(number)?.kind,
+                    _ => FileKind::Other,
+                };
+                Ok((name, number, kind))
+            })
+            .collect()
+    }
+
     fn entry_type(&self, kind: FileKind) -> u8 {
         match (self.filetype, kind) {
             (false, _) => 0,

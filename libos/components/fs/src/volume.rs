@@ -87,22 +87,16 @@ impl<D: BlockDevice + Send> Volume for Ext2<D> {
     }
 
     fn entries(&mut self, directory: u64) -> Result<Vec<(Vec<u8>, u64, FileType)>, Error> {
-        let directory = inode(directory)?;
-        let mut entries = Vec::new();
-        for index in 0.. {
-            let Some((name, number, kind)) = self.entry(directory, index).map_err(error)? else {
-                break;
-            };
+        let entries = Ext2::entries(self, inode(directory)?).map_err(error)?;
+        let entries = entries.into_iter().filter_map(|(name, number, kind)| {
             let file_type = match kind {
                 FileKind::File => FileType::File,
                 FileKind::Directory => FileType::Directory,
-                FileKind::Other => continue,
+                FileKind::Other => return None,
             };
-            if name != b"." && name != b".." {
-                entries.push((name, u64::from(number), file_type));
-            }
-        }
-        Ok(entries)
+            (name != b"." && name != b"..").then_some((name, u64::from(number), file_type))
+        });
+        Ok(entries.collect())
     }
 
     fn stat(&mut self, node: u64) -> Result<VolumeStat, Error> {
