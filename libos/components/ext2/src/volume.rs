@@ -125,6 +125,9 @@ pub struct Ext2<D: BlockDevice> {
     dirty_groups: Vec<bool>,
     superblock_dirty: bool,
     bitmap: Option<CachedBitmap>,
+    /// Indirect blocks changed by allocations in this operation, written by
+    /// [`Ext2::commit`] after the bitmap that allocates what they point to.
+    tables: Vec<(u32, Vec<u8>)>,
     block_size: usize,
     blocks_count: u32,
     first_data_block: u32,
@@ -217,6 +220,7 @@ impl<D: BlockDevice> Ext2<D> {
             groups,
             superblock_dirty: false,
             bitmap: None,
+            tables: Vec::new(),
             block_size,
             blocks_count,
             first_data_block,
@@ -302,8 +306,11 @@ impl<D: BlockDevice> Ext2<D> {
         }
     }
 
-    /// Writes the cached bitmap, the changed group descriptors and the superblock: called at
-    /// the end of every operation that changes them.
+    /// Writes the cached bitmap, the changed group descriptors, the superblock and the
+    /// indirect blocks allocations changed, in that order: an allocation is on the device
+    /// before anything points to it (the inode comes after a commit), so a crash between
+    /// two writes leaks a block at worst. Called at the end of every operation that
+    /// allocates, before its inode is written.
     fn commit(&mut self) -> Result<(), Error> {
         if let Some(bitmap) = self.bitmap.as_mut()
             && bitmap.dirty
@@ -348,7 +355,26 @@ impl<D: BlockDevice> Ext2<D> {
             self.superblock = superblock;
             result?;
         }
+        for (block, bytes) in core::mem::take(&mut self.tables) {
+            self.write_block(block, &bytes)?;
+        }
         Ok(())
+    }
+
+    /// Indirect block `block`, as this operation left it.
+    fn table(&mut self, block: u32) -> Result<Vec<u8>, Error> {
+        match self.tables.iter().find(|(pending, _)| *pending == block) {
+            Some((_, bytes)) => Ok(bytes.clone()),
+            None => self.read_block(block),
+        }
+    }
+
+    /// Keeps indirect block `block`'s new contents for the commit.
+    fn set_table(&mut self, block: u32, bytes: Vec<u8>) {
+        match self.tables.iter_mut().find(|(pending, _)| *pending == block) {
+            Some((_, pending)) => *pending = bytes,
+            None => self.tables.push((block, bytes)),
+        }
     }
 
     /// Makes everything written so far durable: metadata out, then a flush request.
@@ -433,6 +459,8 @@ impl<D: BlockDevice> Ext2<D> {
             if directory {
                 self.count(group, group::USED_DIRS, None, 1);
             }
+            // The counts go out with the bitmap, so a crash leaves them agreeing.
+            self.commit()?;
             return Ok(group as u32 * self.inodes_per_group + bit as u32 + 1);
         }
         Err(Error::NoSpace)
@@ -557,7 +585,7 @@ impl<D: BlockDevice> Ext2<D> {
             node.set_pointer(path.slot, block);
         }
         for (level, &at) in path.indices[..path.depth].iter().enumerate() {
-            let mut table = self.read_block(block)?;
+            let mut table = self.table(block)?;
             let mut next = u32_at(&table, 4 * at);
             if next == 0 {
                 if !allocate {
@@ -565,7 +593,7 @@ impl<D: BlockDevice> Ext2<D> {
                 }
                 next = self.new_block(node, level + 1 < path.depth)?;
                 layout::set_u32(&mut table, 4 * at, next);
-                self.write_block(block, &table)?;
+                self.set_table(block, table);
             }
             block = next;
         }
@@ -730,8 +758,8 @@ impl<D: BlockDevice> Ext2<D> {
             node.set_size(end);
         }
         node.touch((self.clock)());
-        self.write_inode(&node)?;
         self.commit()?;
+        self.write_inode(&node)?;
         match (done, failure) {
             (0, Some(error)) if !bytes.is_empty() => Err(error),
             _ => Ok(done),
@@ -919,6 +947,7 @@ impl<D: BlockDevice> Ext2<D> {
         let flags = u32_at(&node.bytes, inode::FLAGS) & !inode::INDEX_FLAG;
         layout::set_u32(&mut node.bytes, inode::FLAGS, flags);
         node.touch((self.clock)());
+        self.commit()?;
         self.write_inode(node)
     }
 
@@ -1005,6 +1034,7 @@ impl<D: BlockDevice> Ext2<D> {
             self.write_block(block, &bytes)?;
             node.set_size(self.block_size as u64);
         }
+        self.commit()?;
         self.write_inode(&node)?;
         self.add_entry(&mut parent, name, number, kind)?;
         if is_directory {
@@ -1117,6 +1147,9 @@ impl<D: BlockDevice> Ext2<D> {
         if is_directory && self.is_within(to_directory, number)? {
             return Err(Error::Invalid);
         }
+        if !is_directory {
+            return self.rename_file(number, from_directory, from, to_directory, to);
+        }
         let mut released = None;
         match self.lookup(to_directory, to) {
             Ok(existing) if existing == number => return Ok(None),
@@ -1157,6 +1190,72 @@ impl<D: BlockDevice> Ext2<D> {
         }
         self.commit()?;
         Ok(released)
+    }
+
+    /// [`Ext2::rename`] of the file `number`, ordered for crashes: the file gains a link
+    /// before its new name is written and loses it after the old name is gone, so a crash
+    /// in between leaves it under both names with a count that says so; a file it replaces
+    /// loses its name in the same sector write that gives it to the new one.
+    fn rename_file(
+        &mut self,
+        number: u32,
+        from_directory: u32,
+        from: &[u8],
+        to_directory: u32,
+        to: &[u8],
+    ) -> Result<Option<u32>, Error> {
+        let existing = match self.lookup(to_directory, to) {
+            Ok(existing) if existing == number => return Ok(None),
+            Ok(existing) => Some(existing),
+            Err(Error::NotFound) => None,
+            Err(error) => return Err(error),
+        };
+        if let Some(existing) = existing
+            && self.stat(existing)?.kind == FileKind::Directory
+        {
+            return Err(Error::IsDirectory);
+        }
+        let mut moving = self.inode(number)?;
+        let kind = moving.kind();
+        moving.set_links(moving.links() + 1);
+        self.write_inode(&moving)?;
+        let mut target_parent = self.directory(to_directory)?;
+        let mut released = None;
+        match existing {
+            Some(existing) => {
+                self.retarget_entry(&mut target_parent, to, number, kind)?;
+                let mut old = self.inode(existing)?;
+                let links = old.links().saturating_sub(1);
+                old.set_links(links);
+                layout::set_u32(&mut old.bytes, inode::CHANGE_TIME, (self.clock)());
+                self.write_inode(&old)?;
+                released = (links == 0).then_some(existing);
+            }
+            None => self.add_entry(&mut target_parent, to, number, kind)?,
+        }
+        let mut source_parent = self.directory(from_directory)?;
+        self.remove_entry(&mut source_parent, from)?;
+        let mut moving = self.inode(number)?;
+        moving.set_links(moving.links().saturating_sub(1));
+        layout::set_u32(&mut moving.bytes, inode::CHANGE_TIME, (self.clock)());
+        self.write_inode(&moving)?;
+        self.commit()?;
+        Ok(released)
+    }
+
+    /// Points the entry `name` of directory `node` at inode `number` (one sector write).
+    fn retarget_entry(&mut self, node: &mut Inode, name: &[u8], number: u32, kind: FileKind) -> Result<(), Error> {
+        let found = self.scan(node, |index, at, existing, _, found, _| {
+            (existing != 0 && found == name).then_some((index, at))
+        })?;
+        let (index, at) = found.ok_or(Error::NotFound)?;
+        let block = self.map(node, index, false)?;
+        let mut bytes = self.read_block(block)?;
+        layout::set_u32(&mut bytes, at, number);
+        bytes[at + 7] = self.entry_type(kind);
+        self.write_block(block, &bytes)?;
+        node.touch((self.clock)());
+        self.write_inode(node)
     }
 
     /// Sets inode `number`'s permission bits.

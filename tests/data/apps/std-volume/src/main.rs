@@ -63,6 +63,7 @@ fn main() {
             let mut names: Vec<String> = fs::read_dir("/data/keys")
                 .unwrap()
                 .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+                .filter(|name| !name.ends_with(".tmp"))
                 .collect();
             names.sort();
             println!("{} keys", names.len());
