@@ -515,7 +515,7 @@ fn each_fsync_sends_the_disk_a_flush() {
     let dir = tempfile::tempdir().unwrap();
     let image = dir.path().join("flush.img");
     let trace = dir.path().join("trace");
-    let mut command = unik_for_app("std-volume");
+    let command = unik_for_app("std-volume");
     let program = command.get_program().to_owned();
     let arguments: Vec<std::ffi::OsString> = command.get_args().map(ToOwned::to_owned).collect();
     let mut traced = std::process::Command::new("strace");
