@@ -304,7 +304,15 @@ fn kv_keeps_its_keys_on_the_volume_across_boots() {
             "404"
         );
         assert_eq!(
-            curl(&["-s", "-o", "/dev/null", "-w", "%{http_code}", &url("/keys/..")]),
+            curl(&[
+                "-s",
+                "--path-as-is",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                &url("/keys/..")
+            ]),
             "404"
         );
         drop(server);

@@ -35,8 +35,18 @@ impl VirtioBlk {
         if CLAIMED.fetch_or(bit, Ordering::AcqRel) & bit != 0 {
             return None;
         }
+        let mut found = None;
         // SAFETY: `CLAIMED` keeps a second driver off disk `index`.
-        let found = unsafe { unik_driver_virtio::transports(transports, DeviceType::Block) }.nth(index);
+        let disks = unsafe { unik_driver_virtio::transports(transports, DeviceType::Block) };
+        for (position, disk) in disks.enumerate() {
+            if position == index {
+                found = Some(disk);
+                break;
+            }
+            // An earlier disk, perhaps already another volume's: dropping its transport
+            // would reset it.
+            core::mem::forget(disk);
+        }
         let device = found.and_then(|(transport, _)| VirtIOBlk::new(transport).ok());
         if device.is_none() {
             CLAIMED.fetch_and(!bit, Ordering::AcqRel);

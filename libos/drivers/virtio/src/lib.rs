@@ -54,6 +54,7 @@ unsafe impl Hal for IdentityHal {
 
 /// The transports among `devices` (as `Devices::virtio_mmio` gives them: mapped) with a
 /// device of type `kind` behind them, in the platform's order, and the interrupt of each.
+/// The others are only read (a dropped transport would reset its device).
 ///
 /// # Safety
 /// No other driver may use these devices: the caller claims them (drivers keep a flag of
@@ -68,6 +69,12 @@ pub unsafe fn transports(
         // SAFETY: the platform maps every transport it reports (`Devices::virtio_mmio`) for
         // as long as the image runs; the caller keeps other drivers off it.
         let transport = unsafe { MmioTransport::new(header, size) }.ok()?;
-        (transport.device_type() == kind).then_some((transport, device.interrupt))
+        if transport.device_type() != kind {
+            // Dropping a transport resets its device, which may be another driver's
+            // (a NIC probed for after the disk was started): leave it alone.
+            core::mem::forget(transport);
+            return None;
+        }
+        Some((transport, device.interrupt))
     })
 }
