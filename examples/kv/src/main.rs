@@ -30,7 +30,11 @@ fn main() -> std::io::Result<()> {
         _ => {}
     }
     let listener = TcpListener::bind((Ipv4Addr::UNSPECIFIED, 8080))?;
-    println!("kv: {} keys, listening on {}", fs::read_dir(KEYS)?.count(), listener.local_addr()?);
+    println!(
+        "kv: {} keys, listening on {}",
+        fs::read_dir(KEYS)?.count(),
+        listener.local_addr()?
+    );
     for stream in listener.incoming().flatten() {
         std::thread::spawn(move || serve(stream));
     }
@@ -63,7 +67,9 @@ fn read_request(stream: &mut TcpStream) -> Result<(String, String, Vec<u8>), Res
     let mut buffer = Vec::new();
     let mut chunk = [0; 4096];
     loop {
-        let read = stream.read(&mut chunk).map_err(|_| text(400, "Bad Request", "unreadable request\n"))?;
+        let read = stream
+            .read(&mut chunk)
+            .map_err(|_| text(400, "Bad Request", "unreadable request\n"))?;
         if read == 0 {
             return Err(text(400, "Bad Request", "incomplete request\n"));
         }
@@ -76,7 +82,11 @@ fn read_request(stream: &mut TcpStream) -> Result<(String, String, Vec<u8>), Res
                     .headers
                     .iter()
                     .find(|header| header.name.eq_ignore_ascii_case("content-length"))
-                    .map(|header| std::str::from_utf8(header.value).ok().and_then(|v| v.trim().parse::<usize>().ok()));
+                    .map(|header| {
+                        std::str::from_utf8(header.value)
+                            .ok()
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                    });
                 let length = match length {
                     None => 0,
                     Some(Some(length)) if length <= MAX_VALUE => length,
@@ -87,7 +97,9 @@ fn read_request(stream: &mut TcpStream) -> Result<(String, String, Vec<u8>), Res
                 let path = request.path.unwrap_or_default().to_string();
                 let mut body = buffer[head..].to_vec();
                 while body.len() < length {
-                    let read = stream.read(&mut chunk).map_err(|_| text(400, "Bad Request", "body cut short\n"))?;
+                    let read = stream
+                        .read(&mut chunk)
+                        .map_err(|_| text(400, "Bad Request", "body cut short\n"))?;
                     if read == 0 {
                         return Err(text(400, "Bad Request", "body cut short\n"));
                     }
@@ -116,7 +128,11 @@ fn handle(method: &str, path: &str, body: &[u8]) -> Response {
             Err(error) => text(500, "Internal Server Error", format!("{error}\n")),
         },
         ("GET", "/keys") => match names() {
-            Ok(names) => text(200, "OK", names.iter().map(|name| format!("{name}\n")).collect::<String>()),
+            Ok(names) => text(
+                200,
+                "OK",
+                names.iter().map(|name| format!("{name}\n")).collect::<String>(),
+            ),
             Err(error) => text(500, "Internal Server Error", format!("{error}\n")),
         },
         (_, path) => {
