@@ -281,12 +281,32 @@ pub fn table(report: &Report, top: usize) -> String {
         );
     }
     out += &format!("{:<NAME$} {:>9} {:>5.1}%\n", "total", report.loaded_bytes, 100.0);
+    // The names, comma-separated, wrapped under the first to stay within 100 columns.
     let list = |names: &[String]| {
         if names.is_empty() {
-            "none".to_string()
-        } else {
-            names.join(", ")
+            return "none".to_string();
         }
+        let mut text = String::new();
+        let mut width = 12;
+        for (index, name) in names.iter().enumerate() {
+            let piece = if index + 1 < names.len() {
+                format!("{name},")
+            } else {
+                name.clone()
+            };
+            if index > 0 {
+                if width + 1 + piece.len() > 100 {
+                    text += "\n            ";
+                    width = 12;
+                } else {
+                    text.push(' ');
+                    width += 1;
+                }
+            }
+            width += piece.len();
+            text += &piece;
+        }
+        text
     };
     out += &format!(
         "\ncomponents: {}\nstripped:   {}\n",
