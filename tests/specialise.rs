@@ -100,7 +100,19 @@ fn networking_is_only_in_images_that_use_it() {
         }
         assert_eq!(
             names(&http["stripped"]),
-            ["args", "dns", "entropy", "events", "math", "std", "thread", "time"],
+            [
+                "args",
+                "dns",
+                "entropy",
+                "events",
+                "ext2",
+                "files",
+                "math",
+                "std",
+                "thread",
+                "time",
+                "virtio-blk"
+            ],
             "{target}"
         );
     }
