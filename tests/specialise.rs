@@ -132,7 +132,9 @@ fn networking_is_only_in_images_that_use_it() {
     assert!(!holds(&symbols, "virtio-net"), "xen-x86_64: http holds virtio-net");
     assert_eq!(
         names(&http["stripped"]),
-        ["args", "dns", "entropy", "events", "math", "std", "thread", "time"],
+        [
+            "args", "dns", "entropy", "events", "files", "math", "std", "thread", "time"
+        ],
         "xen-x86_64"
     );
     let why = run(unik()
@@ -157,7 +159,9 @@ fn networking_is_only_in_images_that_use_it() {
     assert!(!holds(&symbols, "virtio-net"), "xen-arm64: http holds virtio-net");
     assert_eq!(
         names(&http["stripped"]),
-        ["args", "dns", "entropy", "events", "math", "std", "thread", "time"],
+        [
+            "args", "dns", "entropy", "events", "files", "math", "std", "thread", "time"
+        ],
         "xen-arm64"
     );
     // Booted dom0less, it would have no vif (no dom0, no netback): a clear refusal.
