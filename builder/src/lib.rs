@@ -504,6 +504,7 @@ fn make_image(
             target: &target.name,
             vif_bridge: record.vif_bridge.as_deref(),
             ramdisk: record.files.as_ref().map(|files| files.archive.as_path()),
+            disks: &volume_disks(&record),
         });
         write_atomically(xl_path, text.as_bytes())?;
     }
@@ -518,6 +519,28 @@ fn make_image(
     write_atomically(&plan.outputs.sbom, text.as_bytes())?;
     write_atomically(&plan.outputs.record, record.to_json().as_bytes())?;
     Ok((record, facts))
+}
+
+/// The `.xl`'s disks for the image's volumes: a disk image beside the image for each,
+/// named after the package and the volume (`kv-data.img` for `/data`), to be made with
+/// `mke2fs` or pointed elsewhere.
+fn volume_disks(record: &BuildRecord) -> Vec<xl::XlDisk> {
+    let folder = record.image.parent().unwrap_or(Path::new("."));
+    record
+        .volumes
+        .iter()
+        .map(|volume| {
+            let name = volume.trim_matches('/').replace('/', "-");
+            xl::XlDisk {
+                volume: volume.clone(),
+                target: folder
+                    .join(format!("{}-{name}.img", record.package))
+                    .display()
+                    .to_string(),
+                read_only: false,
+            }
+        })
+        .collect()
 }
 
 /// Packs the manifest's files into `archive`, rewriting it only when its bytes change (so

@@ -272,11 +272,11 @@ fn check_settings(project: &Project, target: &Target) -> Result<(), BuildError> 
             .check_memory(memory)
             .map_err(|message| setting("memory", message))?;
     }
-    if !project.settings.volumes.is_empty() && target.machine.disk_device.is_none() {
+    if !project.settings.volumes.is_empty() && !target.attaches_volumes() {
         return Err(setting(
             "volumes",
             format!(
-                "target {} has no disk for volumes yet (Xen's blkfront is to come): build for kvm-x86_64 or kvm-arm64, or remove `volumes`",
+                "target {} cannot attach disks for volumes: build for a target that can (`unik targets`), or remove `volumes`",
                 target.name
             ),
         ));

@@ -42,6 +42,8 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("usr/lib/xen-4.17/bin/xen-init-dom0", "usr/sbin/xen-init-dom0"),
     ("usr/bin/xenstore", "usr/bin/xenstore"),
     ("usr/bin/curl", "usr/bin/curl"),
+    // The disk hotplug script locks with it; busybox has none.
+    ("usr/bin/flock", "usr/bin/flock"),
 ];
 /// The names under which the multi-call `xenstore` program runs (the hotplug scripts use
 /// them).
@@ -49,7 +51,8 @@ const XENSTORE_COMMANDS: &[&str] = &["read", "write", "rm", "exists", "list", "l
 /// Libraries glibc opens at run time rather than naming in `DT_NEEDED` (`xl` aborts with
 /// "libgcc_s.so.1 must be installed for pthread_cancel to work" without it).
 const OPENED_LIBRARIES: &[&str] = &["libgcc_s.so.1"];
-/// Kernel modules, in load order (the package has no `modules.dep`).
+/// Kernel modules, in load order; the modules each depends on (from its `.modinfo`: the
+/// package has no `modules.dep`) are loaded before it. Then the target's `disk-modules`.
 const MODULES: &[&str] = &[
     "xen-evtchn",
     "xen-privcmd",
@@ -60,11 +63,38 @@ const MODULES: &[&str] = &[
     "stp",
     "bridge",
     "xen-netback",
+    "xen-blkback",
 ];
 /// Where the image is inside the dom0 (the kernel its `.xl` names).
 pub const DOMU_IMAGE: &str = "/domu/image";
 /// Where the domU's packed files are in the dom0 (its `.xl` names them as its `ramdisk`).
 pub const DOMU_RAMDISK: &str = "/domu/files.cpio";
+
+/// The serial numbers of the dom0's disks for volumes start so (then the volume's index):
+/// the dom0 finds each disk by it and names it `/dev/<serial>` for the `.xl`.
+pub const DISK_SERIAL_PREFIX: &str = "unik-volume";
+
+/// A volume's disk in the dom0, served to the domU as a vbd.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Dom0Disk {
+    /// Where the image mounts it.
+    pub volume: String,
+    /// The disk's serial number in QEMU, by which the dom0 finds it.
+    pub serial: String,
+    /// Whether the domain may only read it.
+    pub read_only: bool,
+}
+
+impl Dom0Disk {
+    /// The disk as the `.xl` in the dom0 names it.
+    pub fn xl_disk(&self) -> unik_targets::xl::XlDisk {
+        unik_targets::xl::XlDisk {
+            volume: self.volume.clone(),
+            target: format!("/dev/{}", self.serial),
+            read_only: self.read_only,
+        }
+    }
+}
 
 /// Lines of the domU's console, as the dom0 relays them.
 pub const DOMU_PREFIX: &str = "unik-domu: ";
@@ -88,13 +118,37 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mkdir -p /dev/pts /run /tmp /var/lock /var/log/xen/console /var/lib/xen /var/lib/xenstored
 mount -t devpts devpts /dev/pts
+# What udev would make: the hotplug scripts' locking stats /dev/stdin.
+ln -s /proc/self/fd /dev/fd
+ln -s /proc/self/fd/0 /dev/stdin
+ln -s /proc/self/fd/1 /dev/stdout
+ln -s /proc/self/fd/2 /dev/stderr
 mount -t tmpfs run /run
 mkdir -p /run/xen /run/xenstored
-for module in @MODULES@; do insmod /lib/modules/$module.ko; done
+for module in $(cat /lib/modules/order); do insmod /lib/modules/$module.ko; done
 mount -t xenfs xenfs /proc/xen
 xenstored --pid-file /run/xenstored.pid
 xen-init-dom0 > /dev/null
 xenconsoled --log=guest --log-dir=/var/log/xen/console
+if [ -f /domu/disks ]; then
+    # Each volume's disk, found by its serial number (waiting for the driver to probe
+    # it), named /dev/<serial> for the .xl.
+    while IFS= read -r serial; do
+        device=
+        for attempt in $(seq 100); do
+            for block in /sys/block/*; do
+                [ "$(cat "$block/serial" 2>/dev/null)" = "$serial" ] && device=/dev/${block##*/}
+            done
+            [ -n "$device" ] && break
+            sleep 0.1
+        done
+        if [ -n "$device" ]; then
+            ln -s "$device" "/dev/$serial"
+        else
+            echo "unik-dom0: no disk with serial $serial: the volume cannot reach the domU"
+        fi
+    done < /domu/disks
+fi
 if [ -f /domu/bridge ]; then
     # The bridge the domU's vif joins, and DHCP on it with one lease: the domU's.
     bridge=$(cat /domu/bridge)
@@ -130,8 +184,7 @@ poweroff -f
 
 /// The `/init` with the recipe's values in place of its `@NAME@` placeholders.
 fn init_script(host: &XlHost) -> String {
-    INIT.replace("@MODULES@", &MODULES.join(" "))
-        .replace("@END_MACHINE@", host.end_machine.as_deref().unwrap_or(":"))
+    INIT.replace("@END_MACHINE@", host.end_machine.as_deref().unwrap_or(":"))
         .replace("@READY@", READY_LINE)
         .replace("@STATUS_PREFIX@", unik_boot_abi::EXIT_STATUS_PREFIX)
         .replace("@DOMU_PREFIX@", DOMU_PREFIX)
@@ -149,6 +202,7 @@ fn recipe_id(host: &XlHost) -> String {
         .chain(host.debian_architecture.clone())
         .chain(host.packages.iter().cloned())
         .chain(host.library_directories.iter().cloned())
+        .chain(host.disk_modules.iter().cloned())
         .chain(
             CLIENT_PACKAGES
                 .iter()
@@ -404,14 +458,16 @@ pub fn ensure(shell: &Shell, cache: &Path, arch: Arch, host: &XlHost) -> Result<
         archive.file("etc/xen/xl.conf", 0o644, &text);
     }
     archive.directory("lib/modules");
-    for module in MODULES {
-        let path = find_module(&stage, module)?;
-        archive.file(
-            &format!("lib/modules/{module}.ko"),
-            0o644,
-            &std::fs::read(&path).map_err(io("cannot read", &path))?,
-        );
+    let wanted = MODULES
+        .iter()
+        .copied()
+        .chain(host.disk_modules.iter().map(String::as_str));
+    let modules = modules_in_load_order(&stage, wanted)?;
+    for (name, data) in &modules {
+        archive.file(&format!("lib/modules/{name}.ko"), 0o644, data);
     }
+    let order: Vec<&str> = modules.iter().map(|(name, _)| name.as_str()).collect();
+    archive.file("lib/modules/order", 0o644, format!("{}\n", order.join(" ")).as_bytes());
     let mut compressed = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     compressed
         .write_all(&archive.finish())
@@ -461,6 +517,69 @@ fn unpacked_kernel(shell: &Shell, stage: &Path) -> Result<Vec<u8>, Dom0Error> {
     }
 }
 
+/// The modules `wanted` and those they depend on, each once, each after its
+/// dependencies: (file name without `.ko`, contents).
+fn modules_in_load_order<'a>(
+    stage: &Path,
+    wanted: impl Iterator<Item = &'a str>,
+) -> Result<Vec<(String, Vec<u8>)>, Dom0Error> {
+    fn visit(
+        stage: &Path,
+        name: &str,
+        out: &mut Vec<(String, Vec<u8>)>,
+        path: &mut Vec<String>,
+    ) -> Result<(), Dom0Error> {
+        // The kernel treats `-` and `_` in module names alike; `depends=` uses `_`.
+        let key = name.replace('-', "_");
+        if out.iter().any(|(done, _)| done.replace('-', "_") == key) {
+            return Ok(());
+        }
+        if path.contains(&key) {
+            return Err(Dom0Error::Missing(format!(
+                "kernel modules depend on each other in a cycle: {}",
+                path.join(" → ")
+            )));
+        }
+        let file = find_module(stage, name)?;
+        let data = std::fs::read(&file).map_err(io("cannot read", &file))?;
+        path.push(key);
+        for dependency in module_dependencies(&data) {
+            visit(stage, &dependency, out, path)?;
+        }
+        path.pop();
+        let stem = file.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+        out.push((stem, data));
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for name in wanted {
+        visit(stage, name, &mut out, &mut Vec::new())?;
+    }
+    Ok(out)
+}
+
+/// The modules a kernel module needs loaded first: its `.modinfo` section's `depends=`.
+fn module_dependencies(module: &[u8]) -> Vec<String> {
+    use object::{Object, ObjectSection};
+    let Ok(file) = object::File::parse(module) else {
+        return Vec::new();
+    };
+    let Some(info) = file.section_by_name(".modinfo").and_then(|section| section.data().ok()) else {
+        return Vec::new();
+    };
+    info.split(|&b| b == 0)
+        .filter_map(|entry| entry.strip_prefix(b"depends="))
+        .flat_map(|list| {
+            String::from_utf8_lossy(list)
+                .split(',')
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+/// Where module `name` is in the unpacked kernel package (`-` and `_` alike).
 fn find_module(stage: &Path, name: &str) -> Result<PathBuf, Dom0Error> {
     fn search(dir: &Path, file: &str) -> Option<PathBuf> {
         for entry in std::fs::read_dir(dir).ok()?.flatten() {
@@ -469,13 +588,16 @@ fn find_module(stage: &Path, name: &str) -> Result<PathBuf, Dom0Error> {
                 if let Some(found) = search(&path, file) {
                     return Some(found);
                 }
-            } else if path.file_name().is_some_and(|n| n == file) {
+            } else if path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().replace('-', "_") == file)
+            {
                 return Some(path);
             }
         }
         None
     }
-    search(&stage.join("lib/modules"), &format!("{name}.ko"))
+    search(&stage.join("lib/modules"), &format!("{}.ko", name.replace('-', "_")))
         .ok_or_else(|| Dom0Error::Missing(format!("no kernel module {name}.ko in the kernel package")))
 }
 
@@ -597,6 +719,8 @@ pub struct DomURun<'a> {
     pub command: Option<&'a str>,
     /// The image's packed files, which its `.xl` names as [`DOMU_RAMDISK`].
     pub ramdisk: Option<&'a Path>,
+    /// The volumes' disks, which the dom0 finds and names for the `.xl`.
+    pub disks: &'a [Dom0Disk],
 }
 
 /// The initramfs for one run: the cached one, padded, then a cpio with what `run` holds.
@@ -619,6 +743,10 @@ pub fn initramfs_with(dom0: &Dom0, run: &DomURun<'_>, into: &Path) -> Result<(),
     }
     if let Some(command) = run.command {
         overlay.file("domu/command", 0o644, format!("{command}\n").as_bytes());
+    }
+    if !run.disks.is_empty() {
+        let serials: String = run.disks.iter().map(|disk| format!("{}\n", disk.serial)).collect();
+        overlay.file("domu/disks", 0o644, serials.as_bytes());
     }
     bytes.extend_from_slice(&overlay.finish());
     std::fs::write(into, bytes).map_err(io("cannot write", into))

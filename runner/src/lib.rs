@@ -220,11 +220,17 @@ pub enum RunError {
         "the image mounts a volume at {0}: attach a disk image for it with --volume FILE:{0} (add :size=64M to have unik make an empty one)"
     )]
     MissingVolume(String),
-    /// Volumes on a target without a disk device for them.
+    /// Volumes on a target (or boot mode) without a disk device for them.
     #[error(
-        "target {0} gives `unik run` no disk device for volumes yet (Xen's blkfront is to come); run the image on kvm-x86_64 or kvm-arm64"
+        "the image mounts volumes, but target {target} gives `unik run` no disk device to attach them{}",
+        if *as_domu { " as it boots by default (the hypervisor's only guest has no dom0 to serve a disk); run it as a domU instead: `unik run --domu`" } else { "" }
     )]
-    NoDiskDevice(String),
+    NoDiskDevice {
+        /// The target.
+        target: String,
+        /// Whether the image could have its volumes as an `xl` domU.
+        as_domu: bool,
+    },
     /// A volume file that is missing without `size=`, or not ext2.
     #[error("--volume {}: {problem}", file.display())]
     BadVolumeFile {
@@ -522,6 +528,7 @@ pub fn execute(shell: &Shell, plan: &BootPlan, console: Box<dyn Write + Send>) -
                 bridge,
                 command,
                 ramdisk,
+                disks,
             } => {
                 let kit = kit.as_ref().ok_or_else(|| RunError::NoXlHost(plan.target.clone()))?;
                 let run = dom0::DomURun {
@@ -530,6 +537,7 @@ pub fn execute(shell: &Shell, plan: &BootPlan, console: Box<dyn Write + Send>) -
                     bridge: bridge.as_deref(),
                     command: command.as_deref(),
                     ramdisk: ramdisk.as_deref(),
+                    disks,
                 };
                 dom0::initramfs_with(kit, &run, path)?;
             }

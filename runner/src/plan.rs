@@ -10,7 +10,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use unik_linker::record::{BuildRecord, Device};
-use unik_targets::{BootMode, ByteSize, Handoff, NetworkDevice, Role, Target, xl};
+use unik_targets::{BootMode, ByteSize, Handoff, NetworkDevice, Role, Target, VolumeDevice, xl};
 
 /// What to boot, and how.
 #[derive(Clone, Debug)]
@@ -164,8 +164,11 @@ fn volumes_in_order(
             return Err(RunError::VolumeTwice(option.guest.clone()));
         }
     }
-    if !record.volumes.is_empty() && (target.machine.disk_device.is_none() || mode == BootMode::XlDomU) {
-        return Err(RunError::NoDiskDevice(target.name.clone()));
+    if !record.volumes.is_empty() && target.volume_device(mode) == VolumeDevice::None {
+        return Err(RunError::NoDiskDevice {
+            target: target.name.clone(),
+            as_domu: target.volume_device(BootMode::XlDomU) != VolumeDevice::None,
+        });
     }
     record
         .volumes
@@ -265,6 +268,8 @@ pub enum Preparation {
         command: Option<String>,
         /// The image's packed files, its ramdisk.
         ramdisk: Option<PathBuf>,
+        /// The volumes' disks, which the dom0 names for the `.xl`.
+        disks: Vec<dom0::Dom0Disk>,
     },
 }
 
@@ -455,11 +460,28 @@ pub fn prepare(request: &BootRequest<'_>) -> Result<BootPlan, RunError> {
         args.extend(network.qemu_args(nic));
     }
     let mut preparations = Vec::new();
+    // A volume of an `xl` domU is a disk of the dom0, found there by its serial.
+    let mut dom0_disks = Vec::new();
     for (index, volume) in request.volumes.iter().enumerate() {
-        let device = machine
-            .disk_device
-            .as_ref()
-            .ok_or_else(|| RunError::NoDiskDevice(target.name.clone()))?;
+        let device = match target.volume_device(mode) {
+            VolumeDevice::QemuDisk(device) => device.to_string(),
+            VolumeDevice::Dom0Disk(device) => {
+                let serial = format!("{}{index}", dom0::DISK_SERIAL_PREFIX);
+                let device = format!("{device},serial={serial}");
+                dom0_disks.push(dom0::Dom0Disk {
+                    volume: volume.guest.clone(),
+                    serial,
+                    read_only: volume.read_only,
+                });
+                device
+            }
+            VolumeDevice::None => {
+                return Err(RunError::NoDiskDevice {
+                    target: target.name.clone(),
+                    as_domu: false,
+                });
+            }
+        };
         let read_only = if volume.read_only { ",readonly=on" } else { "" };
         args.extend([
             "-drive".into(),
@@ -565,6 +587,7 @@ pub fn prepare(request: &BootRequest<'_>) -> Result<BootPlan, RunError> {
                 target: &target.name,
                 vif_bridge: request.vif_bridge.as_deref(),
                 ramdisk: request.ramdisk.map(|_| Path::new(dom0::DOMU_RAMDISK)),
+                disks: &dom0_disks.iter().map(dom0::Dom0Disk::xl_disk).collect::<Vec<_>>(),
             });
             preparations.push(Preparation::Dom0Initramfs {
                 path: initramfs.clone(),
@@ -572,6 +595,7 @@ pub fn prepare(request: &BootRequest<'_>) -> Result<BootPlan, RunError> {
                 bridge: request.vif_bridge.clone(),
                 command: request.dom0_command.clone(),
                 ramdisk: request.ramdisk.map(Path::to_path_buf),
+                disks: dom0_disks.clone(),
             });
             match &hypervisor.handoff {
                 Handoff::Module { image_arg } => {
@@ -736,6 +760,7 @@ impl BootPlan {
                     bridge,
                     command,
                     ramdisk: _,
+                    disks,
                 } => {
                     out += &format!(
                         "  writes       {} (the dom0's initramfs with the image and this .xl:)\n",
@@ -746,6 +771,12 @@ impl BootPlan {
                     }
                     if let Some(bridge) = bridge {
                         out += &format!("  in the dom0  makes bridge {bridge} with a DHCP server for the domU's vif\n");
+                    }
+                    for disk in disks {
+                        out += &format!(
+                            "  in the dom0  names the disk with serial {} /dev/{} (volume {})\n",
+                            disk.serial, disk.serial, disk.volume
+                        );
                     }
                     if let Some(command) = command {
                         out += &format!("  in the dom0  runs `{command}` once the domU exists\n");

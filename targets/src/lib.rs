@@ -161,6 +161,13 @@ pub struct XlHost {
     /// in `/chosen`).
     #[serde(default)]
     pub ramdisk_address: Option<u64>,
+    /// The QEMU device that gives the dom0 a volume's disk image, which it serves to the
+    /// domU through blkback (none: volumes cannot be attached to domUs here).
+    #[serde(default)]
+    pub disk_device: Option<String>,
+    /// The dom0 kernel's modules for that device (their dependencies come along).
+    #[serde(default)]
+    pub disk_modules: Vec<String>,
 }
 
 impl XlHost {
@@ -306,6 +313,18 @@ pub enum BootMode {
     DeviceTree(Role),
     /// A Linux dom0 boots under the hypervisor and creates the image's domain with `xl`.
     XlDomU,
+}
+
+/// How a volume reaches an image on a target, booted in some [`BootMode`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VolumeDevice<'a> {
+    /// A QEMU disk device the image drives itself (virtio-blk).
+    QemuDisk(&'a str),
+    /// A QEMU disk device of the Linux dom0, which serves it to the domU as a vbd (the
+    /// `.xl`'s `disk`).
+    Dom0Disk(&'a str),
+    /// None: `unik run` cannot attach volumes to images booted this way.
+    None,
 }
 
 /// How an image with the `net` component reaches a network on a target.
@@ -518,6 +537,27 @@ impl Target {
             (None, Some(_)) => NetworkDevice::XenVif,
             (None, None) => NetworkDevice::None,
         }
+    }
+
+    /// How volumes reach an image booted in `mode`.
+    pub fn volume_device(&self, mode: BootMode) -> VolumeDevice<'_> {
+        match mode {
+            BootMode::XlDomU => match self.xl_host().and_then(|host| host.disk_device.as_deref()) {
+                Some(device) => VolumeDevice::Dom0Disk(device),
+                None => VolumeDevice::None,
+            },
+            _ => match &self.machine.disk_device {
+                Some(device) => VolumeDevice::QemuDisk(device),
+                None => VolumeDevice::None,
+            },
+        }
+    }
+
+    /// Whether an image with volumes can run on this target in some boot mode.
+    pub fn attaches_volumes(&self) -> bool {
+        self.boot_modes()
+            .into_iter()
+            .any(|mode| self.volume_device(mode) != VolumeDevice::None)
     }
 
     /// The Rust target an application compiles for here: the std target for a std

@@ -2,8 +2,8 @@
 //! by the builder beside the image, and by the runner for a dom0 it boots).
 //!
 //! Only what the image uses is declared: devices come with the components that need
-//! them (a `vif` on the manifest's bridge for an image with the net component; no disk),
-//! and the packed files as the domain's `ramdisk`.
+//! them (a `vif` on the manifest's bridge for an image with the net component, a `disk`
+//! per volume for an image with volumes), and the packed files as the domain's `ramdisk`.
 
 use std::path::Path;
 
@@ -26,6 +26,32 @@ pub struct XlConfig<'a> {
     pub vif_bridge: Option<&'a str>,
     /// The packed files, loaded as the domain's ramdisk.
     pub ramdisk: Option<&'a Path>,
+    /// The volumes' disks, in the order the image mounts its volumes (xvda first).
+    pub disks: &'a [XlDisk],
+}
+
+/// A volume's disk in the configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct XlDisk {
+    /// Where the image mounts it (for the comment).
+    pub volume: String,
+    /// The disk image or block device in the dom0.
+    pub target: String,
+    /// Whether the domain may only read it.
+    pub read_only: bool,
+}
+
+/// The guest's name for disk `index`: `xvda`, …, `xvdz`, `xvdaa`, … (Linux's scheme).
+pub fn virtual_disk_name(index: usize) -> String {
+    let mut letters = Vec::new();
+    let mut rest = index + 1;
+    while rest > 0 {
+        rest -= 1;
+        letters.push(b'a' + (rest % 26) as u8);
+        rest /= 26;
+    }
+    letters.reverse();
+    format!("xvd{}", String::from_utf8_lossy(&letters))
 }
 
 /// A string in `xl` configuration syntax: double quotes, with `\` and `"` escaped.
@@ -47,6 +73,14 @@ pub fn render(config: &XlConfig<'_>) -> String {
             "# Its vif joins bridge {bridge}, which must exist in dom0 (package.metadata.unik.xen-bridge names another).\n"
         ));
     }
+    for (index, disk) in config.disks.iter().enumerate() {
+        out.push_str(&format!(
+            "# Volume {} is disk {} (an ext2 image: mke2fs -t ext2 FILE 64M), {}.\n",
+            disk.volume,
+            virtual_disk_name(index),
+            if disk.read_only { "read-only" } else { "read-write" }
+        ));
+    }
     out.push_str(&format!("name = {}\n", quoted(config.name)));
     out.push_str(&format!("type = {}\n", quoted(config.guest_type)));
     out.push_str(&format!("kernel = {}\n", quoted(&config.kernel.display().to_string())));
@@ -61,8 +95,86 @@ pub fn render(config: &XlConfig<'_>) -> String {
     if let Some(bridge) = config.vif_bridge {
         out.push_str(&format!("vif = [{}]\n", quoted(&format!("bridge={bridge}"))));
     }
+    if !config.disks.is_empty() {
+        let disks: Vec<String> = config
+            .disks
+            .iter()
+            .enumerate()
+            .map(|(index, disk)| {
+                let access = if disk.read_only { "ro" } else { "rw" };
+                // `target=` last: xl takes the rest of the line as the path.
+                quoted(&format!(
+                    "format=raw, vdev={}, access={access}, target={}",
+                    virtual_disk_name(index),
+                    disk.target
+                ))
+            })
+            .collect();
+        out.push_str(&format!("disk = [{}]\n", disks.join(", ")));
+    }
     out.push_str("on_poweroff = \"destroy\"\n");
     out.push_str("on_reboot = \"destroy\"\n");
     out.push_str("on_crash = \"destroy\"\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disks_are_named_as_linux_names_them() {
+        let names: Vec<String> = [0, 1, 25, 26, 27, 701, 702].map(virtual_disk_name).into();
+        assert_eq!(names, ["xvda", "xvdb", "xvdz", "xvdaa", "xvdab", "xvdzz", "xvdaaa"]);
+    }
+
+    #[test]
+    fn each_volume_gets_a_disk_line_with_its_target_last() {
+        let disks = [
+            XlDisk {
+                volume: "/data".into(),
+                target: "/srv/kv data.img".into(),
+                read_only: false,
+            },
+            XlDisk {
+                volume: "/ref".into(),
+                target: "/dev/vdb".into(),
+                read_only: true,
+            },
+        ];
+        let text = render(&XlConfig {
+            name: "kv",
+            guest_type: "pvh",
+            kernel: Path::new("/images/kv"),
+            memory_mib: 64,
+            cmdline: "",
+            target: "xen-x86_64",
+            vif_bridge: None,
+            ramdisk: None,
+            disks: &disks,
+        });
+        assert!(text.contains("# Volume /data is disk xvda"), "{text}");
+        assert!(text.contains("# Volume /ref is disk xvdb"), "{text}");
+        assert!(
+            text.contains(
+                "disk = [\"format=raw, vdev=xvda, access=rw, target=/srv/kv data.img\", \"format=raw, vdev=xvdb, access=ro, target=/dev/vdb\"]\n"
+            ),
+            "{text}"
+        );
+        let without = render(&XlConfig {
+            disks: &[],
+            ..XlConfig {
+                name: "hello",
+                guest_type: "pvh",
+                kernel: Path::new("/h"),
+                memory_mib: 8,
+                cmdline: "",
+                target: "xen-x86_64",
+                vif_bridge: None,
+                ramdisk: None,
+                disks: &[],
+            }
+        });
+        assert!(!without.contains("disk"), "{without}");
+    }
 }

@@ -39,11 +39,13 @@ pub type Nic = unik_driver_xen_netfront::Netfront<Current>;
 pub type Nic = unik_driver_virtio_net::VirtioNet;
 
 /// The disk driver of the platform this image is built for: virtio-blk on kvm-x86_64 and
-/// kvm-arm64 (and the host, where it finds no device).
+/// kvm-arm64 (and the host, where it finds no device); Xen's blkfront on xen-x86_64 and
+/// xen-arm64.
 #[cfg(not(any(unik_platform = "xen-x86_64", unik_platform = "xen-arm64")))]
 pub type Disk = unik_driver_virtio_blk::VirtioBlk;
 
-/// The disk driver of the platform this image is built for: none on Xen yet (blkfront is
-/// to come), so no disk is ever found and the builder refuses volumes for Xen targets.
+/// The disk driver of the platform this image is built for: virtio-blk on kvm-x86_64 and
+/// kvm-arm64 (and the host, where it finds no device); Xen's blkfront on xen-x86_64 and
+/// xen-arm64.
 #[cfg(any(unik_platform = "xen-x86_64", unik_platform = "xen-arm64"))]
-pub type Disk = unik_platform_api::block::NoDisk;
+pub type Disk = unik_driver_xen_blkfront::Blkfront<Current>;

@@ -240,8 +240,55 @@ pub const NETRXF_EXTRA_INFO: u16 = 1 << 3;
 pub const NETIF_RSP_OKAY: i16 = 0;
 pub const NETIF_RSP_NULL: i16 = 1;
 
+// io/protocols.h
+pub const XEN_IO_PROTO_ABI_X86_64: &str = "x86_64-abi";
+pub const XEN_IO_PROTO_ABI_ARM: &str = "arm-abi";
+
+// io/blkif.h
+pub const BLKIF_OP_READ: u8 = 0;
+pub const BLKIF_OP_WRITE: u8 = 1;
+pub const BLKIF_OP_WRITE_BARRIER: u8 = 2;
+pub const BLKIF_OP_FLUSH_DISKCACHE: u8 = 3;
+/// Segments (granted pages) one request may carry.
+pub const BLKIF_MAX_SEGMENTS_PER_REQUEST: usize = 11;
+pub const BLKIF_RSP_EOPNOTSUPP: i16 = -2;
+pub const BLKIF_RSP_OKAY: i16 = 0;
+/// The back end's `info` bit for a disk the front end may only read.
+pub const VDISK_READONLY: u64 = 0x4;
+
+/// `blkif_request_segment`: sectors `first_sect..=last_sect` of granted page `gref`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BlkifSegment {
+    pub gref: u32,
+    pub first_sect: u8,
+    pub last_sect: u8,
+}
+
+/// `blkif_request` (the native layout of x86_64 and arm64: `id` 8-byte aligned).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BlkifRequest {
+    pub operation: u8,
+    pub nr_segments: u8,
+    pub handle: u16,
+    pub id: u64,
+    pub sector_number: u64,
+    pub seg: [BlkifSegment; BLKIF_MAX_SEGMENTS_PER_REQUEST],
+}
+
+/// `blkif_response`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BlkifResponse {
+    pub id: u64,
+    pub operation: u8,
+    pub status: i16,
+}
+
 // io/xenbus.h
 pub const XENBUS_STATE_INIT_WAIT: u32 = 2;
+pub const XENBUS_STATE_INITIALISED: u32 = 3;
 pub const XENBUS_STATE_CONNECTED: u32 = 4;
 pub const XENBUS_STATE_CLOSING: u32 = 5;
 
@@ -340,5 +387,13 @@ mod tests {
         assert_eq!(size_of::<NetifTxResponse>(), 4);
         assert_eq!(size_of::<NetifRxRequest>(), 8);
         assert_eq!(size_of::<NetifRxResponse>(), 8);
+        // blkif: 112-byte requests (so 32 fit a ring page), 16-byte responses.
+        assert_eq!(size_of::<BlkifSegment>(), 8);
+        assert_eq!(offset_of!(BlkifRequest, id), 8);
+        assert_eq!(offset_of!(BlkifRequest, sector_number), 16);
+        assert_eq!(offset_of!(BlkifRequest, seg), 24);
+        assert_eq!(size_of::<BlkifRequest>(), 112);
+        assert_eq!(offset_of!(BlkifResponse, status), 10);
+        assert_eq!(size_of::<BlkifResponse>(), 16);
     }
 }

@@ -40,6 +40,11 @@ pub trait XenBus {
     /// How this platform makes hypercalls.
     type Hypercall: Hypercall;
 
+    /// The layout of this architecture's ring requests, as a front end names it to the
+    /// back end (`protocol`: [`abi::XEN_IO_PROTO_ABI_X86_64`], [`abi::XEN_IO_PROTO_ABI_ARM`]).
+    /// Back ends on x86 assume the 32-bit layout when it is not written.
+    const IO_PROTOCOL: &'static str;
+
     /// This domain's xenstore connection; `None` without a store.
     fn store() -> Option<xenstore::Store>;
 

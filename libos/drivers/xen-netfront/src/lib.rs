@@ -18,14 +18,13 @@
 //!   to the CPU ([`XenBus::listen`]); the rings ask for a notification whenever the
 //!   driver finds nothing more to take, so a halted CPU is always woken by new work.
 //!
-//! Pages are addressed 1:1 (the library OS identity-maps RAM), so a page's frame number is
-//! its address shifted by 12.
+//! Finding the vif, granting pages and the state steps are `unik-xen-frontend`'s, shared
+//! with blkfront.
 #![no_std]
 
 extern crate alloc;
 
 use alloc::boxed::Box;
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::marker::PhantomData;
@@ -36,50 +35,24 @@ use unik_platform_api::{Clock, Console, NetworkDriver};
 use unik_xen::XenBus;
 use unik_xen::abi::{
     NETIF_RSP_NULL, NETRXF_EXTRA_INFO, NETRXF_MORE_DATA, NetifRxRequest, NetifRxResponse, NetifTxRequest,
-    NetifTxResponse, XENBUS_STATE_CLOSING, XENBUS_STATE_CONNECTED, XENBUS_STATE_INIT_WAIT,
+    NetifTxResponse, XENBUS_STATE_CONNECTED, XENBUS_STATE_INIT_WAIT,
 };
 use unik_xen::grant::GrantRef;
 use unik_xen::ring::FrontRing;
-use unik_xen::xenstore::{Store, StoreError};
+use unik_xen_frontend::{Device, PAGE_SIZE, Page, ProbeError};
 
 /// Pages posted for received packets.
 pub const RX_BUFFERS: usize = 64;
 /// Pages for packets being sent.
 pub const TX_BUFFERS: usize = 64;
-const PAGE_SIZE: usize = 4096;
 /// The largest Ethernet frame (without FCS) sent or received: netback's MTU without
 /// scatter-gather is 1500.
 const MAX_FRAME: usize = 1514;
-/// How long the back end may take to reach each state of the handshake.
-const HANDSHAKE_TIMEOUT_NS: u64 = 10_000_000_000;
-/// How often the handshake looks at the back end's state.
-const HANDSHAKE_POLL_NS: u64 = 1_000_000;
-
-#[repr(C, align(4096))]
-struct Page([u8; PAGE_SIZE]);
-
-fn new_page() -> Box<Page> {
-    Box::new(Page([0; PAGE_SIZE]))
-}
-
-/// The guest frame number of a page (RAM is identity-mapped).
-fn frame(page: &Page) -> u64 {
-    page as *const Page as u64 >> 12
-}
 
 /// A packet page and the grant that shares it with the back end.
 struct Buffer {
     page: Box<Page>,
     grant: GrantRef,
-}
-
-/// Why a vif could not be used.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ProbeError {
-    /// The domain has no vif (or no xenstore): not an error, there is just no NIC.
-    Absent,
-    /// A vif exists but could not be connected; what went wrong.
-    Failed(&'static str),
 }
 
 /// The rings, pages and event channel, shared by the tokens smoltcp holds together.
@@ -154,46 +127,16 @@ impl<B: XenBus + Clock> Netfront<B> {
     }
 
     fn connect() -> Result<Self, ProbeError> {
-        let store = B::store().ok_or(ProbeError::Absent)?;
-        let bus = Bus::<B> {
-            store,
-            bus: PhantomData,
-        };
-        let mut names = [0u8; 256];
-        let length = match bus.store.directory::<B::Hypercall>("device/vif", &mut names) {
-            Ok(length) => length,
-            Err(StoreError::NotFound) => return Err(ProbeError::Absent),
-            Err(_) => return Err(ProbeError::Failed("cannot list device/vif in xenstore")),
-        };
-        let first = names[..length].split(|&b| b == 0).find(|name| !name.is_empty());
-        let first = first
-            .and_then(|name| core::str::from_utf8(name).ok())
-            .ok_or(ProbeError::Absent)?;
-        let node = |key: &str| ["device/vif/", first, "/", key].concat();
-
-        let backend_id = bus
-            .read_number(&node("backend-id"))
-            .ok_or(ProbeError::Failed("no backend-id"))?;
-        let backend_id = u16::try_from(backend_id).map_err(|_| ProbeError::Failed("bad backend-id"))?;
-        let backend = bus
-            .read_string(&node("backend"))
-            .ok_or(ProbeError::Failed("no backend path"))?;
-        let mac = bus
-            .read_string(&node("mac"))
+        let device = Device::<B>::find("vif", 0)?;
+        let mac = device
+            .front_string("mac")
             .and_then(|text| parse_mac(&text))
             .ok_or(ProbeError::Failed("no usable mac"))?;
-        let backend_state = [backend.as_str(), "/state"].concat();
-        bus.await_state(&backend_state, XENBUS_STATE_INIT_WAIT)?;
+        device.await_back_state(XENBUS_STATE_INIT_WAIT)?;
 
-        let grants = B::grant_table().ok_or(ProbeError::Failed("no grant table"))?;
-        let grant = |page: &Page, readonly| {
-            grants
-                .grant(backend_id, frame(page), readonly)
-                .ok_or(ProbeError::Failed("grant table full"))
-        };
-        let mut ring_pages = [new_page(), new_page()];
-        let tx_ring_ref = grant(&ring_pages[0], false)?;
-        let rx_ring_ref = grant(&ring_pages[1], false)?;
+        let mut ring_pages = [Page::new(), Page::new()];
+        let tx_ring_ref = device.grant(&ring_pages[0], false)?;
+        let rx_ring_ref = device.grant(&ring_pages[1], false)?;
         // SAFETY: two fresh pages, kept in `Queues` for as long as the rings, shared only
         // with the back end.
         let (tx, rx) = unsafe {
@@ -202,12 +145,11 @@ impl<B: XenBus + Clock> Netfront<B> {
                 FrontRing::new(ring_pages[1].0.as_mut_ptr(), PAGE_SIZE),
             )
         };
-        let port = unik_xen::alloc_unbound::<B::Hypercall>(backend_id)
-            .map_err(|_| ProbeError::Failed("cannot allocate an event channel"))?;
+        let port = device.event_channel()?;
         let sending = (0..TX_BUFFERS)
             .map(|_| {
-                let page = new_page();
-                grant(&page, true).map(|grant| Buffer { page, grant })
+                let page = Page::new();
+                device.grant(&page, true).map(|grant| Buffer { page, grant })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mut queues = Queues {
@@ -223,13 +165,12 @@ impl<B: XenBus + Clock> Netfront<B> {
             skipping_fragments: false,
         };
         for id in 0..RX_BUFFERS as u16 {
-            let page = new_page();
-            let grant = grant(&page, false)?;
+            let page = Page::new();
+            let grant = device.grant(&page, false)?;
             queues.post_receive(id, Buffer { page, grant });
         }
         queues.publish_receives();
-
-        let written = [
+        device.write_front(&[
             ("tx-ring-ref", u64::from(tx_ring_ref)),
             ("rx-ring-ref", u64::from(rx_ring_ref)),
             ("event-channel", u64::from(port)),
@@ -239,15 +180,8 @@ impl<B: XenBus + Clock> Netfront<B> {
             ("feature-sg", 0),
             ("feature-gso-tcpv4", 0),
             ("state", u64::from(XENBUS_STATE_CONNECTED)),
-        ];
-        for (key, value) in written {
-            bus.write_number(&node(key), value)
-                .map_err(|_| ProbeError::Failed("cannot write the vif's xenstore nodes"))?;
-        }
-        if !B::listen(port) {
-            return Err(ProbeError::Failed("cannot route the event channel"));
-        }
-        bus.await_state(&backend_state, XENBUS_STATE_CONNECTED)?;
+        ])?;
+        device.await_back_state(XENBUS_STATE_CONNECTED)?;
         Ok(Netfront {
             queues: RefCell::new(queues),
             mac,
@@ -260,55 +194,6 @@ impl<B: XenBus> Netfront<B> {
     /// The vif's MAC address (from xenstore: the `.xl` file's, or one `xl` made up).
     pub fn mac_address(&self) -> [u8; 6] {
         self.mac
-    }
-}
-
-/// xenstore, as the handshake uses it.
-struct Bus<B: XenBus> {
-    store: Store,
-    bus: PhantomData<B>,
-}
-
-impl<B: XenBus + Clock> Bus<B> {
-    fn read_string(&self, path: &str) -> Option<String> {
-        let mut value = [0u8; 256];
-        let length = self.store.read::<B::Hypercall>(path, &mut value).ok()?;
-        core::str::from_utf8(&value[..length]).ok().map(String::from)
-    }
-
-    fn read_number(&self, path: &str) -> Option<u64> {
-        self.read_string(path)?.trim_end_matches('\0').parse().ok()
-    }
-
-    fn write_number(&self, path: &str, value: u64) -> Result<(), StoreError> {
-        let mut result = Ok(());
-        unik_platform_api::hex::write_decimal(value, |digits| {
-            result = self.store.write::<B::Hypercall>(path, digits);
-        });
-        result
-    }
-
-    /// Waits until the state node at `path` reaches `wanted`.
-    fn await_state(&self, path: &str, wanted: u32) -> Result<(), ProbeError> {
-        let deadline = B::now_nanos() + HANDSHAKE_TIMEOUT_NS;
-        loop {
-            let state = self.read_number(path).unwrap_or(0);
-            if state >= u64::from(XENBUS_STATE_CLOSING) {
-                return Err(ProbeError::Failed("the back end is closing the vif"));
-            }
-            if state >= u64::from(wanted) {
-                return Ok(());
-            }
-            let now = B::now_nanos();
-            if now >= deadline {
-                return Err(ProbeError::Failed(if wanted == XENBUS_STATE_CONNECTED {
-                    "the back end did not connect within 10 s"
-                } else {
-                    "the back end did not start within 10 s"
-                }));
-            }
-            B::wait_until(now + HANDSHAKE_POLL_NS);
-        }
     }
 }
 
@@ -449,23 +334,9 @@ impl<B: XenBus> phy::Device for Netfront<B> {
 /// connects and need no acknowledging).
 impl<B: XenBus + Clock + Console> NetworkDriver<B> for Netfront<B> {
     fn open() -> Option<(Self, [u8; 6])> {
-        match Netfront::<B>::probe() {
-            Ok(nic) => {
-                let mac = nic.mac_address();
-                Some((nic, mac))
-            }
-            Err(ProbeError::Absent) => None,
-            Err(ProbeError::Failed(reason)) => {
-                for part in [
-                    b"unik: net: the Xen vif cannot be used: ".as_slice(),
-                    reason.as_bytes(),
-                    b"\n",
-                ] {
-                    B::write(part);
-                }
-                None
-            }
-        }
+        let nic = ProbeError::device_or_report::<B, _>(Netfront::<B>::probe(), "the Xen vif")?;
+        let mac = nic.mac_address();
+        Some((nic, mac))
     }
 }
 

@@ -216,6 +216,7 @@ fn events() -> Option<*mut SharedInfo> {
 
 impl XenBus for XenArm64 {
     type Hypercall = H;
+    const IO_PROTOCOL: &'static str = unik_xen::abi::XEN_IO_PROTO_ABI_ARM;
 
     fn store() -> Option<Store> {
         STORE.store::<H>(map_page)

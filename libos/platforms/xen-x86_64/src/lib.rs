@@ -73,6 +73,7 @@ static GRANT_TABLE: LazyGrantTable = LazyGrantTable::new();
 
 impl XenBus for XenX86_64 {
     type Hypercall = H;
+    const IO_PROTOCOL: &'static str = unik_xen::abi::XEN_IO_PROTO_ABI_X86_64;
 
     fn store() -> Option<Store> {
         hypervisor();
