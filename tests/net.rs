@@ -687,6 +687,60 @@ fn serves_the_dom0_as_a_domu(example: &str, target: &str, client: &str, expected
     }
 }
 
+/// examples/kv as an xl domU on both Xen architectures: its volume is a disk of the dom0
+/// (the `.xl`'s `disk`), served by blkback to the domU's blkfront. Keys stored from the
+/// dom0 survive the domU's destruction and are served by the next boot; the host's
+/// e2fsck finds the volume clean in between.
+#[test]
+fn kv_as_a_domu_keeps_its_keys_on_a_volume_across_boots() {
+    for target in ["xen-x86_64", "xen-arm64"] {
+        let dir = tempfile::tempdir().unwrap();
+        let image = dir.path().join("kv.img");
+        let boot = |volume: String, client: &str| {
+            let output = support::run(
+                unik()
+                    .current_dir(root().join("examples/kv"))
+                    .args(support::run_args(target, 300))
+                    .args(["--domu", "--volume", &volume, "--in-dom0", &dom0_client(client)]),
+            );
+            let context = format!("{target}\nstdout:\n{}\nstderr:\n{}", output.stdout, output.stderr);
+            assert_eq!(output.status, 0, "{context}");
+            (output.stdout, context)
+        };
+        let (stdout, context) = boot(format!("{}:/data:size=16M", image.display()), "kv-client-write.sh");
+        for line in [
+            "kv: 0 keys, listening on 0.0.0.0:8080",
+            "<h1>kv: a key-value store",
+            "stored: 20 of 20",
+            "stored",
+            "deleted",
+            "deleted key: 404",
+        ] {
+            assert!(stdout.lines().any(|l| l == line), "no line {line:?} in {context}");
+        }
+        let checked = std::process::Command::new("/usr/sbin/e2fsck")
+            .arg("-fn")
+            .arg(&image)
+            .output()
+            .unwrap();
+        assert!(
+            checked.status.success(),
+            "{target}: {}",
+            String::from_utf8_lossy(&checked.stdout)
+        );
+        let (stdout, context) = boot(format!("{}:/data", image.display()), "kv-client-read.sh");
+        for line in [
+            "kv: 20 keys, listening on 0.0.0.0:8080",
+            "k07: value 07",
+            "big: 100000 bytes",
+            "keys: 20",
+        ] {
+            assert!(stdout.lines().any(|l| l == line), "no line {line:?} in {context}");
+        }
+        assert!(!stdout.contains("k00 came back"), "{context}");
+    }
+}
+
 /// examples/axum (a std program: tokio, hyper, axum) as a domU on both Xen architectures.
 #[test]
 fn axum_as_a_domu_serves_curl_in_the_dom0() {
