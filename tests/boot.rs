@@ -280,16 +280,18 @@ fn e2fsprogs(program: &str, args: &[&std::ffi::OsStr]) -> std::process::Output {
 
 /// A volume keeps what a std program wrote (each file synced, then renamed into place)
 /// across boots: `unik run --volume FILE:/data:size=8M` makes the ext2 file with mke2fs,
-/// the guest writes through virtio-blk, the host's `e2fsck -fn` finds nothing to fix and
+/// the guest writes through virtio-blk (as a Xen domU: blkfront, blkback in the dom0), the
+/// host's `e2fsck -fn` finds nothing to fix and
 /// `debugfs` reads the files, the next boot reads them back, and a read-only attach gives
 /// `EROFS`. Bad volume files are refused before QEMU starts, and stay untouched.
 #[test]
 fn a_volume_keeps_its_files_across_boots() {
-    for target in ["kvm-x86_64", "kvm-arm64"] {
+    // A domU's volume comes through the dom0 (blkback) to blkfront.
+    for (target, domu) in [("kvm-x86_64", None), ("kvm-arm64", None), ("xen-arm64", Some("--domu"))] {
         let dir = tempfile::tempdir().unwrap();
         let volume = dir.path().join("data.img");
         let attach = |suffix: &str| format!("{}:/data{suffix}", volume.display());
-        let output = run(unik_for_app("std-volume").args(run_args(target, 120)).args([
+        let output = run(unik_for_app("std-volume").args(run_args(target, 300)).args(domu).args([
             "--volume",
             &attach(":size=8M"),
             "--",
@@ -310,17 +312,19 @@ fn a_volume_keeps_its_files_across_boots() {
         );
         assert_eq!(String::from_utf8_lossy(&read.stdout), "value 3 xxx", "{target}");
 
-        let output =
-            run(unik_for_app("std-volume")
-                .args(run_args(target, 120))
-                .args(["--volume", &attach(""), "--", "read"]));
+        let output = run(unik_for_app("std-volume").args(run_args(target, 300)).args(domu).args([
+            "--volume",
+            &attach(""),
+            "--",
+            "read",
+        ]));
         assert_eq!(output.status, 0, "{target}: {}", output.stderr);
         assert_eq!(
             output.stdout,
             std::fs::read_to_string(data("boot/std-volume-read.out")).unwrap(),
             "{target}"
         );
-        let output = run(unik_for_app("std-volume").args(run_args(target, 120)).args([
+        let output = run(unik_for_app("std-volume").args(run_args(target, 300)).args(domu).args([
             "--volume",
             &attach(":ro"),
             "--",

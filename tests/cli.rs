@@ -254,8 +254,8 @@ fn settings_that_cannot_work_are_refused_before_the_build() {
         ),
         (
             "targets = [\"xen-x86_64\"]\nvolumes = [\"/data\"]",
-            "build",
-            "target xen-x86_64 has no disk for volumes yet",
+            "run",
+            "no disk device to attach them as it boots by default (the hypervisor's only guest has no dom0 to serve a disk); run it as a domU instead: `unik run --domu`",
         ),
     ] {
         let dir = app_with_settings(settings);

@@ -101,9 +101,9 @@ pub fn exec(shell: &Shell, args: Args) -> Result<i32> {
         timeout,
         volumes: args.volume,
     };
-    // Before the build: memory out of the target's range, or a command line its
-    // hypervisor would cut.
-    options.check(&target)?;
+    // Before the build: memory out of the target's range, a command line its
+    // hypervisor would cut, volumes the boot cannot attach.
+    options.check(&target, &project.settings.volumes)?;
     if args.dry_run {
         build::print_plan(shell, &project, &target, &profile, MessageFormat::Human)?;
         let image = unik_builder::output_dir(&project, &target, &profile).join(&project.package);

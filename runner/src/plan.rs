@@ -64,13 +64,35 @@ pub struct RunOptions {
 
 impl RunOptions {
     /// Checks what can be checked before the image exists: the memory against `target`'s
-    /// range and the command line against what its hypervisor passes on. The image's own
+    /// range, the command line against what its hypervisor passes on, and whether the
+    /// boot can attach disks for the `volumes` the manifest declares. The image's own
     /// need is checked against its record in [`BootRequest::for_image`].
-    pub fn check(&self, target: &Target) -> Result<(), RunError> {
+    pub fn check(&self, target: &Target, volumes: &[String]) -> Result<(), RunError> {
         if let Some(memory) = self.memory {
             target.check_memory(memory).map_err(RunError::Memory)?;
         }
-        target.check_command_line(&self.cmdline).map_err(RunError::CommandLine)
+        target
+            .check_command_line(&self.cmdline)
+            .map_err(RunError::CommandLine)?;
+        let mode = self.boot_mode(target)?;
+        if !volumes.is_empty() && target.volume_device(mode) == VolumeDevice::None {
+            return Err(RunError::NoDiskDevice {
+                target: target.name.clone(),
+                as_domu: target.volume_device(BootMode::XlDomU) != VolumeDevice::None,
+            });
+        }
+        Ok(())
+    }
+
+    /// How the image boots on `target`: as an `xl` domU if asked, else the default.
+    fn boot_mode(&self, target: &Target) -> Result<BootMode, RunError> {
+        if !self.domu {
+            return Ok(target.default_boot_mode());
+        }
+        if !target.boot_modes().contains(&BootMode::XlDomU) {
+            return Err(RunError::NoXlHost(target.name.clone()));
+        }
+        Ok(BootMode::XlDomU)
     }
 }
 
@@ -85,7 +107,7 @@ impl<'a> BootRequest<'a> {
         cache: PathBuf,
     ) -> Result<BootRequest<'a>, RunError> {
         let image = record.image.as_path();
-        options.check(target)?;
+        options.check(target, &record.volumes)?;
         let memory = match options.memory {
             Some(memory) if memory.bytes() < record.memory_required => {
                 return Err(RunError::MemoryTooSmall {
@@ -97,14 +119,7 @@ impl<'a> BootRequest<'a> {
             Some(memory) => memory,
             None => ByteSize::new(record.memory),
         };
-        let mode = if options.domu {
-            if !target.boot_modes().contains(&BootMode::XlDomU) {
-                return Err(RunError::NoXlHost(target.name.clone()));
-            }
-            BootMode::XlDomU
-        } else {
-            target.default_boot_mode()
-        };
+        let mode = options.boot_mode(target)?;
         let has_nic = record.needs(Device::Nic);
         if !options.publish.is_empty() {
             if !has_nic {
@@ -127,7 +142,7 @@ impl<'a> BootRequest<'a> {
                 });
             }
         };
-        let volumes = volumes_in_order(target, record, options.volumes, mode)?;
+        let volumes = volumes_in_order(record, options.volumes)?;
         Ok(BootRequest {
             target,
             image,
@@ -147,12 +162,7 @@ impl<'a> BootRequest<'a> {
 }
 
 /// The `--volume`s given, checked against the image's volumes and put in their order.
-fn volumes_in_order(
-    target: &Target,
-    record: &BuildRecord,
-    mut given: Vec<VolumeOption>,
-    mode: BootMode,
-) -> Result<Vec<VolumeOption>, RunError> {
+fn volumes_in_order(record: &BuildRecord, mut given: Vec<VolumeOption>) -> Result<Vec<VolumeOption>, RunError> {
     for (index, option) in given.iter().enumerate() {
         if !record.volumes.contains(&option.guest) {
             return Err(RunError::UnknownVolume {
@@ -163,12 +173,6 @@ fn volumes_in_order(
         if given[..index].iter().any(|earlier| earlier.guest == option.guest) {
             return Err(RunError::VolumeTwice(option.guest.clone()));
         }
-    }
-    if !record.volumes.is_empty() && target.volume_device(mode) == VolumeDevice::None {
-        return Err(RunError::NoDiskDevice {
-            target: target.name.clone(),
-            as_domu: target.volume_device(BootMode::XlDomU) != VolumeDevice::None,
-        });
     }
     record
         .volumes
