@@ -329,4 +329,33 @@ fn std_programs_hold_only_the_components_std_reaches() {
             assert!(!holds(&symbols, component), "{example}: a symbol of {component}");
         }
     }
+    // On Xen a volume's disk is a vbd: blkfront over xenstore and the grant table; packed
+    // files alone bring no disk driver there either.
+    for (app, present, absent) in [
+        (
+            "std-volume",
+            &["files", "ext2", "blkfront", "xenstore", "grant-table"][..],
+            &["virtio-blk", "netfront", "net"][..],
+        ),
+        (
+            "std-files",
+            &["files"][..],
+            &["ext2", "blkfront", "xenstore", "grant-table"][..],
+        ),
+    ] {
+        let (message, symbols) = build_json(&mut unik_for_app(app), "xen-x86_64");
+        let components = names(&message["components"]);
+        for component in present {
+            assert!(
+                holds(&symbols, component),
+                "xen-x86_64: {app} lacks {component}: {components:?}"
+            );
+        }
+        for component in absent {
+            assert!(
+                !components.iter().any(|c| c == component) && !holds(&symbols, component),
+                "xen-x86_64: {app} holds {component}: {components:?}"
+            );
+        }
+    }
 }
