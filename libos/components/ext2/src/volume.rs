@@ -7,6 +7,11 @@ use alloc::vec::Vec;
 use crate::layout::{self, group, inode, superblock as sb, u16_at, u32_at};
 use crate::{BlockDevice, Error, SECTOR_SIZE};
 
+/// The most bytes of consecutive blocks a file read or write sends in one request.
+const RUN_BYTES: usize = 64 * 1024;
+/// Indirect tables kept after reading (a file's single, double and triple indirect path).
+const CACHED_TABLES: usize = 4;
+
 /// What kind of file an inode is (the kinds this code makes and reads).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileKind {
@@ -128,6 +133,9 @@ pub struct Ext2<D: BlockDevice> {
     /// Indirect blocks changed by allocations in this operation, written by
     /// [`Ext2::commit`] after the bitmap that allocates what they point to.
     tables: Vec<(u32, Vec<u8>)>,
+    /// Indirect tables lately read from the disk, as they are there (newest last), so
+    /// that mapping the blocks of a file one after another reads each table once.
+    cached_tables: Vec<(u32, Vec<u8>)>,
     block_size: usize,
     blocks_count: u32,
     first_data_block: u32,
@@ -221,6 +229,7 @@ impl<D: BlockDevice> Ext2<D> {
             superblock_dirty: false,
             bitmap: None,
             tables: Vec::new(),
+            cached_tables: Vec::new(),
             block_size,
             blocks_count,
             first_data_block,
@@ -280,9 +289,29 @@ impl<D: BlockDevice> Ext2<D> {
     }
 
     fn write_block(&mut self, block: u32, bytes: &[u8]) -> Result<(), Error> {
+        self.write_blocks(block, bytes)
+    }
+
+    /// Writes whole blocks from `block` on (`bytes` a multiple of the block size), in one
+    /// request.
+    fn write_blocks(&mut self, block: u32, bytes: &[u8]) -> Result<(), Error> {
+        let count = (bytes.len() / self.block_size) as u32;
         self.check_block(block)?;
+        self.check_block(block + count.saturating_sub(1))?;
+        self.cached_tables
+            .retain(|(cached, _)| !(block..block + count).contains(cached));
         self.device.write(u64::from(block) * self.sectors_per_block(), bytes)?;
         Ok(())
+    }
+
+    /// Reads `count` whole blocks from `block` on, in one request.
+    fn read_blocks(&mut self, block: u32, count: usize) -> Result<Vec<u8>, Error> {
+        self.check_block(block)?;
+        self.check_block(block + (count as u32).saturating_sub(1))?;
+        let mut bytes = vec![0; self.block_size * count];
+        self.device
+            .read(u64::from(block) * self.sectors_per_block(), &mut bytes)?;
+        Ok(bytes)
     }
 
     fn descriptor(&self, group: usize) -> &[u8] {
@@ -363,14 +392,23 @@ impl<D: BlockDevice> Ext2<D> {
 
     /// Indirect block `block`, as this operation left it.
     fn table(&mut self, block: u32) -> Result<Vec<u8>, Error> {
-        match self.tables.iter().find(|(pending, _)| *pending == block) {
-            Some((_, bytes)) => Ok(bytes.clone()),
-            None => self.read_block(block),
+        if let Some((_, bytes)) = self.tables.iter().find(|(pending, _)| *pending == block) {
+            return Ok(bytes.clone());
         }
+        if let Some((_, bytes)) = self.cached_tables.iter().find(|(cached, _)| *cached == block) {
+            return Ok(bytes.clone());
+        }
+        let bytes = self.read_block(block)?;
+        if self.cached_tables.len() == CACHED_TABLES {
+            self.cached_tables.remove(0);
+        }
+        self.cached_tables.push((block, bytes.clone()));
+        Ok(bytes)
     }
 
     /// Keeps indirect block `block`'s new contents for the commit.
     fn set_table(&mut self, block: u32, bytes: Vec<u8>) {
+        self.cached_tables.retain(|(cached, _)| *cached != block);
         match self.tables.iter_mut().find(|(pending, _)| *pending == block) {
             Some((_, pending)) => *pending = bytes,
             None => self.tables.push((block, bytes)),
@@ -701,14 +739,25 @@ impl<D: BlockDevice> Ext2<D> {
             let at = offset + done as u64;
             let index = at / self.block_size as u64;
             let within = (at % self.block_size as u64) as usize;
-            let len = (self.block_size - within).min(count - done);
             let block = self.map(&mut node, index, false)?;
             if block == 0 {
+                let len = (self.block_size - within).min(count - done);
                 buffer[done..done + len].fill(0);
-            } else {
-                let bytes = self.read_block(block)?;
-                buffer[done..done + len].copy_from_slice(&bytes[within..within + len]);
+                done += len;
+                continue;
             }
+            // The following file blocks that lie right after it on the disk come in the
+            // same request.
+            let wanted = (within + count - done).div_ceil(self.block_size);
+            let mut blocks = 1;
+            while blocks < wanted.min(RUN_BYTES / self.block_size)
+                && self.map(&mut node, index + blocks as u64, false)? == block + blocks as u32
+            {
+                blocks += 1;
+            }
+            let bytes = self.read_blocks(block, blocks)?;
+            let len = (bytes.len() - within).min(count - done);
+            buffer[done..done + len].copy_from_slice(&bytes[within..within + len]);
             done += len;
         }
         Ok(count)
@@ -721,6 +770,8 @@ impl<D: BlockDevice> Ext2<D> {
         let mut node = self.file(number)?;
         let mut done = 0;
         let mut failure = None;
+        // Data blocks written but not yet sent: the first block and their contents.
+        let mut run: Option<(u32, Vec<u8>)> = None;
         while done < bytes.len() {
             let at = offset + done as u64;
             let index = at / self.block_size as u64;
@@ -750,8 +801,22 @@ impl<D: BlockDevice> Ext2<D> {
                 }
             };
             contents[within..within + len].copy_from_slice(&bytes[done..done + len]);
-            self.write_block(block, &contents)?;
+            // Blocks that follow each other on the disk go out in one request.
+            let joins = run.as_ref().is_some_and(|(first, data)| {
+                *first + (data.len() / self.block_size) as u32 == block && data.len() < RUN_BYTES
+            });
+            if !joins && let Some((first, data)) = run.take() {
+                self.write_blocks(first, &data)?;
+            }
+            match &mut run {
+                Some((_, data)) => data.extend_from_slice(&contents),
+                None => run = Some((block, contents)),
+            }
             done += len;
+        }
+        // The data before the metadata that points to it.
+        if let Some((first, data)) = run.take() {
+            self.write_blocks(first, &data)?;
         }
         let end = offset + done as u64;
         if end > node.size() {
