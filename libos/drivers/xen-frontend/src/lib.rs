@@ -6,6 +6,7 @@
 //! steps through the `state` node (`io/xenbus.h`). A [`Device`] is one such device found
 //! in xenstore: its nodes read and written, the back end's state waited for.
 #![no_std]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 
