@@ -142,7 +142,7 @@ mod tests {
                 read_only: true,
             },
         ];
-        let text = render(&XlConfig {
+        let config = XlConfig {
             name: "kv",
             guest_type: "pvh",
             kernel: Path::new("/images/kv"),
@@ -152,7 +152,8 @@ mod tests {
             vif_bridge: None,
             ramdisk: None,
             disks: &disks,
-        });
+        };
+        let text = render(&config);
         assert!(text.contains("# Volume /data is disk xvda"), "{text}");
         assert!(text.contains("# Volume /ref is disk xvdb"), "{text}");
         assert!(
@@ -161,20 +162,7 @@ mod tests {
             ),
             "{text}"
         );
-        let without = render(&XlConfig {
-            disks: &[],
-            ..XlConfig {
-                name: "hello",
-                guest_type: "pvh",
-                kernel: Path::new("/h"),
-                memory_mib: 8,
-                cmdline: "",
-                target: "xen-x86_64",
-                vif_bridge: None,
-                ramdisk: None,
-                disks: &[],
-            }
-        });
+        let without = render(&XlConfig { disks: &[], ..config });
         assert!(!without.contains("disk"), "{without}");
     }
 }
