@@ -15,7 +15,9 @@
 //! then a poweroff, which makes Xen halt the machine). For an image with a vif it first
 //! makes the bridge the `.xl` names, at [`DOM0_ADDRESS`], with a DHCP server that leases
 //! [`DOMU_ADDRESS`] (the only lease) to the domU, through netback and the hotplug
-//! scripts `xl` runs. A run may give a command for the dom0 to run once the domU is
+//! scripts `xl` runs. For an image with volumes it names each volume's disk (a virtio
+//! disk of the dom0, found by its serial) `/dev/unik-volumeN`, which the `.xl`'s `disk`
+//! lines hand to blkback. A run may give a command for the dom0 to run once the domU is
 //! created (a client, such as `curl`); its output is relayed with its own prefix, its
 //! exit status ends the run, and the domU is destroyed after it.
 //!
