@@ -302,6 +302,29 @@ fn the_exit_status_line_is_defined_once() {
     );
 }
 
+#[test]
+fn every_committed_lock_file_is_current() {
+    let stale: Vec<String> = files()
+        .into_iter()
+        .filter(|path| path.file_name().is_some_and(|name| name == "Cargo.lock"))
+        .filter(|lock| {
+            let manifest = root().join(lock.with_file_name("Cargo.toml"));
+            let output = std::process::Command::new(env!("CARGO"))
+                .args(["update", "--quiet", "--workspace", "--locked", "--manifest-path"])
+                .arg(&manifest)
+                .output()
+                .expect("cargo runs");
+            !output.status.success()
+        })
+        .map(|lock| lock.display().to_string())
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "these lock files no longer match their manifests (a build would rewrite them): \
+         {stale:?}; run `cargo update --workspace --manifest-path <its Cargo.toml>` and commit it"
+    );
+}
+
 /// Targets the bench does not measure yet, and why. When a target gains bench rows, it
 /// leaves this list (the test below fails until it does).
 const NOT_YET_BENCHED: &[&str] = &[];
