@@ -303,6 +303,26 @@ fn the_exit_status_line_is_defined_once() {
 }
 
 #[test]
+fn no_arm64_code_unmasks_interrupts() {
+    // entry.S masks IRQ, FIQ and SError and puts code where their vectors would be.
+    let unmasking: Vec<String> = files()
+        .into_iter()
+        .filter(|path| path.starts_with("libos"))
+        .filter(|path| path.extension().is_some_and(|e| e == "rs" || e == "S"))
+        .filter(|path| {
+            let text: String = read(path).to_ascii_lowercase().split_whitespace().collect();
+            text.contains("daifclr") || text.contains("msrdaif,")
+        })
+        .map(|path| path.display().to_string())
+        .collect();
+    assert!(
+        unmasking.is_empty(),
+        "{unmasking:?} unmask interrupts on arm64, whose vector table has only the synchronous \
+         entry (libos/arch/aarch64/src/entry.S): give it the IRQ entry first"
+    );
+}
+
+#[test]
 fn every_committed_lock_file_is_current() {
     let stale: Vec<String> = files()
         .into_iter()

@@ -14,7 +14,8 @@ pub struct Fault {
     pub pc: u64,
     /// Faulting data address, when the CPU reports one (x86 CR2, arm64 FAR).
     pub address: Option<u64>,
-    /// Additional architecture detail (x86 error code).
+    /// Additional architecture detail: the x86 error code (0 on arm64, whose ESR in
+    /// `code` says it all).
     pub detail: u64,
     /// The interrupted code's stack pointer.
     pub stack_pointer: u64,

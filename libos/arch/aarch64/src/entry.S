@@ -12,11 +12,12 @@
  * then calls unik_aarch64_entry(dtb). All addresses here are PC-relative (`unik_address`).
  *
  * The image's first 2 KiB are its exception vector table (VBAR_EL1 = the image's start,
- * which loaders align to 2 MiB). The program runs on SP_EL1 (SPSel = 1) and never drops
- * to EL0, so only the four entries "current EL with SP_ELx" (0x200..0x3ff) can be taken:
- * the Image header and the boot code sit in the "current EL with SP_EL0" entries
- * (0x000..0x1ff), and the program's code in the lower-EL entries (0x400..0x7ff). That
- * shares 2 KiB between header, vectors and code instead of spending 4 KiB on them.
+ * which loaders align to 2 MiB). Of its sixteen entries one can be taken: the program
+ * runs on SP_EL1 (SPSel = 1), never drops to EL0, and masks IRQ, FIQ and SError here
+ * (loaders enter with them masked; nothing unmasks them, `tests/tidy.rs` checks), so only
+ * "current EL with SP_ELx, synchronous" (0x200) remains. The Image header and the boot
+ * code sit in the entries before it, the program's code in those after it: the 2 KiB
+ * hold header, vector and code rather than padding.
  *
  * Symbols required from the linker script: __image_start, __rodata_start,
  * __rodata_end_unpadded, __rodata_file_end, __data_start, __data_end, __bss_start,
@@ -48,6 +49,7 @@ unik_aarch64_vectors:
 
 .Lunik_aarch64_start:
     unik_bench_entry_counter
+    msr     daifset, #0xf
     mov     x19, x0
     msr     spsel, #1
 
@@ -125,30 +127,21 @@ unik_aarch64_vectors:
 6:  ret
 
 /*
- * The vectors that can be taken: current EL with SP_ELx (synchronous, IRQ, FIQ, SError).
- * Every exception is fatal (interrupts stay masked; sleeping collects its timer interrupt
- * from the GIC without taking it), so each passes its index (4..7 of the table's 16),
- * ESR, ELR, FAR and the program's stack pointer to unik_aarch64_exception, on the
- * exception stack: SP_EL0 holds its top, taken (and zeroed) by the first exception, so an
- * exception in the handler stays on the stack it runs on.
+ * The vector that can be taken: current EL with SP_ELx, synchronous. Every exception is
+ * fatal, so it passes ESR, ELR, FAR and the program's stack pointer to
+ * unik_aarch64_exception, on the exception stack: SP_EL0 holds its top, taken (and
+ * zeroed) by the first exception, so an exception in the handler stays on the stack it
+ * runs on.
  */
     .org    0x200
-    .irp index, 4, 5, 6, 7
-    .org    \index * 0x80
-    mov     x0, #\index
-    .if \index < 7
-    b       .Lunik_aarch64_exception_common
-    .endif
-    .endr
-.Lunik_aarch64_exception_common:
-    mov     x4, sp
-    mrs     x5, sp_el0
-    cbz     x5, 7f
+    mov     x3, sp
+    mrs     x4, sp_el0
+    cbz     x4, 7f
     msr     sp_el0, xzr
-    mov     sp, x5
-7:  mrs     x1, esr_el1
-    mrs     x2, elr_el1
-    mrs     x3, far_el1
+    mov     sp, x4
+7:  mrs     x0, esr_el1
+    mrs     x1, elr_el1
+    mrs     x2, far_el1
     bl      unik_aarch64_exception
 8:  wfe
     b       8b

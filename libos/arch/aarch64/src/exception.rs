@@ -19,7 +19,6 @@ fn class_name(class: u64) -> &'static str {
         0x18 => "trapped system register access",
         0x22 => "pc alignment fault",
         0x26 => "sp alignment fault",
-        0x2f => "serror",
         0x3c => "breakpoint",
         _ => "exception",
     }
@@ -39,29 +38,26 @@ fn abort_kind(instruction: bool, status: u64) -> &'static str {
     }
 }
 
-/// Called by the vectors on the exception stack. `index` is the vector's entry (0..16:
-/// synchronous, IRQ, FIQ, SError for each of the four origins); `stack_pointer` the
-/// program's when the exception came.
+/// Called by the synchronous vector on the exception stack (the only one that can be
+/// taken: `entry.S`); `stack_pointer` is the program's when the exception came.
 #[unsafe(no_mangle)]
-extern "C" fn unik_aarch64_exception(index: u64, esr: u64, elr: u64, far: u64, stack_pointer: u64) -> ! {
+extern "C" fn unik_aarch64_exception(esr: u64, elr: u64, far: u64, stack_pointer: u64) -> ! {
     let class = esr >> 26;
     if class == 0 && crate::semihosting::is_unanswered_call(elr) {
         crate::semihosting::unanswered();
     }
     let is_abort = matches!(class, 0x20 | 0x21 | 0x24 | 0x25);
-    let kind = match index % 4 {
-        1 => "interrupt",
-        2 => "fast interrupt",
-        3 => "serror",
-        _ if is_abort => abort_kind(class < 0x24, esr & 0x3f),
-        _ => class_name(class),
+    let kind = if is_abort {
+        abort_kind(class < 0x24, esr & 0x3f)
+    } else {
+        class_name(class)
     };
     let mut fault = Fault {
         kind,
         code: esr,
         pc: elr,
         address: (is_abort || class == 0x22).then_some(far),
-        detail: index,
+        detail: 0,
         stack_pointer,
     };
     if is_abort && unik_platform_api::fault::hits_guard(&fault, crate::mmu::main_stack_guard(), false) {
