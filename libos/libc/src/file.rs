@@ -151,16 +151,20 @@ unsafe fn path_call(
 }
 
 /// An open file or directory: its node, offset and access mode.
-struct OpenFile {
-    node: NodeId,
+pub(crate) struct OpenFile {
+    pub(crate) node: NodeId,
     offset: Spinlock<u64>,
-    readable: bool,
-    writable: bool,
+    pub(crate) readable: bool,
+    pub(crate) writable: bool,
     append: bool,
 }
 
 impl Drop for OpenFile {
+    /// The description's last descriptor closed: its `flock` lock ends, then the open.
     fn drop(&mut self) {
+        if let Some(release) = crate::lock::release_on_close() {
+            release(self.node, self as *const OpenFile as usize);
+        }
         with_tree(|tree| tree.close(self.node));
     }
 }

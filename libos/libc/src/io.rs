@@ -222,9 +222,14 @@ pub extern "C" fn dup(fd: c_int) -> c_int {
     duplicate(fd, 0)
 }
 
-/// `fcntl(2)`: descriptor copies, and the `O_NONBLOCK` flag of what they refer to.
+/// `fcntl(2)`: descriptor copies, the `O_NONBLOCK` flag of what they refer to, and POSIX
+/// record locks (see [`record_lock`]).
+///
+/// # Safety
+/// For `F_GETLK`, `F_SETLK` and `F_SETLKW`, `argument` must be null or point to a
+/// `struct flock`.
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
-pub extern "C" fn fcntl(fd: c_int, command: c_int, argument: usize) -> c_int {
+pub unsafe extern "C" fn fcntl(fd: c_int, command: c_int, argument: usize) -> c_int {
     let open = match fd {
         STDIN | STDOUT | STDERR => None,
         _ => match descriptor::open(fd) {
@@ -246,8 +251,43 @@ pub extern "C" fn fcntl(fd: c_int, command: c_int, argument: usize) -> c_int {
             }
             0
         }
+        libc::F_GETLK | libc::F_SETLK | libc::F_SETLKW => {
+            // SAFETY: the caller's guarantee.
+            unsafe { record_lock(open.as_deref(), command, argument as *mut libc::flock) }
+        }
         _ => fail(EINVAL),
     }
+}
+
+/// `fcntl`'s `F_GETLK`, `F_SETLK` and `F_SETLKW` on a descriptor's description `open`
+/// (`None`: the console's). POSIX record locks belong to the process, and no other process
+/// exists to hold a conflicting one: a valid request is granted at once and `F_GETLK`
+/// finds the range free. A read lock needs a readable file and a write lock a
+/// writable one (`EBADF`), as on Linux.
+///
+/// # Safety
+/// `lock` must be null or point to a `struct flock`.
+unsafe fn record_lock(open: Option<&crate::descriptor::Open>, command: c_int, lock: *mut libc::flock) -> c_int {
+    if lock.is_null() {
+        return fail(libc::EFAULT);
+    }
+    // SAFETY: the caller's guarantee.
+    let request = unsafe { &mut *lock };
+    let kind = c_int::from(request.l_type);
+    if ![libc::F_RDLCK, libc::F_WRLCK, libc::F_UNLCK].contains(&kind) {
+        return fail(EINVAL);
+    }
+    if command == libc::F_GETLK {
+        request.l_type = libc::F_UNLCK as _;
+        return 0;
+    }
+    let (readable, writable) = open
+        .and_then(|open| open.downcast::<crate::file::OpenFile>())
+        .map_or((true, true), |file| (file.readable, file.writable));
+    if (kind == libc::F_RDLCK && !readable) || (kind == libc::F_WRLCK && !writable) {
+        return fail(EBADF);
+    }
+    0
 }
 
 /// `ioctl(2)`: `FIONBIO` (non-blocking mode) on what the table holds; the console is not

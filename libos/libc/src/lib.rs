@@ -30,6 +30,7 @@ pub mod events;
 pub mod file;
 pub mod futex;
 pub mod io;
+pub mod lock;
 pub mod math;
 pub mod memory;
 pub mod net;

@@ -79,6 +79,64 @@ fn descriptors() {
     }
 }
 
+/// File locks: `flock` between two opens of one file, and `fcntl` record locks, which a
+/// process never conflicts with itself over.
+fn file_locks() {
+    let path = std::ffi::CString::new(format!("/tmp/libc-edges-{}.lock", std::process::id())).unwrap();
+    let record = |kind: c_int| libc::flock {
+        l_type: kind as _,
+        l_whence: libc::SEEK_SET as _,
+        l_start: 0,
+        l_len: 0,
+        l_pid: 0,
+    };
+    // SAFETY: the path is a C string; every `struct flock` pointer is to a live one.
+    unsafe {
+        let writable = libc::open(path.as_ptr(), libc::O_CREAT | libc::O_RDWR, 0o600);
+        let readable = libc::open(path.as_ptr(), libc::O_RDONLY);
+        report("flock(writable, LOCK_EX)", libc::flock(writable, libc::LOCK_EX).into());
+        report(
+            "flock(readable, LOCK_EX | LOCK_NB)",
+            libc::flock(readable, libc::LOCK_EX | libc::LOCK_NB).into(),
+        );
+        report("flock(readable, LOCK_SH | LOCK_EX)", libc::flock(readable, 3).into());
+        // LOCK_MAND (32): mandatory locks, gone from Linux, which accepts and ignores them.
+        report("flock(readable, LOCK_MAND | LOCK_EX)", libc::flock(readable, 34).into());
+        report("flock(99, LOCK_SH)", libc::flock(99, libc::LOCK_SH).into());
+        report("flock(writable, LOCK_UN)", libc::flock(writable, libc::LOCK_UN).into());
+        report(
+            "flock(readable, LOCK_SH | LOCK_NB)",
+            libc::flock(readable, libc::LOCK_SH | libc::LOCK_NB).into(),
+        );
+        let mut lock = record(libc::F_WRLCK);
+        report("fcntl(readable, F_SETLK, F_WRLCK)", libc::fcntl(readable, libc::F_SETLK, &mut lock).into());
+        let mut lock = record(libc::F_RDLCK);
+        report("fcntl(readable, F_SETLKW, F_RDLCK)", libc::fcntl(readable, libc::F_SETLKW, &mut lock).into());
+        let mut lock = record(libc::F_WRLCK);
+        report("fcntl(writable, F_GETLK, F_WRLCK)", libc::fcntl(writable, libc::F_GETLK, &mut lock).into());
+        println!("F_GETLK finds it free: {}", c_int::from(lock.l_type) == libc::F_UNLCK);
+        let mut lock = record(7);
+        report("fcntl(writable, F_SETLK, 7)", libc::fcntl(writable, libc::F_SETLK, &mut lock).into());
+        libc::close(readable);
+        // A blocked `flock` waits until the holder's description closes.
+        report("flock(writable, LOCK_EX) again", libc::flock(writable, libc::LOCK_EX).into());
+        let waiter = std::thread::spawn({
+            let path = path.clone();
+            move || {
+                let other = libc::open(path.as_ptr(), libc::O_RDONLY);
+                let locked = libc::flock(other, libc::LOCK_EX);
+                libc::close(other);
+                locked
+            }
+        });
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        println!("the waiting thread is done while it is held: {}", waiter.is_finished());
+        libc::close(writable);
+        report("its flock once the holder closed", waiter.join().unwrap().into());
+        libc::unlink(path.as_ptr());
+    }
+}
+
 /// Vectored and polled console I/O, and what the descriptors say they are. Standard input
 /// is empty (`/dev/null` on the host); standard output is not a terminal.
 fn vectored_and_polled() {
@@ -335,6 +393,7 @@ fn main() {
     identity();
     vectored_and_polled();
     descriptors();
+    file_locks();
     clocks();
     memory();
     signals();

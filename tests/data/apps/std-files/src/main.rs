@@ -193,6 +193,35 @@ fn scratch() {
     println!("after remove_dir_all: {}", fs::exists(&work).unwrap());
 }
 
+/// `flock` locks as std's `File::lock` family takes them: held by an open file description,
+/// excluding other opens of the same file, ended by `unlock` or by closing. (A `lock` that
+/// waits for another thread to let go is libc-edges', which has threads.)
+fn locks() {
+    let path = at("/tmp/lock");
+    let first = File::create(&path).unwrap();
+    let second = File::open(&path).unwrap();
+    let tried = |file: &File, exclusive: bool| {
+        let result = if exclusive { file.try_lock() } else { file.try_lock_shared() };
+        match result {
+            Ok(()) => "locked".to_string(),
+            Err(fs::TryLockError::WouldBlock) => "would block".to_string(),
+            Err(fs::TryLockError::Error(failure)) => error(failure),
+        }
+    };
+    first.lock().unwrap();
+    println!("second, exclusive while first holds it: {}", tried(&second, true));
+    println!("second, shared while first holds it: {}", tried(&second, false));
+    println!("a copy of first shares its lock: {}", tried(&first.try_clone().unwrap(), true));
+    first.unlock().unwrap();
+    println!("second, shared after unlock: {}", tried(&second, false));
+    println!("first, shared beside it: {}", tried(&first, false));
+    println!("first, exclusive while second shares: {}", tried(&first, true));
+    drop(second);
+    println!("first, exclusive once second closed: {}", tried(&first, true));
+    drop(first);
+    fs::remove_file(&path).unwrap();
+}
+
 fn guest_only() {
     println!("guest only:");
     println!(
@@ -258,6 +287,7 @@ fn mapped() -> String {
 fn main() {
     packed();
     scratch();
+    locks();
     if root().is_empty() {
         guest_only();
     }
