@@ -41,6 +41,7 @@ pub mod signal;
 pub mod start;
 pub mod string;
 pub mod syscall;
+pub mod text;
 pub mod thread;
 pub mod time;
 pub mod unsupported;

@@ -161,6 +161,120 @@ pub unsafe extern "C" fn nanosleep(request: *const timespec, remaining: *mut tim
     }
 }
 
+/// `time(2)`: Unix seconds now, also stored at `out` unless it is null.
+///
+/// # Safety
+/// `out` must be null or writable.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn time(out: *mut i64) -> i64 {
+    let now = wall_clock_seconds();
+    if !out.is_null() {
+        // SAFETY: the caller's guarantee.
+        unsafe { out.write(now) };
+    }
+    now
+}
+
+/// `gettimeofday(2)`: the wall clock in seconds and microseconds; the time zone, if asked
+/// for, is UTC.
+///
+/// # Safety
+/// `now` and `zone` must each be null or writable.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn gettimeofday(now: *mut libc::timeval, zone: *mut [c_int; 2]) -> c_int {
+    let nanos = wall_clock();
+    if !now.is_null() {
+        // SAFETY: the caller's guarantee.
+        unsafe {
+            now.write(libc::timeval {
+                tv_sec: (nanos / NANOS_PER_SECOND) as _,
+                tv_usec: (nanos % NANOS_PER_SECOND / 1000) as _,
+            })
+        };
+    }
+    if !zone.is_null() {
+        // SAFETY: the caller's guarantee: `struct timezone` is `tz_minuteswest` and
+        // `tz_dsttime`, two ints.
+        unsafe { zone.write([0, 0]) };
+    }
+    0
+}
+
+/// The calendar date and time of Unix time `seconds` in UTC: year, month (1..=12), day
+/// (1..=31), hour, minute, second, weekday (0 = Sunday), day of the year (0..=365).
+/// Days to a civil date as in Howard Hinnant's `civil_from_days` (proleptic Gregorian).
+fn calendar(seconds: i64) -> (i64, u32, u32, u32, u32, u32, u32, u32) {
+    let (days, second_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400) as u32);
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year_from_march = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year_from_march + 2) / 153;
+    let day = (day_of_year_from_march - (153 * month_from_march + 2) / 5 + 1) as u32;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    const DAYS_BEFORE_MONTH: [u32; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+    let day_of_year = DAYS_BEFORE_MONTH[month as usize - 1] + day - 1 + u32::from(leap && month > 2);
+    let weekday = (days + 4).rem_euclid(7) as u32;
+    let (hour, minute, second) = (second_of_day / 3600, second_of_day / 60 % 60, second_of_day % 60);
+    (year, month, day, hour, minute, second, weekday, day_of_year)
+}
+
+/// The name `tm_zone` points to.
+static UTC: &core::ffi::CStr = c"UTC";
+
+/// `gmtime_r(3)`: Unix time `*seconds` as a calendar time in UTC, written to `out`; null
+/// (`EOVERFLOW`) if the year does not fit.
+///
+/// # Safety
+/// `seconds` must be readable and `out` writable.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn gmtime_r(seconds: *const i64, out: *mut libc::tm) -> *mut libc::tm {
+    if seconds.is_null() || out.is_null() {
+        crate::errno::set(EFAULT);
+        return core::ptr::null_mut();
+    }
+    // SAFETY: the caller's guarantee.
+    let (year, month, day, hour, minute, second, weekday, day_of_year) = calendar(unsafe { seconds.read() });
+    let Ok(year) = c_int::try_from(year - 1900) else {
+        crate::errno::set(libc::EOVERFLOW);
+        return core::ptr::null_mut();
+    };
+    // SAFETY: the caller's guarantee; every field is written.
+    unsafe {
+        out.write(libc::tm {
+            tm_sec: second as c_int,
+            tm_min: minute as c_int,
+            tm_hour: hour as c_int,
+            tm_mday: day as c_int,
+            tm_mon: month as c_int - 1,
+            tm_year: year,
+            tm_wday: weekday as c_int,
+            tm_yday: day_of_year as c_int,
+            tm_isdst: 0,
+            tm_gmtoff: 0,
+            tm_zone: UTC.as_ptr(),
+        })
+    };
+    out
+}
+
+/// `localtime_r(3)`: the machine's time zone is UTC, so as [`gmtime_r`].
+///
+/// # Safety
+/// As for [`gmtime_r`].
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn localtime_r(seconds: *const i64, out: *mut libc::tm) -> *mut libc::tm {
+    // SAFETY: forwarded.
+    unsafe { gmtime_r(seconds, out) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,5 +286,16 @@ mod tests {
         assert_eq!(parse_seconds("2.000000001"), Some(2_000_000_001));
         assert_eq!(parse_seconds("x"), None);
         assert_eq!(parse_seconds("1.x"), None);
+    }
+
+    #[test]
+    fn calendar_dates_match_known_ones() {
+        assert_eq!(calendar(0), (1970, 1, 1, 0, 0, 0, 4, 0));
+        // 2000-02-29 12:34:56, a Tuesday, day 59 of a leap year.
+        assert_eq!(calendar(951_827_696), (2000, 2, 29, 12, 34, 56, 2, 59));
+        // 2026-12-31 23:59:59, a Thursday, day 364.
+        assert_eq!(calendar(1_798_761_599), (2026, 12, 31, 23, 59, 59, 4, 364));
+        // 1969-12-31 23:59:59, a Wednesday.
+        assert_eq!(calendar(-1), (1969, 12, 31, 23, 59, 59, 3, 364));
     }
 }

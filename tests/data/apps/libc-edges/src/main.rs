@@ -137,6 +137,47 @@ fn file_locks() {
     }
 }
 
+unsafe extern "C" fn by_value(a: *const c_void, b: *const c_void) -> c_int {
+    // SAFETY: qsort passes pointers to the i32 elements.
+    unsafe { (*a.cast::<i32>()).cmp(&*b.cast::<i32>()) as c_int }
+}
+
+/// The string searches, `qsort` and the calendar that C code in crates calls.
+fn strings_and_calendar() {
+    // SAFETY: C strings, a live array, a live `tm`.
+    unsafe {
+        let text = c"key=value=x".as_ptr();
+        println!("strchr '=': {}", libc::strchr(text, b'=' as c_int).offset_from(text));
+        println!("strrchr '=': {}", libc::strrchr(text, b'=' as c_int).offset_from(text));
+        println!("strchr '#' is null: {}", libc::strchr(text, b'#' as c_int).is_null());
+        println!("strcspn '=': {}", libc::strcspn(text, c"=".as_ptr()));
+        println!("strspn 'eky': {}", libc::strspn(text, c"eky".as_ptr()));
+        println!("strcmp sign: {}", libc::strcmp(c"ab".as_ptr(), c"abc".as_ptr()).signum());
+        println!("strncmp 2: {}", libc::strncmp(c"abX".as_ptr(), c"abY".as_ptr(), 2));
+        let mut values = [5, -3, 9, 0, 5, 12, -8];
+        libc::qsort(values.as_mut_ptr().cast(), values.len(), 4, Some(by_value));
+        println!("qsort: {values:?}");
+        let mut calendar: libc::tm = std::mem::zeroed();
+        let seconds: libc::time_t = 951_827_696;
+        libc::gmtime_r(&seconds, &mut calendar);
+        println!(
+            "gmtime_r: {}-{}-{} {}:{}:{} weekday {} yearday {}",
+            calendar.tm_year + 1900,
+            calendar.tm_mon + 1,
+            calendar.tm_mday,
+            calendar.tm_hour,
+            calendar.tm_min,
+            calendar.tm_sec,
+            calendar.tm_wday,
+            calendar.tm_yday
+        );
+        let mut now: libc::timeval = std::mem::zeroed();
+        libc::gettimeofday(&mut now, std::ptr::null_mut());
+        let seconds = libc::time(std::ptr::null_mut());
+        println!("gettimeofday agrees with time: {}", (seconds - now.tv_sec).abs() <= 1);
+    }
+}
+
 /// Vectored and polled console I/O, and what the descriptors say they are. Standard input
 /// is empty (`/dev/null` on the host); standard output is not a terminal.
 fn vectored_and_polled() {
@@ -394,6 +435,7 @@ fn main() {
     vectored_and_polled();
     descriptors();
     file_locks();
+    strings_and_calendar();
     clocks();
     memory();
     signals();
