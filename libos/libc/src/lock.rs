@@ -78,6 +78,7 @@ pub(crate) fn release_on_close() -> Option<fn(NodeId, usize)> {
     (!pointer.is_null()).then(|| unsafe { core::mem::transmute::<*mut (), fn(NodeId, usize)>(pointer) })
 }
 
+/// Ends `owner`'s lock on `node` (if it holds one) and wakes the threads waiting for it.
 fn release_closed(node: NodeId, owner: usize) {
     let woken = LOCKS.lock().release(node, owner);
     wake(woken);
@@ -104,14 +105,10 @@ pub extern "C" fn flock(fd: c_int, operation: c_int) -> c_int {
         libc::LOCK_SH => false,
         libc::LOCK_EX => true,
         libc::LOCK_UN => {
-            return match found {
-                Ok((node, owner)) => {
-                    let woken = LOCKS.lock().release(node, owner);
-                    wake(woken);
-                    0
-                }
-                Err(code) => fail(code),
-            };
+            return found.map_or_else(fail, |(node, owner)| {
+                release_closed(node, owner);
+                0
+            });
         }
         _ => return fail(EINVAL),
     };
@@ -124,29 +121,22 @@ pub extern "C" fn flock(fd: c_int, operation: c_int) -> c_int {
         core::hint::black_box(release_closed as fn(NodeId, usize) as *mut ()),
         Ordering::Release,
     );
-    let me = unik_thread::current();
     // Converting a lock first lets go of the old one, as Linux does: two holders of a
     // shared lock that both ask for it exclusively then cannot wait for each other.
-    let mut woken = Vec::new();
+    release_closed(node, owner);
+    let me = unik_thread::current();
     loop {
         {
             let mut locks = LOCKS.lock();
-            let mut released = locks.release(node, owner);
-            woken.append(&mut released);
             if locks.grantable(node, owner, exclusive) {
                 locks.held.push(Held { node, owner, exclusive });
-                drop(locks);
-                wake(woken);
                 return 0;
             }
             if nonblocking {
-                drop(locks);
-                wake(woken);
                 return fail(libc::EWOULDBLOCK);
             }
             locks.waiting.add(node, me);
         }
-        wake(core::mem::take(&mut woken));
         if !unik_thread::scheduler_running() {
             Current::write(
                 b"unik: deadlock: the only thread waits for a file lock that another open of the file holds\n",
