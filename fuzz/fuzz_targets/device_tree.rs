@@ -32,7 +32,6 @@ fuzz_target!(|bytes: &[u8]| {
         }
     }
     let _ = tree.virtual_timer_interrupt();
-    let _ = tree.psci_uses_smc();
     let transports: Vec<_> = tree.virtio_mmio().collect();
     assert!(transports.len() <= MAX_VIRTIO_MMIO);
     for (device, interrupt) in transports {

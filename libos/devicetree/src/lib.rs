@@ -413,12 +413,6 @@ impl<'a> DeviceTree<'a> {
         word_at(node.property("interrupts")?, 2 * 12 + 4)?.checked_add(16)
     }
 
-    /// Whether PSCI calls go through `smc` (`/psci` `method`); `hvc` otherwise.
-    pub fn psci_uses_smc(&self) -> bool {
-        self.top_level("psci")
-            .is_some_and(|node| node.property_is("method", "smc"))
-    }
-
     /// Every `virtio,mmio` node: its registers and interrupt (at most [`MAX_VIRTIO_MMIO`]).
     pub fn virtio_mmio(&self) -> impl Iterator<Item = (MmioDevice, Interrupt)> + use<> {
         let mut found: [Option<(MmioDevice, Interrupt)>; MAX_VIRTIO_MMIO] = [const { None }; MAX_VIRTIO_MMIO];
@@ -470,8 +464,7 @@ mod tests {
     use std::vec::Vec;
     use vm_fdt::FdtWriter;
 
-    /// A tree shaped like QEMU's `virt`: two memory nodes, bootargs, a PSCI node, the
-    /// timer, a PL011 and two virtio-mmio transports.
+    /// A tree shaped like QEMU's `virt`: two memory nodes, bootargs, the timer, a PL011 and two virtio-mmio transports.
     fn virt_like() -> Vec<u8> {
         let mut fdt = FdtWriter::new().unwrap();
         let root = fdt.begin_node("").unwrap();
@@ -492,9 +485,6 @@ mod tests {
             fdt.property_array_u64("reg", &[start, size]).unwrap();
             fdt.end_node(memory).unwrap();
         }
-        let psci = fdt.begin_node("psci").unwrap();
-        fdt.property_string("method", "smc").unwrap();
-        fdt.end_node(psci).unwrap();
         let timer = fdt.begin_node("timer").unwrap();
         fdt.property_string("compatible", "arm,armv8-timer").unwrap();
         fdt.property_array_u32("interrupts", &[1, 13, 4, 1, 14, 4, 1, 11, 4, 1, 10, 4])
@@ -537,7 +527,6 @@ mod tests {
         assert_eq!(tree.nth_register_block("arm,pl011", 0), Some(0x900_0000..0x900_1000));
         assert_eq!(tree.nth_register_block("arm,pl011", 1), None);
         assert_eq!(tree.virtual_timer_interrupt(), Some(27));
-        assert!(tree.psci_uses_smc());
         let transports: Vec<_> = tree.virtio_mmio().collect();
         assert_eq!(transports.len(), 2);
         assert_eq!(transports[0].0.registers, 0xa00_0000..0xa00_0200);
@@ -696,7 +685,6 @@ mod tests {
         assert_eq!(tree.command_line(), "");
         assert_eq!(tree.initial_ramdisk(), None);
         assert_eq!(tree.virtual_timer_interrupt(), None);
-        assert!(!tree.psci_uses_smc());
         assert_eq!(tree.virtio_mmio().count(), 0);
     }
 }

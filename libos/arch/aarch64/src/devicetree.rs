@@ -151,11 +151,6 @@ pub fn xen_hypervisor() -> Option<XenHypervisor> {
     tree()?.xen_hypervisor()
 }
 
-/// Whether PSCI calls go through `smc` (`/psci` `method`); `hvc` otherwise.
-pub fn psci_uses_smc() -> bool {
-    tree().is_some_and(|tree| tree.psci_uses_smc())
-}
-
 /// Every `virtio,mmio` node: its registers and interrupt (see [`DeviceTree::virtio_mmio`]).
 pub fn virtio_mmio() -> impl Iterator<Item = (MmioDevice, Interrupt)> {
     tree().into_iter().flat_map(|tree| tree.virtio_mmio())
