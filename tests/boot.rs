@@ -278,6 +278,45 @@ fn e2fsprogs(program: &str, args: &[&std::ffi::OsStr]) -> std::process::Output {
     std::process::Command::new(path).args(args).output().unwrap()
 }
 
+/// A program from crates.io with C code inside, rusqlite with SQLite compiled in, keeps a
+/// database on a volume across boots: committed rows stay and a rolled-back one does not,
+/// SQLite finds its file sound, and so does the host's `e2fsck`, with the file in SQLite's
+/// format.
+#[test]
+fn sqlite_keeps_a_database_on_a_volume_across_boots() {
+    for target in ["kvm-x86_64", "kvm-arm64"] {
+        let dir = tempfile::tempdir().unwrap();
+        let volume = dir.path().join("db.img");
+        let mut printed = String::new();
+        for (note, attach) in [("first", ":size=8M"), ("second", "")] {
+            let output = run(unik_for_app("sqlite").args(run_args(target, 300)).args([
+                "--volume",
+                &format!("{}:/data{attach}", volume.display()),
+                "--",
+                note,
+            ]));
+            assert_eq!(output.status, 0, "{target}: {}\n{}", output.stdout, output.stderr);
+            printed.push_str(&output.stdout);
+        }
+        assert_eq!(
+            printed,
+            std::fs::read_to_string(data("boot/sqlite.out")).unwrap(),
+            "{target}"
+        );
+        let checked = e2fsprogs("e2fsck", &["-fn".as_ref(), volume.as_os_str()]);
+        assert!(
+            checked.status.success(),
+            "{target}: e2fsck:\n{}",
+            String::from_utf8_lossy(&checked.stdout)
+        );
+        let file = e2fsprogs("debugfs", &["-R".as_ref(), "cat /app.db".as_ref(), volume.as_os_str()]);
+        assert!(
+            file.stdout.starts_with(b"SQLite format 3\0"),
+            "{target}: not a SQLite file"
+        );
+    }
+}
+
 /// A volume keeps what a std program wrote (each file synced, then renamed into place)
 /// across boots: `unik run --volume FILE:/data:size=8M` makes the ext2 file with mke2fs,
 /// the guest writes through virtio-blk (as a Xen domU: blkfront, blkback in the dom0), the

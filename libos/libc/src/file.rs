@@ -600,6 +600,190 @@ pub extern "C" fn fchmod(fd: c_int, mode: libc::mode_t) -> c_int {
     result.map_or_else(fail, |()| 0)
 }
 
+/// Whether `owner` and `group` may be given to a file: the image's one user and group are
+/// root's (0), and -1 keeps what is; any other `EINVAL` (POSIX's error for an ID the
+/// system does not support).
+fn check_owners(owner: libc::uid_t, group: libc::gid_t) -> Result<(), Error> {
+    const KEEP: u32 = u32::MAX;
+    match [owner, group].iter().all(|&id| id == 0 || id == KEEP) {
+        true => Ok(()),
+        false => Err(Error::Invalid),
+    }
+}
+
+/// A change of owner on node `id`: nothing to change once checked (every file is root's),
+/// but a read-only file refuses it, as on Linux.
+fn change_owners(tree: &mut Tree<'static>, id: NodeId, owner: libc::uid_t, group: libc::gid_t) -> Result<(), Error> {
+    check_owners(owner, group)?;
+    match tree.is_writable(id) {
+        true => Ok(()),
+        false => Err(Error::ReadOnly),
+    }
+}
+
+/// `fchownat(2)` (`AT_EMPTY_PATH` with an empty path: `dirfd`'s own file). See
+/// [`check_owners`] for the owners a file may have.
+///
+/// # Safety
+/// `path` must be null or a NUL-terminated string.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn fchownat(
+    dirfd: c_int,
+    path: *const c_char,
+    owner: libc::uid_t,
+    group: libc::gid_t,
+    flags: c_int,
+) -> c_int {
+    if flags & !(libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
+        return fail(EINVAL);
+    }
+    // SAFETY: the caller's guarantee.
+    if flags & libc::AT_EMPTY_PATH != 0 && unsafe { path_at(path) }.is_ok_and(<[u8]>::is_empty) {
+        return fchown(dirfd, owner, group);
+    }
+    // SAFETY: the caller's guarantee.
+    unsafe {
+        path_call(dirfd, path, |tree, path| {
+            let id = tree.lookup(path)?;
+            change_owners(tree, id, owner, group)
+        })
+    }
+}
+
+/// `chown(2)`.
+///
+/// # Safety
+/// As [`fchownat`].
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn chown(path: *const c_char, owner: libc::uid_t, group: libc::gid_t) -> c_int {
+    // SAFETY: the caller's guarantee.
+    unsafe { fchownat(libc::AT_FDCWD, path, owner, group, 0) }
+}
+
+/// `lchown(2)`: as `chown`, there being no symbolic links.
+///
+/// # Safety
+/// As [`fchownat`].
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn lchown(path: *const c_char, owner: libc::uid_t, group: libc::gid_t) -> c_int {
+    // SAFETY: the caller's guarantee.
+    unsafe { fchownat(libc::AT_FDCWD, path, owner, group, libc::AT_SYMLINK_NOFOLLOW) }
+}
+
+/// `fchown(2)`.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn fchown(fd: c_int, owner: libc::uid_t, group: libc::gid_t) -> c_int {
+    let result = base(fd).map_err(|_| EBADF).and_then(|node| {
+        let node = node.ok_or(EBADF)?;
+        with_tree(|tree| change_owners(tree, node, owner, group)).map_err(code)
+    });
+    result.map_or_else(fail, |()| 0)
+}
+
+/// The modification time a pair of `utimensat` times sets: `None` to keep it
+/// (`UTIME_OMIT`). The tree keeps one time per file, the modification time, which `stat`
+/// also reports as the access and change times, so the access time asked for is checked
+/// and not kept.
+///
+/// # Safety
+/// `times` must be null or point to two `timespec`s.
+unsafe fn modified_from(times: *const libc::timespec) -> Result<Option<i64>, c_int> {
+    if times.is_null() {
+        return Ok(Some(crate::time::wall_clock_seconds()));
+    }
+    // SAFETY: the caller's guarantee.
+    let [accessed, modified] = unsafe { times.cast::<[libc::timespec; 2]>().read() };
+    let valid = |time: &libc::timespec| {
+        (0..1_000_000_000).contains(&time.tv_nsec) || [libc::UTIME_NOW, libc::UTIME_OMIT].contains(&time.tv_nsec)
+    };
+    if !valid(&accessed) || !valid(&modified) {
+        return Err(EINVAL);
+    }
+    Ok(match modified.tv_nsec {
+        libc::UTIME_OMIT => None,
+        libc::UTIME_NOW => Some(crate::time::wall_clock_seconds()),
+        _ => Some(modified.tv_sec),
+    })
+}
+
+/// Sets node `id`'s modification time to `modified`, if there is one to set.
+fn set_modified(tree: &mut Tree<'static>, id: NodeId, modified: Option<i64>) -> Result<(), Error> {
+    match modified {
+        Some(seconds) => tree.set_modified(id, seconds),
+        None => Ok(()),
+    }
+}
+
+/// `utimensat(2)`: sets a file's modification time (see [`modified_from`]); a null `path`
+/// is `dirfd`'s own file, as on Linux.
+///
+/// # Safety
+/// `path` must be null or a NUL-terminated string, `times` null or two `timespec`s.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn utimensat(
+    dirfd: c_int,
+    path: *const c_char,
+    times: *const libc::timespec,
+    flags: c_int,
+) -> c_int {
+    if flags & !libc::AT_SYMLINK_NOFOLLOW != 0 {
+        return fail(EINVAL);
+    }
+    if path.is_null() {
+        // SAFETY: the caller's guarantee.
+        return unsafe { futimens(dirfd, times) };
+    }
+    // SAFETY: the caller's guarantee.
+    let modified = match unsafe { modified_from(times) } {
+        Ok(modified) => modified,
+        Err(error) => return fail(error),
+    };
+    // SAFETY: the caller's guarantee.
+    unsafe {
+        path_call(dirfd, path, |tree, path| {
+            let id = tree.lookup(path)?;
+            set_modified(tree, id, modified)
+        })
+    }
+}
+
+/// `futimens(3)`.
+///
+/// # Safety
+/// `times` must be null or point to two `timespec`s.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn futimens(fd: c_int, times: *const libc::timespec) -> c_int {
+    // SAFETY: the caller's guarantee.
+    let result = unsafe { modified_from(times) }.and_then(|modified| {
+        let node = base(fd).map_err(|_| EBADF)?.ok_or(EBADF)?;
+        with_tree(|tree| set_modified(tree, node, modified)).map_err(code)
+    });
+    result.map_or_else(fail, |()| 0)
+}
+
+/// `utimes(2)`: as `utimensat` with microseconds.
+///
+/// # Safety
+/// `path` must be null or a NUL-terminated string, `times` null or two `timeval`s.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn utimes(path: *const c_char, times: *const libc::timeval) -> c_int {
+    if times.is_null() {
+        // SAFETY: the caller's guarantee.
+        return unsafe { utimensat(libc::AT_FDCWD, path, core::ptr::null(), 0) };
+    }
+    // SAFETY: the caller's guarantee.
+    let pair = unsafe { times.cast::<[libc::timeval; 2]>().read() };
+    let mut converted = [libc::timespec { tv_sec: 0, tv_nsec: 0 }; 2];
+    for (to, from) in converted.iter_mut().zip(pair) {
+        if !(0..1_000_000).contains(&from.tv_usec) {
+            return fail(EINVAL);
+        }
+        (to.tv_sec, to.tv_nsec) = (from.tv_sec, from.tv_usec * 1000);
+    }
+    // SAFETY: the caller's guarantee for `path`; `converted` is two `timespec`s.
+    unsafe { utimensat(libc::AT_FDCWD, path, converted.as_ptr(), 0) }
+}
+
 /// `readlinkat(2)`: there are no symbolic links (`EINVAL` for what exists).
 ///
 /// # Safety

@@ -12,8 +12,10 @@
 //! holds only what the program reaches: [`memory`] on the heap, [`io`] on the console (and
 //! sockets), [`time`] on the clock, [`random`] on the processor's generator, [`futex`] and
 //! [`thread`] on the thread component, [`net`] on the network component, [`signal`] and
-//! [`process`] on the platform. What unik does not provide (files, processes) fails with
-//! `ENOSYS` ([`unsupported`]), and so does every system call `syscall` does not know.
+//! [`process`] on the platform, [`file`] and [`lock`] on the files component. What unik
+//! does not provide (processes) fails with `ENOSYS` ([`unsupported`]), and so does every
+//! system call `syscall` does not know; dynamic loading fails with its reason
+//! ([`dynamic`]).
 //!
 //! Symbols are exported (`no_mangle`) only in images (`--cfg unik_platform`): the host's
 //! unit tests keep the host's C library. Calling convention: a failing call returns -1
@@ -25,6 +27,7 @@
 extern crate alloc;
 
 pub mod descriptor;
+pub mod dynamic;
 pub mod errno;
 pub mod events;
 pub mod file;

@@ -1,14 +1,16 @@
-//! Memory: `malloc` and its family on the heap component, and anonymous `mmap` (std maps
-//! its signal stacks) served from the same heap.
+//! Memory: `malloc` and its family on the heap component, and `mmap` (std maps its signal
+//! stacks; C code maps files and grows mappings with `mremap`) served from the same heap.
 //!
 //! C frees without a size, so each block carries a 16-byte header in front of it: the
 //! size and alignment of the allocation it sits in.
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ffi::{c_int, c_void};
 use spinning_top::Spinlock;
 
+use crate::descriptor::Open;
 use crate::errno::{self, EINVAL, ENODEV, ENOMEM};
 
 static HEAP: unik_alloc::Heap = unik_alloc::heap();
@@ -165,8 +167,37 @@ pub extern "C" fn memalign(align: usize, size: usize) -> *mut c_void {
 /// The size of a page.
 pub const PAGE_SIZE: usize = 4096;
 
-/// Anonymous mappings: the addresses of their zeroed heap blocks (a program maps few).
-static MAPPINGS: Spinlock<Vec<usize>> = Spinlock::new(Vec::new());
+/// A mapping [`mmap`] made: a zeroed heap block of `capacity` bytes, of which `length` are
+/// mapped; a file mapping keeps its file open (as a mapping does on Linux), for the bytes a
+/// larger `mremap` adds.
+struct Mapping {
+    address: usize,
+    length: usize,
+    capacity: usize,
+    file: Option<(Arc<Open>, u64)>,
+}
+
+impl Mapping {
+    /// Maps bytes `from..to` of the mapping (within its block): zeroes, or the file's bytes
+    /// at their offset (zeroes past its end).
+    fn fill(&self, from: usize, to: usize) {
+        // SAFETY: `from..to` lies in the mapping's block, which the mapping owns.
+        let bytes = unsafe { core::slice::from_raw_parts_mut((self.address + from) as *mut u8, to - from) };
+        bytes.fill(0);
+        if let Some((open, offset)) = &self.file {
+            let mut done = 0;
+            while done < bytes.len() {
+                match open.file.read_at(&mut bytes[done..], offset + (from + done) as u64) {
+                    Ok(0) | Err(_) => break,
+                    Ok(count) => done += count,
+                }
+            }
+        }
+    }
+}
+
+/// The mappings [`mmap`] made (a program makes few).
+static MAPPINGS: Spinlock<Vec<Mapping>> = Spinlock::new(Vec::new());
 
 /// `mmap(2)`: anonymous memory (zeroed, page-aligned, from the heap), and files as a
 /// copy of their bytes (private mappings, and shared ones that are never written: a
@@ -199,28 +230,21 @@ pub extern "C" fn mmap(
     if block.is_null() {
         return libc::MAP_FAILED;
     }
-    if let Some((open, offset)) = file {
-        // SAFETY: just allocated, `length` bytes.
-        let bytes = unsafe { core::slice::from_raw_parts_mut(block.cast::<u8>(), length) };
-        let mut done = 0;
-        while done < length {
-            match open.file.read_at(&mut bytes[done..], offset + done as u64) {
-                Ok(0) | Err(_) => break,
-                Ok(count) => done += count,
-            }
-        }
+    let mapping = Mapping {
+        address: block as usize,
+        length,
+        capacity: length,
+        file,
+    };
+    if mapping.file.is_some() {
+        mapping.fill(0, length);
     }
-    MAPPINGS.lock().push(block as usize);
+    MAPPINGS.lock().push(mapping);
     block
 }
 
 /// The open file `fd` and the offset a file mapping starts at, if it can be mapped.
-fn mapped_file(
-    fd: c_int,
-    offset: libc::off_t,
-    protection: c_int,
-    flags: c_int,
-) -> Result<(alloc::sync::Arc<crate::descriptor::Open>, u64), c_int> {
+fn mapped_file(fd: c_int, offset: libc::off_t, protection: c_int, flags: c_int) -> Result<(Arc<Open>, u64), c_int> {
     let offset = u64::try_from(offset).map_err(|_| EINVAL)?;
     if !offset.is_multiple_of(PAGE_SIZE as u64) {
         return Err(EINVAL);
@@ -240,15 +264,88 @@ fn mapped_file(
 /// Nothing may use the mapping afterwards.
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
 pub unsafe extern "C" fn munmap(address: *mut c_void, _length: usize) -> c_int {
-    let mut mappings = MAPPINGS.lock();
-    match mappings.iter().position(|&block| block == address as usize) {
-        Some(at) => {
-            mappings.swap_remove(at);
-            // SAFETY: the block came from `allocate` and is freed once (removed above).
+    match take_mapping(address) {
+        // Dropped here, outside the lock: its file may close.
+        Some(_) => {
+            // SAFETY: the block came from `allocate` and is freed once (taken above).
             unsafe { free(address) };
             0
         }
         None => errno::fail(EINVAL),
+    }
+}
+
+/// Takes the mapping at `address` out of [`MAPPINGS`]. Its work (filling, freeing, closing
+/// its file) then happens outside the lock, which a thread that blocks must not hold.
+fn take_mapping(address: *mut c_void) -> Option<Mapping> {
+    let mut mappings = MAPPINGS.lock();
+    let at = mappings
+        .iter()
+        .position(|mapping| mapping.address == address as usize)?;
+    Some(mappings.swap_remove(at))
+}
+
+/// `mremap(2)` of a whole mapping [`mmap`] made (`old_size` its length): a smaller one
+/// keeps its address; a larger one grows in place while its block has room, else moves
+/// with `MREMAP_MAYMOVE` (its bytes copied, the old block freed) or fails with `ENOMEM`.
+/// What is added is zeroes, or the file's next bytes. Fixed addresses (`MREMAP_FIXED`) are
+/// not taken, as `mmap` takes none.
+///
+/// # Safety
+/// With `MREMAP_MAYMOVE`, nothing may use the old addresses afterwards.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn mremap(
+    old_address: *mut c_void,
+    old_size: usize,
+    new_size: usize,
+    flags: c_int,
+    _new_address: *mut c_void,
+) -> *mut c_void {
+    let fail = |code| {
+        errno::set(code);
+        libc::MAP_FAILED
+    };
+    if flags & !libc::MREMAP_MAYMOVE != 0 || new_size == 0 || !(old_address as usize).is_multiple_of(PAGE_SIZE) {
+        return fail(EINVAL);
+    }
+    let Some(mut mapping) = take_mapping(old_address) else {
+        return fail(libc::EFAULT);
+    };
+    let new_length = new_size.next_multiple_of(PAGE_SIZE);
+    let moved = if old_size.next_multiple_of(PAGE_SIZE) != mapping.length {
+        Err(EINVAL)
+    } else if new_length <= mapping.capacity {
+        if new_length > mapping.length {
+            mapping.fill(mapping.length, new_length);
+        }
+        mapping.length = new_length;
+        Ok(false)
+    } else if flags & libc::MREMAP_MAYMOVE == 0 {
+        Err(ENOMEM)
+    } else {
+        match allocate(new_length, PAGE_SIZE, true) {
+            block if block.is_null() => Err(ENOMEM),
+            block => {
+                // SAFETY: both blocks are the mapping's, the new one larger; they do not
+                // overlap.
+                unsafe { core::ptr::copy_nonoverlapping(old_address.cast::<u8>(), block.cast(), mapping.length) };
+                let old_length = mapping.length;
+                (mapping.address, mapping.length, mapping.capacity) = (block as usize, new_length, new_length);
+                mapping.fill(old_length, new_length);
+                Ok(true)
+            }
+        }
+    };
+    let address = mapping.address as *mut c_void;
+    MAPPINGS.lock().push(mapping);
+    match moved {
+        Ok(false) => address,
+        Ok(true) => {
+            // SAFETY: the old block came from `allocate`; no mapping names it any more.
+            unsafe { free(old_address) };
+            address
+        }
+        Err(code) => fail(code),
     }
 }
 

@@ -8,6 +8,7 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::ffi::{c_char, c_int, c_void};
+use core::sync::atomic::{AtomicU32, Ordering};
 use libc::{pthread_attr_t, pthread_key_t, pthread_t};
 use spinning_top::Spinlock;
 use unik_thread::ThreadId;
@@ -492,29 +493,109 @@ pub unsafe extern "C" fn sched_getaffinity(_pid: libc::pid_t, size: usize, mask:
     0
 }
 
-/// The lock word this library keeps at the start of a `pthread_mutex_t` (0: free, 1:
-/// held; the static initialiser is all zeroes). Threads switch only when they block, so a
-/// waiter yields until the holder has run and released it.
-fn lock_word(mutex: *mut libc::pthread_mutex_t) -> Option<&'static core::sync::atomic::AtomicU32> {
-    // SAFETY: a `pthread_mutex_t` is larger than and aligned for a u32; the caller of the
-    // `pthread_mutex_*` function guarantees it is live while used.
-    (!mutex.is_null()).then(|| unsafe { core::sync::atomic::AtomicU32::from_ptr(mutex.cast()) })
+/// The words this library keeps at the start of a `pthread_mutex_t`, all zero for a
+/// free normal mutex (the static initialiser): the lock (1: held), the type
+/// (`PTHREAD_MUTEX_NORMAL`, `_RECURSIVE` or `_ERRORCHECK`), the holder's thread number + 1
+/// (0: none), and how many more times a recursive holder locked it. Threads switch only
+/// when they block, so a waiter yields until the holder has run and released it.
+struct MutexWords {
+    lock: AtomicU32,
+    kind: AtomicU32,
+    holder: AtomicU32,
+    depth: AtomicU32,
 }
 
-/// `pthread_mutex_init(3)` (attributes are not kept: every mutex is a normal one).
+fn mutex_words(mutex: *mut libc::pthread_mutex_t) -> Option<&'static MutexWords> {
+    const _: () = assert!(size_of::<libc::pthread_mutex_t>() >= size_of::<MutexWords>());
+    // SAFETY: a `pthread_mutex_t` is larger than and aligned for the words; the caller of
+    // the `pthread_mutex_*` function guarantees it is live while used.
+    (!mutex.is_null()).then(|| unsafe { &*mutex.cast::<MutexWords>() })
+}
+
+/// The calling thread as a mutex's holder word.
+fn holder_word() -> u32 {
+    unik_thread::current() as u32 + 1
+}
+
+/// The type a `pthread_mutexattr_t` carries, in its first word (zeroed by
+/// `pthread_mutexattr_init`: a normal mutex).
+fn attr_kind(attributes: *const libc::pthread_mutexattr_t) -> Option<&'static AtomicU32> {
+    const _: () = assert!(size_of::<libc::pthread_mutexattr_t>() >= size_of::<u32>());
+    // SAFETY: as for `mutex_words`: the caller's attribute object, live while used.
+    (!attributes.is_null()).then(|| unsafe { AtomicU32::from_ptr(attributes.cast::<u32>().cast_mut()) })
+}
+
+/// `pthread_mutexattr_init(3)`: a normal mutex.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn pthread_mutexattr_init(attributes: *mut libc::pthread_mutexattr_t) -> c_int {
+    match attr_kind(attributes) {
+        Some(kind) => {
+            kind.store(libc::PTHREAD_MUTEX_NORMAL as u32, Ordering::Relaxed);
+            0
+        }
+        None => EINVAL,
+    }
+}
+
+/// `pthread_mutexattr_destroy(3)`.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn pthread_mutexattr_destroy(_attributes: *mut libc::pthread_mutexattr_t) -> c_int {
+    0
+}
+
+/// `pthread_mutexattr_settype(3)`: normal (the default), recursive or error-checking.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn pthread_mutexattr_settype(attributes: *mut libc::pthread_mutexattr_t, kind: c_int) -> c_int {
+    let known = [
+        libc::PTHREAD_MUTEX_NORMAL,
+        libc::PTHREAD_MUTEX_RECURSIVE,
+        libc::PTHREAD_MUTEX_ERRORCHECK,
+    ];
+    match attr_kind(attributes) {
+        Some(word) if known.contains(&kind) => {
+            word.store(kind as u32, Ordering::Relaxed);
+            0
+        }
+        _ => EINVAL,
+    }
+}
+
+/// `pthread_mutexattr_gettype(3)`.
+///
+/// # Safety
+/// `kind` must be writable.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn pthread_mutexattr_gettype(
+    attributes: *const libc::pthread_mutexattr_t,
+    kind: *mut c_int,
+) -> c_int {
+    match attr_kind(attributes) {
+        Some(word) if !kind.is_null() => {
+            // SAFETY: the caller's guarantee.
+            unsafe { kind.write(word.load(Ordering::Relaxed) as c_int) };
+            0
+        }
+        _ => EINVAL,
+    }
+}
+
+/// `pthread_mutex_init(3)`, of the type `attributes` give (normal without them).
 ///
 /// # Safety
 /// `mutex` must be writable.
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
 pub unsafe extern "C" fn pthread_mutex_init(
     mutex: *mut libc::pthread_mutex_t,
-    _attributes: *const libc::pthread_mutexattr_t,
+    attributes: *const libc::pthread_mutexattr_t,
 ) -> c_int {
     if mutex.is_null() {
         return EINVAL;
     }
     // SAFETY: the caller's guarantee.
     unsafe { mutex.write_bytes(0, 1) };
+    if let (Some(words), Some(kind)) = (mutex_words(mutex), attr_kind(attributes)) {
+        words.kind.store(kind.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
     0
 }
 
@@ -524,36 +605,81 @@ pub extern "C" fn pthread_mutex_destroy(_mutex: *mut libc::pthread_mutex_t) -> c
     0
 }
 
-/// `pthread_mutex_lock(3)`.
+/// What a lock or try-lock of a mutex the caller already holds does: a recursive one
+/// counts it (`EAGAIN` when the count is full), an error-checking one refuses with
+/// `refusal`; `None` when the caller does not hold it or it is a normal mutex.
+fn relock(words: &MutexWords, refusal: c_int) -> Option<c_int> {
+    if words.holder.load(Ordering::Relaxed) != holder_word() {
+        return None;
+    }
+    match words.kind.load(Ordering::Relaxed) as c_int {
+        libc::PTHREAD_MUTEX_RECURSIVE => Some(match words.depth.load(Ordering::Relaxed) {
+            u32::MAX => libc::EAGAIN,
+            depth => {
+                words.depth.store(depth + 1, Ordering::Relaxed);
+                0
+            }
+        }),
+        libc::PTHREAD_MUTEX_ERRORCHECK => Some(refusal),
+        _ => None,
+    }
+}
+
+/// Records the caller as the holder of the mutex it just took.
+fn hold(words: &MutexWords) -> c_int {
+    words.holder.store(holder_word(), Ordering::Relaxed);
+    words.depth.store(0, Ordering::Relaxed);
+    0
+}
+
+/// `pthread_mutex_lock(3)`: a normal mutex the caller holds deadlocks, as POSIX has it.
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
 pub extern "C" fn pthread_mutex_lock(mutex: *mut libc::pthread_mutex_t) -> c_int {
-    let Some(word) = lock_word(mutex) else {
+    let Some(words) = mutex_words(mutex) else {
         return EINVAL;
     };
-    while word.swap(1, core::sync::atomic::Ordering::Acquire) != 0 {
+    if let Some(result) = relock(words, libc::EDEADLK) {
+        return result;
+    }
+    while words.lock.swap(1, Ordering::Acquire) != 0 {
         unik_thread::yield_now();
     }
-    0
+    hold(words)
 }
 
 /// `pthread_mutex_trylock(3)`.
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
 pub extern "C" fn pthread_mutex_trylock(mutex: *mut libc::pthread_mutex_t) -> c_int {
-    match lock_word(mutex) {
-        Some(word) if word.swap(1, core::sync::atomic::Ordering::Acquire) == 0 => 0,
-        Some(_) => libc::EBUSY,
-        None => EINVAL,
+    let Some(words) = mutex_words(mutex) else {
+        return EINVAL;
+    };
+    if let Some(result) = relock(words, libc::EBUSY) {
+        return result;
+    }
+    match words.lock.swap(1, Ordering::Acquire) {
+        0 => hold(words),
+        _ => libc::EBUSY,
     }
 }
 
-/// `pthread_mutex_unlock(3)`.
+/// `pthread_mutex_unlock(3)`: a recursive mutex is let go at its last unlock; a
+/// recursive or error-checking one the caller does not hold is `EPERM`.
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
 pub extern "C" fn pthread_mutex_unlock(mutex: *mut libc::pthread_mutex_t) -> c_int {
-    match lock_word(mutex) {
-        Some(word) => {
-            word.store(0, core::sync::atomic::Ordering::Release);
-            0
+    let Some(words) = mutex_words(mutex) else {
+        return EINVAL;
+    };
+    if words.kind.load(Ordering::Relaxed) != libc::PTHREAD_MUTEX_NORMAL as u32 {
+        if words.holder.load(Ordering::Relaxed) != holder_word() {
+            return libc::EPERM;
         }
-        None => EINVAL,
+        let depth = words.depth.load(Ordering::Relaxed);
+        if depth > 0 {
+            words.depth.store(depth - 1, Ordering::Relaxed);
+            return 0;
+        }
     }
+    words.holder.store(0, Ordering::Relaxed);
+    words.lock.store(0, Ordering::Release);
+    0
 }

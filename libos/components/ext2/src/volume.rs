@@ -1323,6 +1323,16 @@ impl<D: BlockDevice> Ext2<D> {
         self.write_inode(node)
     }
 
+    /// Sets inode `number`'s modification time (Unix seconds), as `utimes` does: its
+    /// change time becomes now.
+    pub fn set_modified(&mut self, number: u32, modified: u32) -> Result<(), Error> {
+        self.check_writable()?;
+        let mut node = self.inode(number)?;
+        layout::set_u32(&mut node.bytes, inode::MODIFY_TIME, modified);
+        layout::set_u32(&mut node.bytes, inode::CHANGE_TIME, (self.clock)());
+        self.write_inode(&node)
+    }
+
     /// Sets inode `number`'s permission bits.
     pub fn set_permissions(&mut self, number: u32, permissions: u16) -> Result<(), Error> {
         self.check_writable()?;

@@ -608,6 +608,18 @@ impl<'a> Tree<'a> {
         Ok(())
     }
 
+    /// Sets node `id`'s modification time (Unix seconds), as `utimes` does.
+    pub fn set_modified(&mut self, id: NodeId, modified: i64) -> Result<(), Error> {
+        if !self.is_writable(id) {
+            return Err(Error::ReadOnly);
+        }
+        if let Some((volume, inode)) = self.on_volume(id) {
+            volume.set_modified(inode, modified)?;
+        }
+        self.node_mut(id).modified = modified;
+        Ok(())
+    }
+
     /// Entry `index` of directory `id`, as `readdir` lists it: `.` and `..` first, then the
     /// children in the order they were made; `None` past the last.
     pub fn entry(&mut self, id: NodeId, index: usize) -> Result<Option<DirectoryEntry<'_>>, Error> {

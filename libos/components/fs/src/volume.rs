@@ -50,6 +50,8 @@ pub trait Volume: Send {
     fn rename(&mut self, from_directory: u64, from: &[u8], to_directory: u64, to: &[u8]) -> Result<Option<u64>, Error>;
     /// Sets permission bits.
     fn set_permissions(&mut self, node: u64, permissions: u32) -> Result<(), Error>;
+    /// Sets the modification time (Unix seconds; the volume keeps what it can of it).
+    fn set_modified(&mut self, node: u64, modified: i64) -> Result<(), Error>;
     /// Makes everything written durable.
     fn sync(&mut self) -> Result<(), Error>;
 }
@@ -155,6 +157,13 @@ impl<D: BlockDevice + Send> Volume for Ext2<D> {
 
     fn set_permissions(&mut self, node: u64, permissions: u32) -> Result<(), Error> {
         Ext2::set_permissions(self, inode(node)?, permissions as u16).map_err(error)
+    }
+
+    /// ext2 keeps 32-bit times: earlier or later ones are clamped to its range, as Linux
+    /// does.
+    fn set_modified(&mut self, node: u64, modified: i64) -> Result<(), Error> {
+        let modified = modified.clamp(0, i64::from(u32::MAX)) as u32;
+        Ext2::set_modified(self, inode(node)?, modified).map_err(error)
     }
 
     fn sync(&mut self) -> Result<(), Error> {

@@ -142,6 +142,10 @@ fn a_volume_keeps_what_programs_write_and_e2fsck_finds_it_clean() {
     tree.make_directory(b"/data/empty", 0o700).unwrap();
     tree.remove_directory(b"/data/empty").unwrap();
     let keys = tree.lookup(b"/data/keys/alpha").unwrap();
+    // `utimes`: a time before ext2's range is clamped to it; the last one set stays.
+    tree.set_modified(keys, -5).unwrap();
+    assert_eq!(tree.metadata(keys).unwrap().modified, 0);
+    tree.set_modified(keys, 1_234_567_890).unwrap();
     tree.sync(keys).unwrap();
     drop(tree);
 
@@ -172,8 +176,10 @@ fn a_volume_keeps_what_programs_write_and_e2fsck_finds_it_clean() {
     };
     assert_eq!(
         (metadata.size, metadata.permissions, metadata.modified),
-        (11, 0o644, 1_800_000_000)
+        (11, 0o644, 1_234_567_890)
     );
+    let alpha = tree.lookup(b"/data/keys/alpha").unwrap();
+    assert_eq!(tree.set_modified(alpha, 1), Err(Error::ReadOnly));
     assert_eq!(tree.open(b"/data/keys/beta", CREATE), Err(Error::ReadOnly));
     assert_eq!(tree.open(b"/data/keys/alpha", CREATE), Err(Error::ReadOnly));
     assert_eq!(tree.make_directory(b"/data/new", 0o755), Err(Error::ReadOnly));

@@ -8,6 +8,8 @@ use std::ffi::CStr;
 unsafe extern "C" {
     /// In glibc and musl, but not declared by the `libc` crate for musl.
     fn getentropy(buffer: *mut c_void, length: usize) -> c_int;
+    /// In glibc and musl, but not declared by the `libc` crate.
+    fn pthread_mutexattr_gettype(attributes: *const libc::pthread_mutexattr_t, kind: *mut c_int) -> c_int;
 }
 
 fn errno() -> c_int {
@@ -47,6 +49,7 @@ fn errno_name(code: c_int) -> String {
         (libc::EIO, "EIO"),
         (libc::EDEADLK, "EDEADLK"),
         (libc::ESRCH, "ESRCH"),
+        (libc::EROFS, "EROFS"),
     ];
     names
         .iter()
@@ -109,17 +112,32 @@ fn file_locks() {
             libc::flock(readable, libc::LOCK_SH | libc::LOCK_NB).into(),
         );
         let mut lock = record(libc::F_WRLCK);
-        report("fcntl(readable, F_SETLK, F_WRLCK)", libc::fcntl(readable, libc::F_SETLK, &mut lock).into());
+        report(
+            "fcntl(readable, F_SETLK, F_WRLCK)",
+            libc::fcntl(readable, libc::F_SETLK, &mut lock).into(),
+        );
         let mut lock = record(libc::F_RDLCK);
-        report("fcntl(readable, F_SETLKW, F_RDLCK)", libc::fcntl(readable, libc::F_SETLKW, &mut lock).into());
+        report(
+            "fcntl(readable, F_SETLKW, F_RDLCK)",
+            libc::fcntl(readable, libc::F_SETLKW, &mut lock).into(),
+        );
         let mut lock = record(libc::F_WRLCK);
-        report("fcntl(writable, F_GETLK, F_WRLCK)", libc::fcntl(writable, libc::F_GETLK, &mut lock).into());
+        report(
+            "fcntl(writable, F_GETLK, F_WRLCK)",
+            libc::fcntl(writable, libc::F_GETLK, &mut lock).into(),
+        );
         println!("F_GETLK finds it free: {}", c_int::from(lock.l_type) == libc::F_UNLCK);
         let mut lock = record(7);
-        report("fcntl(writable, F_SETLK, 7)", libc::fcntl(writable, libc::F_SETLK, &mut lock).into());
+        report(
+            "fcntl(writable, F_SETLK, 7)",
+            libc::fcntl(writable, libc::F_SETLK, &mut lock).into(),
+        );
         libc::close(readable);
         // A blocked `flock` waits until the holder's description closes.
-        report("flock(writable, LOCK_EX) again", libc::flock(writable, libc::LOCK_EX).into());
+        report(
+            "flock(writable, LOCK_EX) again",
+            libc::flock(writable, libc::LOCK_EX).into(),
+        );
         let waiter = std::thread::spawn({
             let path = path.clone();
             move || {
@@ -152,7 +170,10 @@ fn strings_and_calendar() {
         println!("strchr '#' is null: {}", libc::strchr(text, b'#' as c_int).is_null());
         println!("strcspn '=': {}", libc::strcspn(text, c"=".as_ptr()));
         println!("strspn 'eky': {}", libc::strspn(text, c"eky".as_ptr()));
-        println!("strcmp sign: {}", libc::strcmp(c"ab".as_ptr(), c"abc".as_ptr()).signum());
+        println!(
+            "strcmp sign: {}",
+            libc::strcmp(c"ab".as_ptr(), c"abc".as_ptr()).signum()
+        );
         println!("strncmp 2: {}", libc::strncmp(c"abX".as_ptr(), c"abY".as_ptr(), 2));
         let mut values = [5, -3, 9, 0, 5, 12, -8];
         libc::qsort(values.as_mut_ptr().cast(), values.len(), 4, Some(by_value));
@@ -183,26 +204,59 @@ fn strings_and_calendar() {
 fn vectored_and_polled() {
     // SAFETY: every pointer passed is valid for the length given.
     unsafe {
-        let parts = [libc::iovec { iov_base: b"writev: ".as_ptr().cast_mut().cast(), iov_len: 8 }, libc::iovec { iov_base: b"two parts\n".as_ptr().cast_mut().cast(), iov_len: 10 }];
+        let parts = [
+            libc::iovec {
+                iov_base: b"writev: ".as_ptr().cast_mut().cast(),
+                iov_len: 8,
+            },
+            libc::iovec {
+                iov_base: b"two parts\n".as_ptr().cast_mut().cast(),
+                iov_len: 10,
+            },
+        ];
         report("  writev returned", libc::writev(1, parts.as_ptr(), 2) as i64);
         report("writev(1, 0 parts)", libc::writev(1, parts.as_ptr(), 0) as i64);
         report("writev(-1)", libc::writev(-1, parts.as_ptr(), 2) as i64);
         report("writev(1, -1 parts)", libc::writev(1, parts.as_ptr(), -1) as i64);
         let mut buffer = [0u8; 8];
-        let into = [libc::iovec { iov_base: buffer.as_mut_ptr().cast(), iov_len: 8 }];
+        let into = [libc::iovec {
+            iov_base: buffer.as_mut_ptr().cast(),
+            iov_len: 8,
+        }];
         report("readv(0)", libc::readv(0, into.as_ptr(), 1) as i64);
         report("readv(99)", libc::readv(99, into.as_ptr(), 1) as i64);
         let mut fds = [
-            libc::pollfd { fd: 1, events: libc::POLLOUT, revents: 0 },
-            libc::pollfd { fd: -1, events: libc::POLLIN, revents: 0 },
-            libc::pollfd { fd: 99, events: libc::POLLIN, revents: 0 },
+            libc::pollfd {
+                fd: 1,
+                events: libc::POLLOUT,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: -1,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: 99,
+                events: libc::POLLIN,
+                revents: 0,
+            },
         ];
         report("poll(stdout, -1, 99)", libc::poll(fds.as_mut_ptr(), 3, 0).into());
-        println!("  revents: {:#x} {:#x} {:#x}", fds[0].revents, fds[1].revents, fds[2].revents);
+        println!(
+            "  revents: {:#x} {:#x} {:#x}",
+            fds[0].revents, fds[1].revents, fds[2].revents
+        );
         report("poll(none, 1 ms)", libc::poll(std::ptr::null_mut(), 0, 1).into());
         let mut size: libc::winsize = std::mem::zeroed();
-        report("ioctl(1, TIOCGWINSZ)", libc::ioctl(1, libc::TIOCGWINSZ, &mut size).into());
-        report("ioctl(99, TIOCGWINSZ)", libc::ioctl(99, libc::TIOCGWINSZ, &mut size).into());
+        report(
+            "ioctl(1, TIOCGWINSZ)",
+            libc::ioctl(1, libc::TIOCGWINSZ, &mut size).into(),
+        );
+        report(
+            "ioctl(99, TIOCGWINSZ)",
+            libc::ioctl(99, libc::TIOCGWINSZ, &mut size).into(),
+        );
         println!("isatty(1): {} {}", libc::isatty(1), errno_name(errno()));
         let mut status: libc::stat = std::mem::zeroed();
         report("fstat(99)", libc::fstat(99, &mut status).into());
@@ -214,14 +268,20 @@ fn clocks() {
     unsafe {
         let mut time: libc::timespec = std::mem::zeroed();
         report("clock_gettime(9999)", libc::clock_gettime(9999, &mut time).into());
-        report("clock_getres(MONOTONIC)", libc::clock_getres(libc::CLOCK_MONOTONIC, &mut time).into());
+        report(
+            "clock_getres(MONOTONIC)",
+            libc::clock_getres(libc::CLOCK_MONOTONIC, &mut time).into(),
+        );
         println!("  resolution: {}s {}ns", time.tv_sec, time.tv_nsec);
         let mut long: libc::timespec = std::mem::zeroed();
         long.tv_nsec = 2_000_000_000;
         report("nanosleep(2e9 ns)", libc::nanosleep(&long, std::ptr::null_mut()).into());
         long.tv_nsec = -1;
         report("nanosleep(-1 ns)", libc::nanosleep(&long, std::ptr::null_mut()).into());
-        let short = libc::timespec { tv_sec: 0, tv_nsec: 1000 };
+        let short = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 1000,
+        };
         println!(
             "clock_nanosleep(9999): {}",
             errno_name(libc::clock_nanosleep(9999, 0, &short, std::ptr::null_mut()))
@@ -241,7 +301,10 @@ fn memory() {
         let huge = std::hint::black_box(libc::calloc(std::hint::black_box(usize::MAX), 2));
         println!("calloc(MAX, 2): null {} {}", huge.is_null(), errno_name(errno()));
         let mut block: *mut c_void = std::ptr::null_mut();
-        println!("posix_memalign(3): {}", errno_name(libc::posix_memalign(&mut block, 3, 16)));
+        println!(
+            "posix_memalign(3): {}",
+            errno_name(libc::posix_memalign(&mut block, 3, 16))
+        );
         println!("posix_memalign(64): {}", libc::posix_memalign(&mut block, 64, 100));
         println!("  aligned: {}", block as usize % 64 == 0);
         libc::free(block);
@@ -251,10 +314,16 @@ fn memory() {
         let grown = libc::realloc(std::ptr::null_mut(), 4).cast::<u8>();
         grown.copy_from(b"abcd".as_ptr(), 4);
         let grown = libc::realloc(grown.cast(), 4096).cast::<u8>();
-        println!("realloc keeps the contents: {}", std::slice::from_raw_parts(grown, 4) == b"abcd");
+        println!(
+            "realloc keeps the contents: {}",
+            std::slice::from_raw_parts(grown, 4) == b"abcd"
+        );
         libc::free(grown.cast());
         let mut bytes = [0u8; 300];
-        report("getrandom(32)", libc::getrandom(bytes.as_mut_ptr().cast(), 32, 0) as i64);
+        report(
+            "getrandom(32)",
+            libc::getrandom(bytes.as_mut_ptr().cast(), 32, 0) as i64,
+        );
         report("getentropy(256)", getentropy(bytes.as_mut_ptr().cast(), 256).into());
         report("getentropy(257)", getentropy(bytes.as_mut_ptr().cast(), 257).into());
         let page = libc::memalign(4096, 10);
@@ -264,14 +333,163 @@ fn memory() {
         let anonymous = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS;
         let read_write = libc::PROT_READ | libc::PROT_WRITE;
         let mapped = libc::mmap(std::ptr::null_mut(), 10_000, read_write, anonymous, -1, 0);
-        println!("mmap(10000): page-aligned {}", mapped != libc::MAP_FAILED && mapped as usize % 4096 == 0);
-        println!("  zero-filled: {}", std::slice::from_raw_parts(mapped.cast::<u8>(), 10_000).iter().all(|&b| b == 0));
-        report("madvise(DONTNEED)", libc::madvise(mapped, 4096, libc::MADV_DONTNEED).into());
+        println!(
+            "mmap(10000): page-aligned {}",
+            mapped != libc::MAP_FAILED && mapped as usize % 4096 == 0
+        );
+        println!(
+            "  zero-filled: {}",
+            std::slice::from_raw_parts(mapped.cast::<u8>(), 10_000)
+                .iter()
+                .all(|&b| b == 0)
+        );
+        report(
+            "madvise(DONTNEED)",
+            libc::madvise(mapped, 4096, libc::MADV_DONTNEED).into(),
+        );
         report("mprotect(READ|WRITE)", libc::mprotect(mapped, 4096, read_write).into());
         report("munmap", libc::munmap(mapped, 10_000).into());
+        let page = libc::mmap(std::ptr::null_mut(), 4096, read_write, anonymous, -1, 0);
+        page.cast::<u8>().write_bytes(7, 4096);
+        let grown = libc::mremap(page, 4096, 3 * 4096, libc::MREMAP_MAYMOVE);
+        let bytes = std::slice::from_raw_parts(grown.cast::<u8>(), 3 * 4096);
+        println!(
+            "mremap(MAYMOVE, 1 -> 3 pages): kept {} zeroes after {}",
+            bytes[..4096].iter().all(|&b| b == 7),
+            bytes[4096..].iter().all(|&b| b == 0)
+        );
+        let shrunk = libc::mremap(grown, 3 * 4096, 4096, 0);
+        println!("mremap(3 -> 1 page) stays: {}", shrunk == grown);
+        clear_errno();
+        println!(
+            "mremap(0 bytes): failed {} {}",
+            libc::mremap(shrunk, 4096, 0, 0) == libc::MAP_FAILED,
+            errno_name(errno())
+        );
+        println!(
+            "mremap(flags 0x100): failed {} {}",
+            libc::mremap(shrunk, 4096, 8192, 0x100) == libc::MAP_FAILED,
+            errno_name(errno())
+        );
+        println!(
+            "mremap(unaligned): failed {} {}",
+            libc::mremap(shrunk.cast::<u8>().add(1).cast(), 4096, 8192, 0) == libc::MAP_FAILED,
+            errno_name(errno())
+        );
+        report("munmap(remapped)", libc::munmap(shrunk, 4096).into());
+        // A file mapping grown: the file's next bytes, zeroes past its end in the last page.
+        let path = std::ffi::CString::new(format!("/tmp/libc-edges-{}.map", std::process::id())).unwrap();
+        let contents: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(path.to_str().unwrap(), &contents).unwrap();
+        let fd = libc::open(path.as_ptr(), libc::O_RDONLY);
+        let first = libc::mmap(std::ptr::null_mut(), 4096, libc::PROT_READ, libc::MAP_PRIVATE, fd, 0);
+        libc::close(fd);
+        let whole = libc::mremap(first, 4096, 3 * 4096, libc::MREMAP_MAYMOVE);
+        let bytes = std::slice::from_raw_parts(whole.cast::<u8>(), 3 * 4096);
+        println!(
+            "mremap(file, 1 -> 3 pages): the file {} then zeroes {}",
+            bytes[..10_000] == contents[..],
+            bytes[10_000..].iter().all(|&b| b == 0)
+        );
+        libc::munmap(whole, 3 * 4096);
+        libc::unlink(path.as_ptr());
         clear_errno();
         let failed = libc::mmap(std::ptr::null_mut(), 0, read_write, anonymous, -1, 0);
-        println!("mmap(0 bytes): failed {} {}", failed == libc::MAP_FAILED, errno_name(errno()));
+        println!(
+            "mmap(0 bytes): failed {} {}",
+            failed == libc::MAP_FAILED,
+            errno_name(errno())
+        );
+    }
+}
+
+/// Modification times (`utimes`, `utimensat`, `futimens`) and owners (`chown` and co.,
+/// to the program's own user and group, which is all a program that is not root may give).
+fn file_times_and_owners() {
+    let path = std::ffi::CString::new(format!("/tmp/libc-edges-{}.times", std::process::id())).unwrap();
+    let mtime = |fd: c_int| {
+        // SAFETY: a zeroed `stat` is valid; `fstat` fills it.
+        let mut status: libc::stat = unsafe { std::mem::zeroed() };
+        unsafe { libc::fstat(fd, &mut status) };
+        status.st_mtime
+    };
+    let timeval = |seconds, micros| libc::timeval {
+        tv_sec: seconds,
+        tv_usec: micros,
+    };
+    let timespec = |seconds, nanos| libc::timespec {
+        tv_sec: seconds,
+        tv_nsec: nanos,
+    };
+    // SAFETY: the path is a C string; every pointer is to a live pair of times.
+    unsafe {
+        let fd = libc::open(path.as_ptr(), libc::O_CREAT | libc::O_RDWR, 0o600);
+        let times = [timeval(5, 0), timeval(1_000_000_000, 250_000)];
+        report(
+            "utimes(file, 2001-09-09)",
+            libc::utimes(path.as_ptr(), times.as_ptr()).into(),
+        );
+        println!("  st_mtime: {}", mtime(fd));
+        let times = [timespec(0, libc::UTIME_NOW), timespec(0, libc::UTIME_OMIT)];
+        report(
+            "utimensat(UTIME_NOW, UTIME_OMIT)",
+            libc::utimensat(libc::AT_FDCWD, path.as_ptr(), times.as_ptr(), 0).into(),
+        );
+        println!("  st_mtime kept: {}", mtime(fd) == 1_000_000_000);
+        report("futimens(fd, null)", libc::futimens(fd, std::ptr::null()).into());
+        println!("  st_mtime is now: {}", mtime(fd) > 1_700_000_000);
+        let times = [timeval(0, 0), timeval(0, 1_000_000)];
+        report(
+            "utimes(1000000 microseconds)",
+            libc::utimes(path.as_ptr(), times.as_ptr()).into(),
+        );
+        let times = [timespec(0, 0), timespec(0, -1)];
+        report("futimens(-1 nanoseconds)", libc::futimens(fd, times.as_ptr()).into());
+        report(
+            "utimensat(flags 0x4000)",
+            libc::utimensat(libc::AT_FDCWD, path.as_ptr(), std::ptr::null(), 0x4000).into(),
+        );
+        report(
+            "utimes(missing)",
+            libc::utimes(c"/tmp/libc-edges-missing".as_ptr(), std::ptr::null()).into(),
+        );
+        report("futimens(99)", libc::futimens(99, std::ptr::null()).into());
+        let (user, group) = (libc::geteuid(), libc::getegid());
+        report("fchown(fd, -1, -1)", libc::fchown(fd, u32::MAX, u32::MAX).into());
+        report("fchown(fd, own user and group)", libc::fchown(fd, user, group).into());
+        report(
+            "chown(file, own user, -1)",
+            libc::chown(path.as_ptr(), user, u32::MAX).into(),
+        );
+        report(
+            "lchown(file, -1, own group)",
+            libc::lchown(path.as_ptr(), u32::MAX, group).into(),
+        );
+        report(
+            "fchownat(flags 0x4000)",
+            libc::fchownat(libc::AT_FDCWD, path.as_ptr(), user, group, 0x4000).into(),
+        );
+        report(
+            "chown(missing)",
+            libc::chown(c"/tmp/libc-edges-missing".as_ptr(), user, group).into(),
+        );
+        report("fchown(99)", libc::fchown(99, user, group).into());
+        libc::close(fd);
+        libc::unlink(path.as_ptr());
+    }
+}
+
+/// `dlopen` and `dlsym` of what no program has: null, and `dlerror` says why once.
+fn dynamic_loading() {
+    // SAFETY: C strings, and the texts `dlerror` returns are NUL-terminated.
+    unsafe {
+        let handle = libc::dlopen(c"libunik-edge-missing.so".as_ptr(), libc::RTLD_NOW);
+        println!("dlopen(missing): null {}", handle.is_null());
+        println!("  dlerror says why: {}", !libc::dlerror().is_null());
+        println!("  dlerror again is null: {}", libc::dlerror().is_null());
+        let symbol = libc::dlsym(libc::RTLD_DEFAULT, c"unik_edge_no_such_symbol".as_ptr());
+        println!("dlsym(missing): null {}", symbol.is_null());
+        println!("  dlerror says why: {}", !libc::dlerror().is_null());
     }
 }
 
@@ -281,10 +499,16 @@ fn signals() {
         let mut old: libc::sigaction = std::mem::zeroed();
         report("sigaction(0)", libc::sigaction(0, std::ptr::null(), &mut old).into());
         report("sigaction(65)", libc::sigaction(65, std::ptr::null(), &mut old).into());
-        report("sigaction(SIGUSR1)", libc::sigaction(libc::SIGUSR1, std::ptr::null(), &mut old).into());
+        report(
+            "sigaction(SIGUSR1)",
+            libc::sigaction(libc::SIGUSR1, std::ptr::null(), &mut old).into(),
+        );
         println!("  SIGUSR1 is SIG_DFL: {}", old.sa_sigaction == libc::SIG_DFL);
         let previous = libc::signal(libc::SIGPIPE, libc::SIG_IGN);
-        println!("signal(SIGPIPE) was SIG_IGN (std sets it): {}", previous == libc::SIG_IGN);
+        println!(
+            "signal(SIGPIPE) was SIG_IGN (std sets it): {}",
+            previous == libc::SIG_IGN
+        );
         let mut set: libc::sigset_t = std::mem::zeroed();
         report("sigemptyset", libc::sigemptyset(&mut set).into());
         report("sigaddset(SIGUSR2)", libc::sigaddset(&mut set, libc::SIGUSR2).into());
@@ -300,13 +524,28 @@ fn signals() {
         report("sigprocmask(99)", libc::sigprocmask(99, &set, &mut old).into());
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, libc::SIGUSR2);
-        report("sigprocmask(BLOCK, USR2)", libc::sigprocmask(libc::SIG_BLOCK, &set, &mut old).into());
-        report("sigprocmask(query)", libc::sigprocmask(libc::SIG_SETMASK, std::ptr::null(), &mut old).into());
+        report(
+            "sigprocmask(BLOCK, USR2)",
+            libc::sigprocmask(libc::SIG_BLOCK, &set, &mut old).into(),
+        );
+        report(
+            "sigprocmask(query)",
+            libc::sigprocmask(libc::SIG_SETMASK, std::ptr::null(), &mut old).into(),
+        );
         println!("  USR2 blocked: {}", libc::sigismember(&old, libc::SIGUSR2));
-        println!("pthread_sigmask(UNBLOCK, USR2): {}", libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()));
-        println!("pthread_sigmask(99): {}", errno_name(libc::pthread_sigmask(99, &set, std::ptr::null_mut())));
+        println!(
+            "pthread_sigmask(UNBLOCK, USR2): {}",
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut())
+        );
+        println!(
+            "pthread_sigmask(99): {}",
+            errno_name(libc::pthread_sigmask(99, &set, std::ptr::null_mut()))
+        );
         let mut stack: libc::stack_t = std::mem::zeroed();
-        report("sigaltstack(query)", libc::sigaltstack(std::ptr::null(), &mut stack).into());
+        report(
+            "sigaltstack(query)",
+            libc::sigaltstack(std::ptr::null(), &mut stack).into(),
+        );
         println!("  disabled: {}", stack.ss_flags & libc::SS_DISABLE != 0);
     }
 }
@@ -322,17 +561,101 @@ fn process() {
         println!("getcwd(1 byte): null {} {}", cwd.is_null(), errno_name(errno()));
         println!("getauxval(AT_PAGESZ): {}", libc::getauxval(libc::AT_PAGESZ));
         let value = libc::getenv(c"UNIK_EDGE".as_ptr());
-        let value = if value.is_null() { "(none)".into() } else { CStr::from_ptr(value).to_string_lossy().into_owned() };
+        let value = if value.is_null() {
+            "(none)".into()
+        } else {
+            CStr::from_ptr(value).to_string_lossy().into_owned()
+        };
         println!("getenv(UNIK_EDGE): {value}");
-        println!("getenv(UNIK_NOT_SET) is null: {}", libc::getenv(c"UNIK_NOT_SET".as_ptr()).is_null());
-        for code in [libc::EPERM, libc::ENOENT, libc::ENOSYS, libc::EAGAIN, libc::ECONNREFUSED, 4242] {
+        println!(
+            "getenv(UNIK_NOT_SET) is null: {}",
+            libc::getenv(c"UNIK_NOT_SET".as_ptr()).is_null()
+        );
+        for code in [
+            libc::EPERM,
+            libc::ENOENT,
+            libc::ENOSYS,
+            libc::EAGAIN,
+            libc::ECONNREFUSED,
+            4242,
+        ] {
             let mut text = [0 as libc::c_char; 64];
             let status = libc::strerror_r(code, text.as_mut_ptr(), text.len());
-            println!("strerror_r({code}): {status} {}", CStr::from_ptr(text.as_ptr()).to_string_lossy());
+            println!(
+                "strerror_r({code}): {status} {}",
+                CStr::from_ptr(text.as_ptr()).to_string_lossy()
+            );
         }
         let mut tiny = [0 as libc::c_char; 4];
-        println!("strerror_r(ENOENT, 4 bytes): {}", errno_name(libc::strerror_r(libc::ENOENT, tiny.as_mut_ptr(), 4)));
-        println!("gai_strerror(EAI_NONAME): {}", CStr::from_ptr(libc::gai_strerror(libc::EAI_NONAME)).to_string_lossy());
+        println!(
+            "strerror_r(ENOENT, 4 bytes): {}",
+            errno_name(libc::strerror_r(libc::ENOENT, tiny.as_mut_ptr(), 4))
+        );
+        println!(
+            "gai_strerror(EAI_NONAME): {}",
+            CStr::from_ptr(libc::gai_strerror(libc::EAI_NONAME)).to_string_lossy()
+        );
+    }
+}
+
+/// Normal, recursive and error-checking mutexes, locked again by their holder and by
+/// another thread.
+fn mutex_types() {
+    // SAFETY: every mutex and attribute object is initialised before use and outlives it.
+    unsafe {
+        let outcome = |code: c_int| if code == 0 { "0".to_string() } else { errno_name(code) };
+        let mut attributes: libc::pthread_mutexattr_t = std::mem::zeroed();
+        report(
+            "pthread_mutexattr_init",
+            libc::pthread_mutexattr_init(&mut attributes).into(),
+        );
+        println!(
+            "pthread_mutexattr_settype(99): {}",
+            errno_name(libc::pthread_mutexattr_settype(&mut attributes, 99))
+        );
+        for (name, kind) in [
+            ("normal", libc::PTHREAD_MUTEX_NORMAL),
+            ("recursive", libc::PTHREAD_MUTEX_RECURSIVE),
+            ("error-checking", libc::PTHREAD_MUTEX_ERRORCHECK),
+        ] {
+            libc::pthread_mutexattr_settype(&mut attributes, kind);
+            let mut read = -1;
+            pthread_mutexattr_gettype(&attributes, &mut read);
+            println!("{name} mutex: type kept {}", read == kind);
+            let mutex: &'static mut libc::pthread_mutex_t = Box::leak(Box::new(std::mem::zeroed()));
+            libc::pthread_mutex_init(mutex, &attributes);
+            println!("  lock: {}", libc::pthread_mutex_lock(mutex));
+            if kind != libc::PTHREAD_MUTEX_NORMAL {
+                println!("  lock again: {}", outcome(libc::pthread_mutex_lock(mutex)));
+            }
+            println!("  trylock: {}", outcome(libc::pthread_mutex_trylock(mutex)));
+            let address = mutex as *mut libc::pthread_mutex_t as usize;
+            let checks_holder = kind != libc::PTHREAD_MUTEX_NORMAL;
+            let other = std::thread::spawn(move || {
+                let mutex = address as *mut libc::pthread_mutex_t;
+                // Unlocking a normal mutex another thread holds is undefined.
+                let unlock = if checks_holder {
+                    libc::pthread_mutex_unlock(mutex)
+                } else {
+                    0
+                };
+                (libc::pthread_mutex_trylock(mutex), unlock)
+            });
+            let (trylock, unlock) = other.join().unwrap();
+            println!("  another thread's trylock: {}", outcome(trylock));
+            if checks_holder {
+                println!("  another thread's unlock: {}", outcome(unlock));
+                let mut unlocks = Vec::new();
+                for _ in 0..4 {
+                    unlocks.push(outcome(libc::pthread_mutex_unlock(mutex)));
+                }
+                println!("  unlocks: {}", unlocks.join(" "));
+            }
+        }
+        report(
+            "pthread_mutexattr_destroy",
+            libc::pthread_mutexattr_destroy(&mut attributes).into(),
+        );
     }
 }
 
@@ -343,63 +666,131 @@ fn threads() {
         report("pthread_key_create", libc::pthread_key_create(&mut key, None).into());
         let value = 0x1234usize as *const c_void;
         report("pthread_setspecific", libc::pthread_setspecific(key, value).into());
-        println!("pthread_getspecific is what was set: {}", libc::pthread_getspecific(key) == value.cast_mut());
+        println!(
+            "pthread_getspecific is what was set: {}",
+            libc::pthread_getspecific(key) == value.cast_mut()
+        );
         report("pthread_key_delete", libc::pthread_key_delete(key).into());
         let mut attr: libc::pthread_attr_t = std::mem::zeroed();
         report("pthread_attr_init", libc::pthread_attr_init(&mut attr).into());
-        println!("pthread_attr_setstacksize(100): {}", errno_name(libc::pthread_attr_setstacksize(&mut attr, 100)));
-        println!("pthread_attr_setstacksize(1 MiB): {}", libc::pthread_attr_setstacksize(&mut attr, 1 << 20));
+        println!(
+            "pthread_attr_setstacksize(100): {}",
+            errno_name(libc::pthread_attr_setstacksize(&mut attr, 100))
+        );
+        println!(
+            "pthread_attr_setstacksize(1 MiB): {}",
+            libc::pthread_attr_setstacksize(&mut attr, 1 << 20)
+        );
         let mut size = 0usize;
         libc::pthread_attr_getstacksize(&attr, &mut size);
         println!("  stack size: {size}");
         report("pthread_attr_destroy", libc::pthread_attr_destroy(&mut attr).into());
-        println!("pthread_equal(self, self): {}", libc::pthread_equal(libc::pthread_self(), libc::pthread_self()) != 0);
+        println!(
+            "pthread_equal(self, self): {}",
+            libc::pthread_equal(libc::pthread_self(), libc::pthread_self()) != 0
+        );
         let mut attr: libc::pthread_attr_t = std::mem::zeroed();
-        report("pthread_getattr_np(self)", libc::pthread_getattr_np(libc::pthread_self(), &mut attr).into());
+        report(
+            "pthread_getattr_np(self)",
+            libc::pthread_getattr_np(libc::pthread_self(), &mut attr).into(),
+        );
         let (mut bottom, mut size) = (std::ptr::null_mut(), 0usize);
-        report("pthread_attr_getstack", libc::pthread_attr_getstack(&attr, &mut bottom, &mut size).into());
+        report(
+            "pthread_attr_getstack",
+            libc::pthread_attr_getstack(&attr, &mut bottom, &mut size).into(),
+        );
         let local = 0u8;
         let here = std::hint::black_box(&local) as *const u8 as usize;
-        println!("  a local is on the reported stack: {}", (bottom as usize..bottom as usize + size).contains(&here));
+        println!(
+            "  a local is on the reported stack: {}",
+            (bottom as usize..bottom as usize + size).contains(&here)
+        );
         libc::pthread_attr_destroy(&mut attr);
+        mutex_types();
         report("sched_yield", libc::sched_yield().into());
         let mut cpus: libc::cpu_set_t = std::mem::zeroed();
         let status = libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut cpus);
-        println!("sched_getaffinity: {} (a CPU at least: {})", status, libc::CPU_COUNT(&cpus) >= 1);
-        report("sched_getaffinity(size 0)", libc::sched_getaffinity(0, 0, &mut cpus).into());
+        println!(
+            "sched_getaffinity: {} (a CPU at least: {})",
+            status,
+            libc::CPU_COUNT(&cpus) >= 1
+        );
+        report(
+            "sched_getaffinity(size 0)",
+            libc::sched_getaffinity(0, 0, &mut cpus).into(),
+        );
 
         let mut mutex: libc::pthread_mutex_t = std::mem::zeroed();
-        println!("pthread_mutex_init: {}", libc::pthread_mutex_init(&mut mutex, std::ptr::null()));
+        println!(
+            "pthread_mutex_init: {}",
+            libc::pthread_mutex_init(&mut mutex, std::ptr::null())
+        );
         println!("pthread_mutex_lock: {}", libc::pthread_mutex_lock(&mut mutex));
-        println!("pthread_mutex_trylock (held): {}", errno_name(libc::pthread_mutex_trylock(&mut mutex)));
+        println!(
+            "pthread_mutex_trylock (held): {}",
+            errno_name(libc::pthread_mutex_trylock(&mut mutex))
+        );
         println!("pthread_mutex_unlock: {}", libc::pthread_mutex_unlock(&mut mutex));
-        println!("pthread_mutex_trylock (free): {}", libc::pthread_mutex_trylock(&mut mutex));
+        println!(
+            "pthread_mutex_trylock (free): {}",
+            libc::pthread_mutex_trylock(&mut mutex)
+        );
         println!("pthread_mutex_unlock: {}", libc::pthread_mutex_unlock(&mut mutex));
         println!("pthread_mutex_destroy: {}", libc::pthread_mutex_destroy(&mut mutex));
 
         let me = libc::pthread_self();
-        println!("pthread_setname_np(16 bytes): {}", errno_name(libc::pthread_setname_np(me, c"sixteen-letters!".as_ptr())));
-        println!("pthread_setname_np(edges): {}", libc::pthread_setname_np(me, c"edges".as_ptr()));
+        println!(
+            "pthread_setname_np(16 bytes): {}",
+            errno_name(libc::pthread_setname_np(me, c"sixteen-letters!".as_ptr()))
+        );
+        println!(
+            "pthread_setname_np(edges): {}",
+            libc::pthread_setname_np(me, c"edges".as_ptr())
+        );
         let mut name = [0 as libc::c_char; 16];
-        println!("pthread_getname_np: {} {}", libc::pthread_getname_np(me, name.as_mut_ptr(), 16), CStr::from_ptr(name.as_ptr()).to_string_lossy());
-        println!("pthread_getname_np(3 bytes): {}", errno_name(libc::pthread_getname_np(me, name.as_mut_ptr(), 3)));
+        println!(
+            "pthread_getname_np: {} {}",
+            libc::pthread_getname_np(me, name.as_mut_ptr(), 16),
+            CStr::from_ptr(name.as_ptr()).to_string_lossy()
+        );
+        println!(
+            "pthread_getname_np(3 bytes): {}",
+            errno_name(libc::pthread_getname_np(me, name.as_mut_ptr(), 3))
+        );
 
         extern "C" fn doubled(argument: *mut c_void) -> *mut c_void {
             (argument as usize * 2) as *mut c_void
         }
         let mut thread: libc::pthread_t = std::mem::zeroed();
-        println!("pthread_create: {}", libc::pthread_create(&mut thread, std::ptr::null(), doubled, 21 as *mut c_void));
+        println!(
+            "pthread_create: {}",
+            libc::pthread_create(&mut thread, std::ptr::null(), doubled, 21 as *mut c_void)
+        );
         let mut result = std::ptr::null_mut();
-        println!("pthread_join: {} result {}", libc::pthread_join(thread, &mut result), result as usize);
-        println!("pthread_join(self): {}", errno_name(libc::pthread_join(me, &mut result)));
-        println!("pthread_create (detached later): {}", libc::pthread_create(&mut thread, std::ptr::null(), doubled, std::ptr::null_mut()));
+        println!(
+            "pthread_join: {} result {}",
+            libc::pthread_join(thread, &mut result),
+            result as usize
+        );
+        println!(
+            "pthread_join(self): {}",
+            errno_name(libc::pthread_join(me, &mut result))
+        );
+        println!(
+            "pthread_create (detached later): {}",
+            libc::pthread_create(&mut thread, std::ptr::null(), doubled, std::ptr::null_mut())
+        );
         println!("pthread_detach: {}", libc::pthread_detach(thread));
         let mut attr: libc::pthread_attr_t = std::mem::zeroed();
         libc::pthread_attr_init(&mut attr);
         let mut guard = 1usize;
         // The value itself differs (glibc: a page; the library OS's thread stacks have no
         // guard page yet).
-        println!("pthread_attr_getguardsize: {} whole pages {}", libc::pthread_attr_getguardsize(&attr, &mut guard), guard % 4096 == 0);
+        println!(
+            "pthread_attr_getguardsize: {} whole pages {}",
+            libc::pthread_attr_getguardsize(&attr, &mut guard),
+            guard % 4096 == 0
+        );
         libc::pthread_attr_destroy(&mut attr);
     }
 }
@@ -411,7 +802,10 @@ fn system_calls() {
     let private_wake = libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG;
     // SAFETY: a live, aligned u32 and no timeout.
     unsafe {
-        report("futex(WAIT, value differs)", libc::syscall(libc::SYS_futex, address, private_wait, 1, 0));
+        report(
+            "futex(WAIT, value differs)",
+            libc::syscall(libc::SYS_futex, address, private_wait, 1, 0),
+        );
         report("futex(WAKE)", libc::syscall(libc::SYS_futex, address, private_wake, 1));
         report("futex(op 99)", libc::syscall(libc::SYS_futex, address, 99, 0));
         report("syscall(99999)", libc::syscall(99999));
@@ -426,7 +820,10 @@ fn identity() {
         println!("getpid positive: {}", libc::getpid() > 0);
         println!("getppid not negative: {}", libc::getppid() >= 0);
         println!("gettid positive: {}", libc::gettid() > 0);
-        println!("ids agree: {}", libc::getuid() == libc::geteuid() && libc::getgid() == libc::getegid());
+        println!(
+            "ids agree: {}",
+            libc::getuid() == libc::geteuid() && libc::getgid() == libc::getegid()
+        );
     }
 }
 
@@ -435,6 +832,8 @@ fn main() {
     vectored_and_polled();
     descriptors();
     file_locks();
+    file_times_and_owners();
+    dynamic_loading();
     strings_and_calendar();
     clocks();
     memory();
