@@ -30,9 +30,7 @@ pub const MAX_VIRTIO_MMIO: usize = 64;
 
 /// The header word at `offset`.
 fn header_word(header: &[u8; HEADER_SIZE], offset: usize) -> u32 {
-    let mut word = [0; 4];
-    word.copy_from_slice(&header[offset..offset + 4]);
-    u32::from_be_bytes(word)
+    word_at(header, offset).unwrap_or(0)
 }
 
 /// The total size a blob's header declares, if it starts with the magic.
@@ -81,7 +79,9 @@ enum Token<'a> {
     Finish,
 }
 
-/// The big-endian word at `at` in `bytes`.
+/// The big-endian word at `at` in `bytes`. Never inlined: built for strict alignment (as
+/// arm64 images are), each read is four byte loads and the shifts that join them.
+#[inline(never)]
 fn word_at(bytes: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes(*bytes.get(at..)?.first_chunk::<4>()?))
 }
@@ -136,13 +136,14 @@ impl<'a> Blob<'a> {
         rest.split(|&byte| byte == 0).next().unwrap_or_default()
     }
 
-    /// Every node in document order, with the cells its `reg` is read with.
-    fn nodes(&self) -> Nodes<'_, 'a> {
-        Nodes {
+    /// Every property in document order, with its node.
+    fn properties(&self) -> Properties<'_, 'a> {
+        Properties {
             blob: self,
             at: 0,
             depth: 0,
-            cells: 0,
+            cells: Cells::DEFAULT.pack(),
+            node: None,
         }
     }
 }
@@ -177,7 +178,7 @@ impl Cells {
 struct Node<'t, 'a> {
     blob: &'t Blob<'a>,
     name: &'a [u8],
-    /// 1 for the root's children.
+    /// 0 for the root, 1 for its children.
     depth: usize,
     /// Where its properties start in the structure block.
     properties_at: usize,
@@ -186,35 +187,18 @@ struct Node<'t, 'a> {
 }
 
 impl<'a> Node<'_, 'a> {
-    /// The node's properties: (name, value).
-    fn properties(self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> {
-        let mut at = self.properties_at;
-        core::iter::from_fn(move || match token_at(self.blob.structure, at)? {
-            (Token::Property(name, value), next) => {
-                at = next;
-                Some((self.blob.string(name), value))
-            }
-            _ => None,
-        })
-    }
-
+    /// The value of the node's property `name`.
     fn property(self, name: &str) -> Option<&'a [u8]> {
-        self.properties()
-            .find(|(found, _)| *found == name.as_bytes())
-            .map(|(_, value)| value)
-    }
-
-    /// Whether the value of property `name` is the string `expected`.
-    fn property_is(self, name: &str, expected: &str) -> bool {
-        self.property(name)
-            .is_some_and(|value| string_list(value).next() == Some(expected.as_bytes()))
-    }
-
-    /// Whether the node's `compatible` list holds one of `names` (see [`Compatible`]).
-    fn is_compatible(self, names: Compatible<'_>) -> bool {
-        self.property("compatible").is_some_and(|value| {
-            string_list(value).any(|entry| string_list(names.as_bytes()).any(|name| name == entry))
-        })
+        let mut at = self.properties_at;
+        loop {
+            let (Token::Property(found, value), next) = token_at(self.blob.structure, at)? else {
+                return None;
+            };
+            if is(self.blob.string(found), name) {
+                return Some(value);
+            }
+            at = next;
+        }
     }
 
     /// The node's name without its unit address.
@@ -271,20 +255,45 @@ fn string_list(value: &[u8]) -> impl Iterator<Item = &[u8]> {
     value.strip_suffix(&[0]).unwrap_or(value).split(|&byte| byte == 0)
 }
 
-/// The nodes of a sound structure block in document order.
-struct Nodes<'t, 'a> {
-    blob: &'t Blob<'a>,
-    at: usize,
-    depth: usize,
-    /// 4 bits per depth: at bit `4 * d`, the [`Cells`] the open node at depth `d` gives
-    /// its children (depth 0: the root's parent, which has none: the defaults).
-    cells: u64,
+/// Whether the string list `value` holds one of `names` (see [`Compatible`]).
+fn holds_one_of(value: &[u8], names: Compatible<'_>) -> bool {
+    string_list(value).any(|entry| string_list(names.as_bytes()).any(|name| name == entry))
 }
 
-impl<'t, 'a> Iterator for Nodes<'t, 'a> {
-    type Item = Node<'t, 'a>;
+/// Whether `bytes` are `expected`. Never inlined: arm64 images are built for strict
+/// alignment, where a comparison with a constant inlines as a load and compare per byte;
+/// one call to `memcmp` per comparison is a fraction of that.
+#[inline(never)]
+fn is(bytes: &[u8], expected: &str) -> bool {
+    bytes == expected.as_bytes()
+}
 
-    fn next(&mut self) -> Option<Node<'t, 'a>> {
+/// The first string of a string-list value.
+fn first_string(value: &[u8]) -> &[u8] {
+    string_list(value).next().unwrap_or_default()
+}
+
+/// The properties of a sound structure block in document order, each with its node: one
+/// pass over the tokens, which notes the `#address-cells` and `#size-cells` it passes so
+/// that every node knows the cells its `reg` is read with.
+struct Properties<'t, 'a> {
+    blob: &'t Blob<'a>,
+    at: usize,
+    /// Nodes open: the current node's depth + 1.
+    depth: usize,
+    /// 4 bits per depth: at bit `4 * d`, the [`Cells`] the open node at depth `d - 1`
+    /// gives its children (at 0, the root's own: the defaults).
+    cells: u64,
+    /// The node whose properties come next; `None` once a node closed (a property
+    /// after a child node is malformed and ends the walk).
+    node: Option<Node<'t, 'a>>,
+}
+
+impl<'t, 'a> Iterator for Properties<'t, 'a> {
+    /// The node, the property's name and its value.
+    type Item = (Node<'t, 'a>, &'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
         loop {
             let (token, next) = token_at(self.blob.structure, self.at)?;
             self.at = next;
@@ -293,28 +302,36 @@ impl<'t, 'a> Iterator for Nodes<'t, 'a> {
                     if self.depth >= MAX_DEPTH {
                         return None;
                     }
-                    let node = Node {
+                    self.node = Some(Node {
                         blob: self.blob,
                         name,
                         depth: self.depth,
                         properties_at: next,
-                        reg_cells: match self.depth {
-                            0 => Cells::DEFAULT,
-                            depth => Cells::unpack(self.cells >> (4 * depth)),
-                        },
-                    };
+                        reg_cells: Cells::unpack(self.cells >> (4 * self.depth)),
+                    });
                     self.depth += 1;
-                    let cell = |name| node.property(name).and_then(|value| word_at(value, 0));
-                    let own = Cells {
-                        address: cell("#address-cells").unwrap_or(Cells::DEFAULT.address),
-                        size: cell("#size-cells").unwrap_or(Cells::DEFAULT.size),
-                    };
                     let shift = 4 * self.depth;
-                    self.cells = self.cells & !(0xf << shift) | own.pack() << shift;
-                    return Some(node);
+                    self.cells = self.cells & !(0xf << shift) | Cells::DEFAULT.pack() << shift;
                 }
-                Token::End => self.depth = self.depth.checked_sub(1)?,
-                Token::Property(..) => {}
+                Token::Property(name, value) => {
+                    let node = self.node?;
+                    let name = self.blob.string(name);
+                    let (field, bits) = if is(name, "#address-cells") {
+                        (0b1100, 2)
+                    } else if is(name, "#size-cells") {
+                        (0b0011, 0)
+                    } else {
+                        (0, 0)
+                    };
+                    let count = u64::from(word_at(value, 0).unwrap_or(0).min(3));
+                    let shift = 4 * self.depth;
+                    self.cells = self.cells & !(field << shift) | (count << bits & field) << shift;
+                    return Some((node, name, value));
+                }
+                Token::End => {
+                    self.node = None;
+                    self.depth = self.depth.checked_sub(1)?;
+                }
                 Token::Finish => return None,
             }
         }
@@ -349,19 +366,23 @@ impl<'a> DeviceTree<'a> {
         })
     }
 
-    fn nodes(&self) -> Nodes<'_, 'a> {
-        self.blob.nodes()
+    fn properties(&self) -> Properties<'_, 'a> {
+        self.blob.properties()
     }
 
     /// The first node compatible with one of `compatible`.
     fn find_compatible(&self, compatible: Compatible<'_>) -> Option<Node<'_, 'a>> {
-        self.nodes().find(|node| node.is_compatible(compatible))
+        self.properties()
+            .find(|&(_, name, value)| is(name, "compatible") && holds_one_of(value, compatible))
+            .map(|(node, ..)| node)
     }
 
-    /// The root's child named `name` (without unit address).
-    fn top_level(&self, name: &str) -> Option<Node<'_, 'a>> {
-        self.nodes()
-            .find(|node| node.depth == 1 && node.base_name() == name.as_bytes())
+    /// The value of property `property` of the root's child named `node` (without unit
+    /// address).
+    fn top_level(&self, node: &str, property: &str) -> Option<&'a [u8]> {
+        self.properties()
+            .find(|(found, name, _)| found.depth == 1 && is(found.base_name(), node) && is(name, property))
+            .map(|(.., value)| value)
     }
 
     /// RAM regions: the `reg` of every node whose `device_type` is `memory` (at most
@@ -369,9 +390,9 @@ impl<'a> DeviceTree<'a> {
     pub fn ram(&self) -> impl Iterator<Item = Region> + use<> {
         let mut found: [Option<Region>; MAX_RAM_REGIONS] = [const { None }; MAX_RAM_REGIONS];
         let regions = self
-            .nodes()
-            .filter(|node| node.property_is("device_type", "memory"))
-            .flat_map(Node::reg);
+            .properties()
+            .filter(|&(_, name, value)| is(name, "device_type") && is(first_string(value), "memory"))
+            .flat_map(|(node, ..)| node.reg());
         for (slot, region) in found.iter_mut().zip(regions) {
             *slot = Some(region);
         }
@@ -381,17 +402,15 @@ impl<'a> DeviceTree<'a> {
     /// The boot command line (`/chosen/bootargs`; empty when there is none or it is not
     /// UTF-8).
     pub fn command_line(&self) -> &'a str {
-        let bootargs = self.top_level("chosen").and_then(|chosen| chosen.property("bootargs"));
-        let bytes = bootargs.and_then(|value| string_list(value).next()).unwrap_or_default();
-        core::str::from_utf8(bytes).unwrap_or("")
+        let bootargs = self.top_level("chosen", "bootargs").unwrap_or_default();
+        core::str::from_utf8(first_string(bootargs)).unwrap_or("")
     }
 
     /// The initial ramdisk the loader placed (`/chosen`'s `linux,initrd-start` and
     /// `linux,initrd-end`, each one or two cells), if the tree names a non-empty one.
     pub fn initial_ramdisk(&self) -> Option<Region> {
-        let chosen = self.top_level("chosen")?;
         let number = |name: &str| -> Option<u64> {
-            match chosen.property(name)? {
+            match self.top_level("chosen", name)? {
                 [a, b, c, d] => Some(u32::from_be_bytes([*a, *b, *c, *d]).into()),
                 value => Some(u64::from_be_bytes(*<&[u8; 8]>::try_from(value).ok()?)),
             }
@@ -417,9 +436,9 @@ impl<'a> DeviceTree<'a> {
     pub fn virtio_mmio(&self) -> impl Iterator<Item = (MmioDevice, Interrupt)> + use<> {
         let mut found: [Option<(MmioDevice, Interrupt)>; MAX_VIRTIO_MMIO] = [const { None }; MAX_VIRTIO_MMIO];
         let devices = self
-            .nodes()
-            .filter(|node| node.is_compatible("virtio,mmio"))
-            .filter_map(|node| {
+            .properties()
+            .filter(|&(_, name, value)| is(name, "compatible") && holds_one_of(value, "virtio,mmio"))
+            .filter_map(|(node, ..)| {
                 let interrupt = node.gic_interrupt()?;
                 let device = MmioDevice {
                     registers: node.reg().next()?,
