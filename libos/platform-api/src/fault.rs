@@ -8,10 +8,6 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 pub struct Fault {
     /// What happened, in words ("page fault", "invalid opcode", ...).
     pub kind: &'static str,
-    /// Why, when the CPU says more ("translation fault" for an arm64 data abort); empty
-    /// otherwise. Reported after the kind: a word per kind and per cause rather than one
-    /// text per pair keeps the image's read-only data small.
-    pub cause: &'static str,
     /// Architecture-specific cause code (x86 vector, arm64 ESR).
     pub code: u64,
     /// Instruction address of the faulting instruction.
@@ -82,10 +78,6 @@ pub fn report(fault: &Fault, zero_address_is_unknown: bool, mut write: impl FnMu
     write(b"unik: fatal fault: ");
     if !explain(fault, &mut write) {
         write(fault.kind.as_bytes());
-        if !fault.cause.is_empty() {
-            write(b": ");
-            write(fault.cause.as_bytes());
-        }
     }
     write(b" (code ");
     hex::write_hex(fault.code, &mut write);
@@ -115,7 +107,6 @@ mod tests {
         let mut out = String::new();
         let fault = Fault {
             kind: "page fault",
-            cause: "",
             code: 14,
             pc: 0x101234,
             address: Some(0),
@@ -137,7 +128,6 @@ mod tests {
     fn a_guard_is_hit_by_its_address_or_by_the_stack_pointer_where_the_address_is_unknown() {
         let fault = |address, stack_pointer| Fault {
             kind: "page fault",
-            cause: "",
             code: 14,
             pc: 0x101234,
             address: Some(address),

@@ -24,14 +24,17 @@ fn class_name(class: u64) -> &'static str {
     }
 }
 
-/// The cause of an abort from its fault status code (ISS bits 0..6); empty when it is
-/// none of the usual three.
-fn abort_cause(status: u64) -> &'static str {
-    match status & 0x3c {
-        0x04 => "translation fault",
-        0x08 => "access flag fault",
-        0x0c => "permission fault",
-        _ => "",
+/// The name of an abort, with its cause from the fault status code (ISS bits 0..6).
+fn abort_kind(instruction: bool, status: u64) -> &'static str {
+    match (instruction, status & 0x3c) {
+        (false, 0x04) => "data abort: translation fault",
+        (false, 0x08) => "data abort: access flag fault",
+        (false, 0x0c) => "data abort: permission fault",
+        (true, 0x04) => "instruction abort: translation fault",
+        (true, 0x08) => "instruction abort: access flag fault",
+        (true, 0x0c) => "instruction abort: permission fault",
+        (false, _) => "data abort",
+        (true, _) => "instruction abort",
     }
 }
 
@@ -44,14 +47,13 @@ extern "C" fn unik_aarch64_exception(esr: u64, elr: u64, far: u64, stack_pointer
         crate::semihosting::unanswered();
     }
     let is_abort = matches!(class, 0x20 | 0x21 | 0x24 | 0x25);
-    let (kind, cause) = match class {
-        0x20 | 0x21 => ("instruction abort", abort_cause(esr)),
-        0x24 | 0x25 => ("data abort", abort_cause(esr)),
-        _ => (class_name(class), ""),
+    let kind = if is_abort {
+        abort_kind(class < 0x24, esr & 0x3f)
+    } else {
+        class_name(class)
     };
     let mut fault = Fault {
         kind,
-        cause,
         code: esr,
         pc: elr,
         address: (is_abort || class == 0x22).then_some(far),
@@ -59,7 +61,7 @@ extern "C" fn unik_aarch64_exception(esr: u64, elr: u64, far: u64, stack_pointer
         stack_pointer,
     };
     if is_abort && unik_platform_api::fault::hits_guard(&fault, crate::mmu::main_stack_guard(), false) {
-        (fault.kind, fault.cause) = ("stack overflow in the main thread", "");
+        fault.kind = "stack overflow in the main thread";
     }
     __unik_platform_fault(&fault)
 }

@@ -186,7 +186,6 @@ extern "C" fn unik_x86_64_exception(frame: *const u64) -> ! {
         } else {
             exception_name(vector)
         },
-        cause: "",
         code: vector,
         pc: rip,
         address,
