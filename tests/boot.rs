@@ -278,10 +278,11 @@ fn e2fsprogs(program: &str, args: &[&std::ffi::OsStr]) -> std::process::Output {
     std::process::Command::new(path).args(args).output().unwrap()
 }
 
-/// A program from crates.io with C code inside, rusqlite with SQLite compiled in, keeps a
-/// database on a volume across boots: committed rows stay and a rolled-back one does not,
-/// SQLite finds its file sound, and so does the host's `e2fsck`, with the file in SQLite's
-/// format.
+/// A program from crates.io with C code inside, rusqlite with SQLite compiled in, keeps
+/// databases on a volume across boots, one with the rollback journal and one with the
+/// write-ahead log (whose index is a shared file mapping): committed rows stay and a
+/// rolled-back one does not, SQLite finds its files sound, and so does the host's
+/// `e2fsck`, with the files in SQLite's format.
 #[test]
 fn sqlite_keeps_a_database_on_a_volume_across_boots() {
     for target in ["kvm-x86_64", "kvm-arm64"] {
@@ -309,11 +310,13 @@ fn sqlite_keeps_a_database_on_a_volume_across_boots() {
             "{target}: e2fsck:\n{}",
             String::from_utf8_lossy(&checked.stdout)
         );
-        let file = e2fsprogs("debugfs", &["-R".as_ref(), "cat /app.db".as_ref(), volume.as_os_str()]);
-        assert!(
-            file.stdout.starts_with(b"SQLite format 3\0"),
-            "{target}: not a SQLite file"
-        );
+        for database in ["cat /app.db", "cat /wal.db"] {
+            let file = e2fsprogs("debugfs", &["-R".as_ref(), database.as_ref(), volume.as_os_str()]);
+            assert!(
+                file.stdout.starts_with(b"SQLite format 3\0"),
+                "{target}: {database}: not SQLite's"
+            );
+        }
     }
 }
 

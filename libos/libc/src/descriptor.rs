@@ -11,12 +11,12 @@
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
-use core::ffi::c_int;
+use core::ffi::{c_int, c_void};
 use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use core::task::Waker;
 use spinning_top::Spinlock;
 
-use crate::errno::{EBADF, EINVAL, ESPIPE};
+use crate::errno::{EBADF, EINVAL, ENODEV, ESPIPE};
 
 /// Readiness as `poll` and `epoll` report it: `EPOLLIN`, `EPOLLOUT`, `EPOLLERR`,
 /// `EPOLLHUP` and `EPOLLRDHUP` (the same bits as `POLLIN`, `POLLOUT`, …).
@@ -61,6 +61,18 @@ pub(crate) trait File: Any + Send + Sync {
     /// Sets the file's length (`ftruncate`).
     fn set_len(&self, _length: u64) -> Result<(), c_int> {
         Err(EINVAL)
+    }
+    /// Maps `length` bytes from `offset` shared (`mmap` with `MAP_SHARED`): the memory, the
+    /// file's bytes for as long as it is mapped. Only files can (`ENODEV`).
+    fn map_shared(&self, _offset: u64, _length: usize, _writable: bool) -> Result<*mut c_void, c_int> {
+        Err(ENODEV)
+    }
+    /// Ends one shared mapping [`File::map_shared`] gave at `address`.
+    fn unmap_shared(&self, _address: *mut c_void) {}
+    /// Writes what the shared mapping at `address` holds to the file (`msync`); with
+    /// `durable`, as `fsync` then.
+    fn sync_shared(&self, _address: *mut c_void, _durable: bool) -> Result<(), c_int> {
+        Ok(())
     }
     /// The object itself, for the calls that take only one kind (`accept`, `epoll_ctl`).
     fn as_any(&self) -> &dyn Any;

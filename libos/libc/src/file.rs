@@ -20,6 +20,7 @@ use unik_platform::{BootInfo, Current};
 
 use crate::descriptor::{self, File, Readiness};
 use crate::errno::{self, EBADF, EFAULT, EINVAL, ERANGE, fail, fail_size};
+use crate::shared_file;
 
 /// The RAM file systems when the manifest names none: 4 MiB at `/tmp`.
 const DEFAULT_RAM_MOUNTS: &str = "/tmp=4194304";
@@ -204,6 +205,7 @@ impl File for OpenFile {
         }
         let mut offset = self.offset.lock();
         let count = with_tree(|tree| tree.read_at(self.node, *offset, buffer)).map_err(code)?;
+        shared_file::overlay(self.node, *offset, &mut buffer[..count]);
         *offset += count as u64;
         Ok(count)
     }
@@ -220,6 +222,7 @@ impl File for OpenFile {
             tree.write_at(self.node, *offset, bytes)
         })
         .map_err(code)?;
+        shared_file::update(self.node, *offset, &bytes[..count]);
         *offset += count as u64;
         Ok(count)
     }
@@ -263,19 +266,26 @@ impl File for OpenFile {
         if !self.readable {
             return Err(EBADF);
         }
-        with_tree(|tree| tree.read_at(self.node, offset, buffer)).map_err(code)
+        let count = with_tree(|tree| tree.read_at(self.node, offset, buffer)).map_err(code)?;
+        shared_file::overlay(self.node, offset, &mut buffer[..count]);
+        Ok(count)
     }
 
     fn write_at(&self, bytes: &[u8], offset: u64) -> Result<usize, c_int> {
         if !self.writable {
             return Err(EBADF);
         }
-        with_tree(|tree| tree.write_at(self.node, offset, bytes)).map_err(code)
+        let count = with_tree(|tree| tree.write_at(self.node, offset, bytes)).map_err(code)?;
+        shared_file::update(self.node, offset, &bytes[..count]);
+        Ok(count)
     }
 
     /// A volume's file: what was written, and a flush request to its device; RAM and
     /// packed files have nowhere further to go.
+    /// What shared mappings of it hold is written first, as Linux's `fsync` writes the
+    /// dirty pages of mappings.
     fn sync(&self) -> Result<(), c_int> {
+        write_back_views(Some(self.node), None)?;
         with_tree(|tree| tree.sync(self.node)).map_err(code)
     }
 
@@ -283,12 +293,69 @@ impl File for OpenFile {
         if !self.writable {
             return Err(EINVAL);
         }
-        with_tree(|tree| tree.set_len(self.node, length)).map_err(code)
+        with_tree(|tree| tree.set_len(self.node, length)).map_err(code)?;
+        shared_file::truncate(self.node, length);
+        Ok(())
+    }
+
+    /// A file mapped shared must be open for reading, and for writing too if the mapping
+    /// may store (`EACCES`), as on Linux.
+    fn map_shared(&self, offset: u64, length: usize, writable: bool) -> Result<*mut c_void, c_int> {
+        if !self.readable || (writable && !self.writable) {
+            return Err(libc::EACCES);
+        }
+        shared_file::map(self.node, offset, length, writable, |bytes| {
+            // Past the file's end, a view holds zeroes (as Linux's last page does).
+            let count = with_tree(|tree| tree.read_at(self.node, offset, bytes)).unwrap_or(0);
+            bytes[count..].fill(0);
+        })
+    }
+
+    fn unmap_shared(&self, address: *mut c_void) {
+        // A failure to write back has no one to go to (`munmap` has succeeded on Linux
+        // too by then).
+        shared_file::unmap(address, |node, offset, bytes| {
+            let _ = write_view(node, offset, bytes);
+        });
+    }
+
+    fn sync_shared(&self, address: *mut c_void, durable: bool) -> Result<(), c_int> {
+        write_back_views(None, Some(address))?;
+        match durable {
+            true => with_tree(|tree| tree.sync(self.node)).map_err(code),
+            false => Ok(()),
+        }
     }
 
     fn as_any(&self) -> &dyn Any {
         self
     }
+}
+
+/// Writes the shared views of `node` (or the one at `address`) to their files.
+fn write_back_views(node: Option<NodeId>, address: Option<*mut c_void>) -> Result<(), c_int> {
+    let mut result = Ok(());
+    shared_file::write_back(node, address, |node, offset, bytes| {
+        if let Err(error) = write_view(node, offset, bytes) {
+            result = Err(error);
+        }
+    });
+    result
+}
+
+/// Writes a view's `bytes` to node `node` at `offset`, up to the file's end (a view's last
+/// page runs past it; a file cut short since it was mapped keeps its length).
+fn write_view(node: NodeId, offset: u64, bytes: &[u8]) -> Result<(), c_int> {
+    with_tree(|tree| {
+        let size = tree.metadata(node)?.size;
+        let count = size.saturating_sub(offset).min(bytes.len() as u64) as usize;
+        let mut done = 0;
+        while done < count {
+            done += tree.write_at(node, offset + done as u64, &bytes[done..count])?;
+        }
+        Ok(())
+    })
+    .map_err(code)
 }
 
 /// Opens `path` (relative to `dirfd`) with the `O_*` `flags`; the new descriptor.

@@ -40,6 +40,7 @@ pub mod net;
 pub mod pipe;
 pub mod process;
 pub mod random;
+pub mod shared_file;
 pub mod signal;
 pub mod start;
 pub mod string;

@@ -24,6 +24,12 @@ pub fn stats() -> unik_alloc::Stats {
 /// Bytes in front of every block: the allocation's size and alignment.
 const HEADER: usize = 16;
 
+/// `length` bytes of zeroed, page-aligned memory, freed with [`free`]; null when out of
+/// memory.
+pub(crate) fn allocate_pages(length: usize) -> *mut c_void {
+    allocate(length, PAGE_SIZE, true)
+}
+
 /// A block of `size` bytes aligned to `align` (a power of two); null when out of memory.
 fn allocate(size: usize, align: usize, zeroed: bool) -> *mut c_void {
     let align = align.max(HEADER);
@@ -168,13 +174,15 @@ pub extern "C" fn memalign(align: usize, size: usize) -> *mut c_void {
 pub const PAGE_SIZE: usize = 4096;
 
 /// A mapping [`mmap`] made: a zeroed heap block of `capacity` bytes, of which `length` are
-/// mapped; a file mapping keeps its file open (as a mapping does on Linux), for the bytes a
-/// larger `mremap` adds.
+/// mapped; a private file mapping keeps its file open (as a mapping does on Linux), for
+/// the bytes a larger `mremap` adds. A shared one is the file's view (its memory the
+/// file's, see `shared_file`), and keeps its file open until unmapped.
 struct Mapping {
     address: usize,
     length: usize,
     capacity: usize,
     file: Option<(Arc<Open>, u64)>,
+    shared: Option<Arc<Open>>,
 }
 
 impl Mapping {
@@ -199,9 +207,9 @@ impl Mapping {
 /// The mappings [`mmap`] made (a program makes few).
 static MAPPINGS: Spinlock<Vec<Mapping>> = Spinlock::new(Vec::new());
 
-/// `mmap(2)`: anonymous memory (zeroed, page-aligned, from the heap), and files as a
-/// copy of their bytes (private mappings, and shared ones that are never written: a
-/// shared writable mapping would not reach the file, so it is refused with `ENODEV`).
+/// `mmap(2)`: anonymous memory (zeroed, page-aligned, from the heap); a private mapping
+/// of a file is a copy of its bytes, a shared one the file's view (stores reach the file,
+/// and writes to the file show in it).
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
 pub extern "C" fn mmap(
     address: *mut c_void,
@@ -216,7 +224,7 @@ pub extern "C" fn mmap(
         return libc::MAP_FAILED;
     }
     let file = match flags & libc::MAP_ANONYMOUS {
-        0 => match mapped_file(fd, offset, protection, flags) {
+        0 => match mapped_file(fd, offset) {
             Ok(file) => Some(file),
             Err(code) => {
                 errno::set(code);
@@ -226,6 +234,25 @@ pub extern "C" fn mmap(
         _ => None,
     };
     let length = length.next_multiple_of(PAGE_SIZE);
+    if let Some((open, offset)) = file.as_ref().filter(|_| flags & libc::MAP_SHARED != 0) {
+        let writable = protection & libc::PROT_WRITE != 0;
+        return match open.file.map_shared(*offset, length, writable) {
+            Ok(address) => {
+                MAPPINGS.lock().push(Mapping {
+                    address: address as usize,
+                    length,
+                    capacity: length,
+                    file: None,
+                    shared: Some(open.clone()),
+                });
+                address
+            }
+            Err(code) => {
+                errno::set(code);
+                libc::MAP_FAILED
+            }
+        };
+    }
     let block = allocate(length, PAGE_SIZE, true);
     if block.is_null() {
         return libc::MAP_FAILED;
@@ -235,6 +262,7 @@ pub extern "C" fn mmap(
         length,
         capacity: length,
         file,
+        shared: None,
     };
     if mapping.file.is_some() {
         mapping.fill(0, length);
@@ -244,15 +272,12 @@ pub extern "C" fn mmap(
 }
 
 /// The open file `fd` and the offset a file mapping starts at, if it can be mapped.
-fn mapped_file(fd: c_int, offset: libc::off_t, protection: c_int, flags: c_int) -> Result<(Arc<Open>, u64), c_int> {
+fn mapped_file(fd: c_int, offset: libc::off_t) -> Result<(Arc<Open>, u64), c_int> {
     let offset = u64::try_from(offset).map_err(|_| EINVAL)?;
     if !offset.is_multiple_of(PAGE_SIZE as u64) {
         return Err(EINVAL);
     }
     let open = crate::descriptor::open(fd)?;
-    if flags & libc::MAP_SHARED != 0 && protection & libc::PROT_WRITE != 0 {
-        return Err(ENODEV);
-    }
     // What has no contents to read at an offset (a socket, a pipe) cannot be mapped.
     open.file.read_at(&mut [], offset).map_err(|_| ENODEV)?;
     Ok((open, offset))
@@ -265,6 +290,11 @@ fn mapped_file(fd: c_int, offset: libc::off_t, protection: c_int, flags: c_int) 
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
 pub unsafe extern "C" fn munmap(address: *mut c_void, _length: usize) -> c_int {
     match take_mapping(address) {
+        // A shared mapping's view belongs to its file, which frees it at its last mapping.
+        Some(Mapping { shared: Some(open), .. }) => {
+            open.file.unmap_shared(address);
+            0
+        }
         // Dropped here, outside the lock: its file may close.
         Some(_) => {
             // SAFETY: the block came from `allocate` and is freed once (taken above).
@@ -272,6 +302,36 @@ pub unsafe extern "C" fn munmap(address: *mut c_void, _length: usize) -> c_int {
             0
         }
         None => errno::fail(EINVAL),
+    }
+}
+
+/// `msync(2)`: a shared file mapping's bytes are written to the file (and, with
+/// `MS_SYNC`, made durable as by `fsync`); other mappings have nowhere to go.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn msync(address: *mut c_void, length: usize, flags: c_int) -> c_int {
+    let known = libc::MS_ASYNC | libc::MS_SYNC | libc::MS_INVALIDATE;
+    let both = libc::MS_ASYNC | libc::MS_SYNC;
+    if flags & !known != 0 || flags & both == both || !(address as usize).is_multiple_of(PAGE_SIZE) {
+        return errno::fail(EINVAL);
+    }
+    let start = address as usize;
+    let shared = {
+        let mappings = MAPPINGS.lock();
+        let found = mappings.iter().find(|mapping| {
+            (mapping.address..mapping.address + mapping.length).contains(&start)
+                && start.saturating_add(length) <= mapping.address + mapping.length
+        });
+        match found {
+            Some(mapping) => mapping.shared.clone().map(|open| (open, mapping.address)),
+            None => return errno::fail(ENOMEM),
+        }
+    };
+    match shared {
+        Some((open, view)) => match open.file.sync_shared(view as *mut c_void, flags & libc::MS_SYNC != 0) {
+            Ok(()) => 0,
+            Err(code) => errno::fail(code),
+        },
+        None => 0,
     }
 }
 
@@ -312,7 +372,8 @@ pub unsafe extern "C" fn mremap(
         return fail(libc::EFAULT);
     };
     let new_length = new_size.next_multiple_of(PAGE_SIZE);
-    let moved = if old_size.next_multiple_of(PAGE_SIZE) != mapping.length {
+    // A shared mapping is its file's view of one range: it is not resized.
+    let moved = if old_size.next_multiple_of(PAGE_SIZE) != mapping.length || mapping.shared.is_some() {
         Err(EINVAL)
     } else if new_length <= mapping.capacity {
         if new_length > mapping.length {

@@ -50,6 +50,7 @@ fn errno_name(code: c_int) -> String {
         (libc::EDEADLK, "EDEADLK"),
         (libc::ESRCH, "ESRCH"),
         (libc::EROFS, "EROFS"),
+        (libc::EACCES, "EACCES"),
     ];
     names
         .iter()
@@ -393,6 +394,7 @@ fn memory() {
         );
         libc::munmap(whole, 3 * 4096);
         libc::unlink(path.as_ptr());
+        shared_file_mappings();
         clear_errno();
         let failed = libc::mmap(std::ptr::null_mut(), 0, read_write, anonymous, -1, 0);
         println!(
@@ -400,6 +402,73 @@ fn memory() {
             failed == libc::MAP_FAILED,
             errno_name(errno())
         );
+    }
+}
+
+/// Shared file mappings: stores reach the file and its readers, writes to the file show in
+/// the mapping, two mappings of one range see each other, `msync` checks its arguments.
+fn shared_file_mappings() {
+    let path = std::ffi::CString::new(format!("/tmp/libc-edges-{}.shared", std::process::id())).unwrap();
+    std::fs::write(path.to_str().unwrap(), vec![b'.'; 5000]).unwrap();
+    let shared = libc::MAP_SHARED;
+    let read_write = libc::PROT_READ | libc::PROT_WRITE;
+    // SAFETY: the path is a C string; each mapping is used within its length.
+    unsafe {
+        let fd = libc::open(path.as_ptr(), libc::O_RDWR);
+        let map = libc::mmap(std::ptr::null_mut(), 8192, read_write, shared, fd, 0).cast::<u8>();
+        println!(
+            "mmap(SHARED, read-write): ok {}",
+            map.cast::<c_void>() != libc::MAP_FAILED
+        );
+        map.copy_from(b"HELLO".as_ptr(), 5);
+        let mut read = [0u8; 5];
+        libc::pread(fd, read.as_mut_ptr().cast(), 5, 0);
+        println!("  pread sees the store: {}", &read == b"HELLO");
+        libc::pwrite(fd, b"xyz".as_ptr().cast(), 3, 100);
+        println!(
+            "  the mapping sees pwrite: {}",
+            std::slice::from_raw_parts(map.add(100), 3) == b"xyz"
+        );
+        println!(
+            "  past the end of the file: zeroes {}",
+            std::slice::from_raw_parts(map.add(5000), 3192).iter().all(|&b| b == 0)
+        );
+        let again = libc::mmap(std::ptr::null_mut(), 8192, libc::PROT_READ, shared, fd, 0).cast::<u8>();
+        map.add(7).write(b'!');
+        println!(
+            "  a second mapping sees the first's stores: {}",
+            again.add(7).read() == b'!'
+        );
+        report("  munmap(second)", libc::munmap(again.cast(), 8192).into());
+        report("  msync(MS_SYNC)", libc::msync(map.cast(), 8192, libc::MS_SYNC).into());
+        report(
+            "  msync(MS_SYNC | MS_ASYNC)",
+            libc::msync(map.cast(), 8192, libc::MS_SYNC | libc::MS_ASYNC).into(),
+        );
+        report(
+            "  msync(unaligned)",
+            libc::msync(map.add(1).cast(), 100, libc::MS_ASYNC).into(),
+        );
+        map.add(4999).write(b'$');
+        report("  munmap", libc::munmap(map.cast(), 8192).into());
+        libc::close(fd);
+        let contents = std::fs::read(path.to_str().unwrap()).unwrap();
+        println!(
+            "the file after munmap: {} bytes, {:?} .. {:?}",
+            contents.len(),
+            String::from_utf8_lossy(&contents[..8]),
+            String::from_utf8_lossy(&contents[4998..])
+        );
+        let read_only = libc::open(path.as_ptr(), libc::O_RDONLY);
+        clear_errno();
+        let refused = libc::mmap(std::ptr::null_mut(), 4096, read_write, shared, read_only, 0);
+        println!(
+            "mmap(SHARED, read-write) of a read-only descriptor: failed {} {}",
+            refused == libc::MAP_FAILED,
+            errno_name(errno())
+        );
+        libc::close(read_only);
+        libc::unlink(path.as_ptr());
     }
 }
 

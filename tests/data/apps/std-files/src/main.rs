@@ -201,7 +201,11 @@ fn locks() {
     let first = File::create(&path).unwrap();
     let second = File::open(&path).unwrap();
     let tried = |file: &File, exclusive: bool| {
-        let result = if exclusive { file.try_lock() } else { file.try_lock_shared() };
+        let result = if exclusive {
+            file.try_lock()
+        } else {
+            file.try_lock_shared()
+        };
         match result {
             Ok(()) => "locked".to_string(),
             Err(fs::TryLockError::WouldBlock) => "would block".to_string(),
@@ -211,7 +215,10 @@ fn locks() {
     first.lock().unwrap();
     println!("second, exclusive while first holds it: {}", tried(&second, true));
     println!("second, shared while first holds it: {}", tried(&second, false));
-    println!("a copy of first shares its lock: {}", tried(&first.try_clone().unwrap(), true));
+    println!(
+        "a copy of first shares its lock: {}",
+        tried(&first.try_clone().unwrap(), true)
+    );
     first.unlock().unwrap();
     println!("second, shared after unlock: {}", tried(&second, false));
     println!("first, shared beside it: {}", tried(&first, false));
@@ -219,6 +226,33 @@ fn locks() {
     drop(second);
     println!("first, exclusive once second closed: {}", tried(&first, true));
     drop(first);
+    fs::remove_file(&path).unwrap();
+}
+
+/// Modification times set through std (`futimens`), and what a read-only file says.
+fn times() {
+    use std::time::{Duration, UNIX_EPOCH};
+    let path = at("/tmp/dated");
+    let file = File::create(&path).unwrap();
+    let then = UNIX_EPOCH + Duration::from_secs(1_234_567_890);
+    file.set_modified(then).unwrap();
+    let modified = fs::metadata(&path).unwrap().modified().unwrap();
+    println!(
+        "set_modified: {:?}",
+        modified.duration_since(UNIX_EPOCH).unwrap().as_secs()
+    );
+    let times = fs::FileTimes::new().set_modified(then + Duration::from_secs(60));
+    file.set_times(times).unwrap();
+    let modified = fs::metadata(&path).unwrap().modified().unwrap();
+    println!(
+        "set_times: {:?}",
+        modified.duration_since(UNIX_EPOCH).unwrap().as_secs()
+    );
+    let read_only = File::open(&path).unwrap();
+    println!(
+        "set_modified through a read-only open: {:?}",
+        read_only.set_modified(then).map_err(error)
+    );
     fs::remove_file(&path).unwrap();
 }
 
@@ -288,6 +322,7 @@ fn main() {
     packed();
     scratch();
     locks();
+    times();
     if root().is_empty() {
         guest_only();
     }
