@@ -80,19 +80,8 @@ pub(crate) fn map(
     fill: impl FnOnce(&mut [u8]),
 ) -> Result<*mut c_void, c_int> {
     let length = length.next_multiple_of(crate::memory::PAGE_SIZE);
-    {
-        let mut views = VIEWS.lock();
-        if let Some(view) = views
-            .iter_mut()
-            .find(|view| view.node == node && view.overlap(offset, length).is_some())
-        {
-            if (view.offset, view.length) != (offset, length) {
-                return Err(ENODEV);
-            }
-            view.users += 1;
-            view.writable |= writable;
-            return Ok(view.address as *mut c_void);
-        }
+    if let Some(shared) = share_existing(node, offset, length, writable) {
+        return shared;
     }
     let address = crate::memory::allocate_pages(length);
     if address.is_null() {
@@ -100,6 +89,12 @@ pub(crate) fn map(
     }
     // SAFETY: just allocated: `length` bytes no one else uses.
     fill(unsafe { core::slice::from_raw_parts_mut(address.cast::<u8>(), length) });
+    // Another thread may have mapped the range while the file was read.
+    if let Some(shared) = share_existing(node, offset, length, writable) {
+        // SAFETY: allocated above and never handed out.
+        unsafe { crate::memory::free(address) };
+        return shared;
+    }
     VIEWS.lock().push(View {
         node,
         offset,
@@ -109,6 +104,21 @@ pub(crate) fn map(
         writable,
     });
     Ok(address)
+}
+
+/// The view of exactly this range, counted once more; `ENODEV` for a view it overlaps
+/// without being it; `None` when no view overlaps it.
+fn share_existing(node: NodeId, offset: u64, length: usize, writable: bool) -> Option<Result<*mut c_void, c_int>> {
+    let mut views = VIEWS.lock();
+    let view = views
+        .iter_mut()
+        .find(|view| view.node == node && view.overlap(offset, length).is_some())?;
+    if (view.offset, view.length) != (offset, length) {
+        return Some(Err(ENODEV));
+    }
+    view.users += 1;
+    view.writable |= writable;
+    Some(Ok(view.address as *mut c_void))
 }
 
 /// Ends one mapping of the view at `address`; at its last, what it holds for the file is
