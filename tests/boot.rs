@@ -278,19 +278,20 @@ fn e2fsprogs(program: &str, args: &[&std::ffi::OsStr]) -> std::process::Output {
     std::process::Command::new(path).args(args).output().unwrap()
 }
 
-/// A program from crates.io with C code inside, rusqlite with SQLite compiled in, keeps
-/// databases on a volume across boots, one with the rollback journal and one with the
-/// write-ahead log (whose index is a shared file mapping): committed rows stay and a
+/// Programs from crates.io with C code inside, databases, keep their files on a volume
+/// across boots: rusqlite with SQLite compiled in, with the rollback journal and with the
+/// write-ahead log (whose index is a shared file mapping), and heed with LMDB (the
+/// database a shared mapping read while written with `pwrite`). Committed rows stay and a
 /// rolled-back one does not, SQLite finds its files sound, and so does the host's
 /// `e2fsck`, with the files in SQLite's format.
 #[test]
-fn sqlite_keeps_a_database_on_a_volume_across_boots() {
+fn databases_with_c_code_keep_their_files_on_a_volume() {
     for target in ["kvm-x86_64", "kvm-arm64"] {
         let dir = tempfile::tempdir().unwrap();
         let volume = dir.path().join("db.img");
         let mut printed = String::new();
-        for (note, attach) in [("first", ":size=8M"), ("second", "")] {
-            let output = run(unik_for_app("sqlite").args(run_args(target, 300)).args([
+        for (note, attach) in [("first", ":size=16M"), ("second", "")] {
+            let output = run(unik_for_app("databases").args(run_args(target, 300)).args([
                 "--volume",
                 &format!("{}:/data{attach}", volume.display()),
                 "--",
@@ -301,7 +302,7 @@ fn sqlite_keeps_a_database_on_a_volume_across_boots() {
         }
         assert_eq!(
             printed,
-            std::fs::read_to_string(data("boot/sqlite.out")).unwrap(),
+            std::fs::read_to_string(data("boot/databases.out")).unwrap(),
             "{target}"
         );
         let checked = e2fsprogs("e2fsck", &["-fn".as_ref(), volume.as_os_str()]);

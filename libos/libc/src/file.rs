@@ -851,6 +851,69 @@ pub unsafe extern "C" fn utimes(path: *const c_char, times: *const libc::timeval
     unsafe { utimensat(libc::AT_FDCWD, path, converted.as_ptr(), 0) }
 }
 
+/// `statistics` as `statfs` reports them.
+fn fill_file_system(status: &mut libc::statfs, statistics: &unik_fs::FileSystemStatistics) {
+    // Linux's magic numbers for the kinds (`linux/magic.h`).
+    const EXT2_SUPER_MAGIC: u32 = 0xef53;
+    const TMPFS_MAGIC: u32 = 0x0102_1994;
+    const RAMFS_MAGIC: u32 = 0x8584_58f6;
+    status.f_type = match statistics.kind {
+        unik_fs::FileSystemKind::Ext2 => EXT2_SUPER_MAGIC,
+        unik_fs::FileSystemKind::Ram => TMPFS_MAGIC,
+        unik_fs::FileSystemKind::Packed => RAMFS_MAGIC,
+    } as _;
+    status.f_bsize = statistics.block_size as _;
+    status.f_frsize = statistics.block_size as _;
+    status.f_blocks = statistics.blocks as _;
+    status.f_bfree = statistics.free_blocks as _;
+    status.f_bavail = statistics.free_blocks as _;
+    status.f_files = statistics.files as _;
+    status.f_ffree = statistics.free_files as _;
+    status.f_namelen = unik_fs::NAME_MAX as _;
+}
+
+/// `statfs(2)`: the file system holding `path` (its kind, size and free room).
+///
+/// # Safety
+/// `path` must be null or a NUL-terminated string, `status` writable.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn statfs(path: *const c_char, status: *mut libc::statfs) -> c_int {
+    if status.is_null() {
+        return fail(EFAULT);
+    }
+    // SAFETY: the caller's guarantee.
+    unsafe {
+        path_call(libc::AT_FDCWD, path, |tree, path| {
+            let id = tree.lookup(path)?;
+            let status = &mut *status;
+            *status = core::mem::zeroed();
+            fill_file_system(status, &tree.statistics(id));
+            Ok(())
+        })
+    }
+}
+
+/// `fstatfs(2)`.
+///
+/// # Safety
+/// `status` must be writable.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn fstatfs(fd: c_int, status: *mut libc::statfs) -> c_int {
+    if status.is_null() {
+        return fail(EFAULT);
+    }
+    let result = base(fd).map_err(|_| EBADF).and_then(|node| {
+        let node = node.ok_or(EBADF)?;
+        let statistics = with_tree(|tree| tree.statistics(node));
+        // SAFETY: the caller's guarantee; all zeroes is a valid `statfs`.
+        let status = unsafe { &mut *status };
+        *status = unsafe { core::mem::zeroed() };
+        fill_file_system(status, &statistics);
+        Ok(())
+    });
+    result.map_or_else(fail, |()| 0)
+}
+
 /// `readlinkat(2)`: there are no symbolic links (`EINVAL` for what exists).
 ///
 /// # Safety

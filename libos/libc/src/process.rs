@@ -1,5 +1,5 @@
 //! The program as a process: exit (with `atexit` handlers), abort, its ids, `sysconf`,
-//! `getauxval`, and the unwinder std's backtraces ask (none: images are built with
+//! `getauxval`, `uname` and the host name, and the unwinder std's backtraces ask (none: images are built with
 //! `panic = "abort"`, and there is no unwind information to walk).
 
 use alloc::vec::Vec;
@@ -8,6 +8,58 @@ use spinning_top::Spinlock;
 use unik_platform::{Current, Processor, Shutdown, status};
 
 use crate::errno::{EINVAL, fail};
+
+/// The machine's name (`uname`'s nodename, `gethostname`).
+const HOST_NAME: &str = "unik";
+
+/// What `uname` says, beyond the machine: the C library is Linux's ABI, so programs built
+/// for Linux that read `sysname` take their Linux paths; the release is that of the
+/// kernel whose calls it answers as documented (Debian 12's), marked as unik's.
+const SYSTEM: [&str; 3] = ["Linux", "6.1.0-unik", "#1 unik"];
+
+/// Copies `text` and a NUL into `field`, cut to fit.
+fn copy_field(field: &mut [core::ffi::c_char], text: &str) {
+    let length = text.len().min(field.len() - 1);
+    for (slot, &byte) in field.iter_mut().zip(&text.as_bytes()[..length]) {
+        *slot = byte as core::ffi::c_char;
+    }
+    field[length] = 0;
+}
+
+/// `uname(2)`: `Linux`, the host name, a release and version marked as unik's, and the
+/// processor's architecture (see [`SYSTEM`]).
+///
+/// # Safety
+/// `name` must be null or writable.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn uname(name: *mut libc::utsname) -> c_int {
+    // SAFETY: the caller's guarantee.
+    let Some(name) = (unsafe { name.as_mut() }) else {
+        return fail(crate::errno::EFAULT);
+    };
+    let [system, release, version] = SYSTEM;
+    copy_field(&mut name.sysname, system);
+    copy_field(&mut name.nodename, HOST_NAME);
+    copy_field(&mut name.release, release);
+    copy_field(&mut name.version, version);
+    copy_field(&mut name.machine, <Current as Processor>::LINUX_MACHINE);
+    copy_field(&mut name.domainname, "(none)");
+    0
+}
+
+/// `gethostname(2)`: `ENAMETOOLONG` when the name and its NUL do not fit.
+///
+/// # Safety
+/// `name` must be writable for `length` bytes.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn gethostname(name: *mut core::ffi::c_char, length: usize) -> c_int {
+    if length <= HOST_NAME.len() {
+        return fail(libc::ENAMETOOLONG);
+    }
+    // SAFETY: the caller's guarantee; `length` exceeds the name.
+    copy_field(unsafe { core::slice::from_raw_parts_mut(name, length) }, HOST_NAME);
+    0
+}
 
 /// `atexit`/`__cxa_atexit` handlers, run newest first.
 type ExitHandler = (unsafe extern "C" fn(*mut c_void), usize);

@@ -1,6 +1,7 @@
-//! The `<string.h>` searches and comparisons and the `<stdlib.h>` sort that C code in
-//! crates calls (SQLite, for one): `memchr`, `strchr`, `strrchr`, `strcmp`, `strncmp`,
-//! `strspn`, `strcspn`, `qsort`. (`memcpy`, `memcmp`, `strlen` and the like come with
+//! The `<string.h>` searches, comparisons and copies and the `<stdlib.h>` sort and number
+//! readers that C code in crates calls (SQLite and LMDB, for two): `memchr`, `strchr`,
+//! `strrchr`, `strcmp`, `strncmp`, `strspn`, `strcspn`, `strcpy`, `strdup`, `strndup`,
+//! `qsort`, `atoi`, `atol`, `atoll`. (`memcpy`, `memcmp`, `strlen` and the like come with
 //! Rust's `compiler_builtins`.) Bytes compare as `unsigned char`, as C says.
 
 use core::ffi::{c_char, c_int, c_void};
@@ -179,6 +180,105 @@ pub unsafe extern "C" fn qsort(base: *mut c_void, count: usize, size: usize, com
     }
 }
 
+/// The decimal number a string starts with, as `strtol` reads it: leading white space,
+/// a sign, digits; saturated at the `i64` range (C leaves overflow undefined for `atoi`).
+fn leading_number(text: &[u8]) -> i64 {
+    let text = text.trim_ascii_start();
+    let (negative, digits) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, text),
+    };
+    let magnitude = digits
+        .iter()
+        .take_while(|byte| byte.is_ascii_digit())
+        .fold(0i64, |value, &digit| {
+            value.saturating_mul(10).saturating_add(i64::from(digit - b'0'))
+        });
+    if negative {
+        magnitude.saturating_neg()
+    } else {
+        magnitude
+    }
+}
+
+/// `atoi(3)`.
+///
+/// # Safety
+/// `text` must point to a NUL-terminated string.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn atoi(text: *const c_char) -> c_int {
+    // SAFETY: the caller's guarantee.
+    leading_number(unsafe { bytes(text) }) as c_int
+}
+
+/// `atol(3)`.
+///
+/// # Safety
+/// `text` must point to a NUL-terminated string.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn atol(text: *const c_char) -> core::ffi::c_long {
+    // SAFETY: the caller's guarantee.
+    leading_number(unsafe { bytes(text) }) as core::ffi::c_long
+}
+
+/// `atoll(3)`.
+///
+/// # Safety
+/// `text` must point to a NUL-terminated string.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn atoll(text: *const c_char) -> core::ffi::c_longlong {
+    // SAFETY: the caller's guarantee.
+    leading_number(unsafe { bytes(text) })
+}
+
+/// `strcpy(3)`: the string at `source`, its NUL included, to `destination`.
+///
+/// # Safety
+/// `source` must point to a NUL-terminated string, `destination` to room for it, and the
+/// two must not overlap.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn strcpy(destination: *mut c_char, source: *const c_char) -> *mut c_char {
+    // SAFETY: the caller's guarantee.
+    unsafe {
+        let length = bytes(source).len();
+        core::ptr::copy_nonoverlapping(source, destination, length + 1);
+    }
+    destination
+}
+
+/// `strndup(3)`: a copy of at most `limit` bytes of the string at `text`, and a NUL, in
+/// memory from `malloc`; null (`ENOMEM`) when there is none.
+///
+/// # Safety
+/// `text` must point to a NUL-terminated string or to `limit` readable bytes.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn strndup(text: *const c_char, limit: usize) -> *mut c_char {
+    // SAFETY: the caller's guarantee: the bytes up to a NUL or the limit are readable.
+    let length = (0..limit)
+        .find(|&at| unsafe { text.add(at).read() } == 0)
+        .unwrap_or(limit);
+    let copy = crate::memory::malloc(length + 1).cast::<c_char>();
+    if !copy.is_null() {
+        // SAFETY: `length` bytes readable at `text`; `length + 1` writable at `copy`.
+        unsafe {
+            core::ptr::copy_nonoverlapping(text, copy, length);
+            copy.add(length).write(0);
+        }
+    }
+    copy
+}
+
+/// `strdup(3)`: as [`strndup`] without a limit.
+///
+/// # Safety
+/// `text` must point to a NUL-terminated string.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub unsafe extern "C" fn strdup(text: *const c_char) -> *mut c_char {
+    // SAFETY: the caller's guarantee.
+    unsafe { strndup(text, usize::MAX) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +306,24 @@ mod tests {
             assert_eq!(strcspn(c"name value".as_ptr(), c" \t".as_ptr()), 4);
             assert_eq!(strcspn(c"name".as_ptr(), c" ".as_ptr()), 4);
         }
+    }
+
+    #[test]
+    fn numbers_are_read_as_strtol_reads_them() {
+        for (text, expected) in [
+            (c"42", 42),
+            (c"  \t\n-17xyz", -17),
+            (c"+8", 8),
+            (c"- 3", 0),
+            (c"", 0),
+            (c"99999999999999999999999", i64::MAX),
+            (c"-99999999999999999999999", -i64::MAX),
+        ] {
+            // SAFETY: C strings.
+            assert_eq!(unsafe { atoll(text.as_ptr()) }, expected, "{text:?}");
+        }
+        // SAFETY: a C string.
+        assert_eq!(unsafe { atoi(c"-2147483648".as_ptr()) }, i32::MIN);
     }
 
     #[test]

@@ -494,10 +494,12 @@ pub unsafe extern "C" fn sched_getaffinity(_pid: libc::pid_t, size: usize, mask:
 }
 
 /// The words this library keeps at the start of a `pthread_mutex_t`, all zero for a
-/// free normal mutex (the static initialiser): the lock (1: held), the type
-/// (`PTHREAD_MUTEX_NORMAL`, `_RECURSIVE` or `_ERRORCHECK`), the holder's thread number + 1
-/// (0: none), and how many more times a recursive holder locked it. Threads switch only
-/// when they block, so a waiter yields until the holder has run and released it.
+/// free normal mutex (the static initialiser): the lock (1: held), the kind (the type,
+/// `PTHREAD_MUTEX_NORMAL`, `_RECURSIVE` or `_ERRORCHECK`, in [`TYPE_BITS`], and the
+/// [`ROBUST`], [`INCONSISTENT`] and [`UNRECOVERABLE`] flags), the holder's thread number
+/// plus one (0: none), and how many more times a recursive holder locked it. Threads
+/// switch only when they block, so a waiter yields until the holder has run and released
+/// it.
 struct MutexWords {
     lock: AtomicU32,
     kind: AtomicU32,
@@ -512,6 +514,26 @@ fn mutex_words(mutex: *mut libc::pthread_mutex_t) -> Option<&'static MutexWords>
     (!mutex.is_null()).then(|| unsafe { &*mutex.cast::<MutexWords>() })
 }
 
+/// The type's bits in a mutex's kind word and an attribute object's word.
+const TYPE_BITS: u32 = 0b11;
+/// A robust mutex (`PTHREAD_MUTEX_ROBUST`): a holder whose thread ends passes it to the
+/// next locker with `EOWNERDEAD`.
+const ROBUST: u32 = 1 << 2;
+/// Process-shared (`PTHREAD_PROCESS_SHARED`): the same as private, there being one
+/// process; kept so that the attribute says what was set.
+const PROCESS_SHARED: u32 = 1 << 3;
+/// A robust mutex taken over from an ended holder, not yet made consistent.
+const INCONSISTENT: u32 = 1 << 4;
+/// A robust mutex unlocked while inconsistent: every lock fails (`ENOTRECOVERABLE`).
+const UNRECOVERABLE: u32 = 1 << 5;
+
+/// Whether the thread of holder word `holder` has ended (the main thread ends only with
+/// the program).
+fn holder_ended(holder: u32) -> bool {
+    let id = holder.wrapping_sub(1) as ThreadId;
+    holder != 0 && id != unik_thread::MAIN_THREAD && unik_thread::stack_of(id).is_none()
+}
+
 /// The calling thread as a mutex's holder word.
 fn holder_word() -> u32 {
     unik_thread::current() as u32 + 1
@@ -523,6 +545,48 @@ fn attr_kind(attributes: *const libc::pthread_mutexattr_t) -> Option<&'static At
     const _: () = assert!(size_of::<libc::pthread_mutexattr_t>() >= size_of::<u32>());
     // SAFETY: as for `mutex_words`: the caller's attribute object, live while used.
     (!attributes.is_null()).then(|| unsafe { AtomicU32::from_ptr(attributes.cast::<u32>().cast_mut()) })
+}
+
+/// Changes the `bits` of the attribute word at `attributes` to `value`; `EINVAL` for a
+/// null object or a value outside `allowed`.
+fn set_attribute(attributes: *mut libc::pthread_mutexattr_t, bits: u32, value: u32, allowed: &[u32]) -> c_int {
+    match attr_kind(attributes) {
+        Some(word) if allowed.contains(&value) => {
+            let old = word.load(Ordering::Relaxed);
+            word.store(old & !bits | value, Ordering::Relaxed);
+            0
+        }
+        _ => EINVAL,
+    }
+}
+
+/// Clears `flag` in the attribute word at `attributes` for the C constant `off`, sets it
+/// for `on`; `EINVAL` for any other `choice`.
+fn set_flag(attributes: *mut libc::pthread_mutexattr_t, flag: u32, choice: c_int, [off, on]: [c_int; 2]) -> c_int {
+    let value = match choice {
+        _ if choice == off => 0,
+        _ if choice == on => flag,
+        _ => return EINVAL,
+    };
+    set_attribute(attributes, flag, value, &[0, flag])
+}
+
+/// `pthread_mutexattr_setpshared(3)`.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn pthread_mutexattr_setpshared(attributes: *mut libc::pthread_mutexattr_t, shared: c_int) -> c_int {
+    let choices = [libc::PTHREAD_PROCESS_PRIVATE, libc::PTHREAD_PROCESS_SHARED];
+    set_flag(attributes, PROCESS_SHARED, shared, choices)
+}
+
+/// `pthread_mutexattr_setrobust(3)`.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn pthread_mutexattr_setrobust(attributes: *mut libc::pthread_mutexattr_t, robust: c_int) -> c_int {
+    set_flag(
+        attributes,
+        ROBUST,
+        robust,
+        [libc::PTHREAD_MUTEX_STALLED, libc::PTHREAD_MUTEX_ROBUST],
+    )
 }
 
 /// `pthread_mutexattr_init(3)`: a normal mutex.
@@ -551,13 +615,7 @@ pub extern "C" fn pthread_mutexattr_settype(attributes: *mut libc::pthread_mutex
         libc::PTHREAD_MUTEX_RECURSIVE,
         libc::PTHREAD_MUTEX_ERRORCHECK,
     ];
-    match attr_kind(attributes) {
-        Some(word) if known.contains(&kind) => {
-            word.store(kind as u32, Ordering::Relaxed);
-            0
-        }
-        _ => EINVAL,
-    }
+    set_attribute(attributes, TYPE_BITS, kind as u32, &known.map(|known| known as u32))
 }
 
 /// `pthread_mutexattr_gettype(3)`.
@@ -572,7 +630,7 @@ pub unsafe extern "C" fn pthread_mutexattr_gettype(
     match attr_kind(attributes) {
         Some(word) if !kind.is_null() => {
             // SAFETY: the caller's guarantee.
-            unsafe { kind.write(word.load(Ordering::Relaxed) as c_int) };
+            unsafe { kind.write((word.load(Ordering::Relaxed) & TYPE_BITS) as c_int) };
             0
         }
         _ => EINVAL,
@@ -612,7 +670,7 @@ fn relock(words: &MutexWords, refusal: c_int) -> Option<c_int> {
     if words.holder.load(Ordering::Relaxed) != holder_word() {
         return None;
     }
-    match words.kind.load(Ordering::Relaxed) as c_int {
+    match (words.kind.load(Ordering::Relaxed) & TYPE_BITS) as c_int {
         libc::PTHREAD_MUTEX_RECURSIVE => Some(match words.depth.load(Ordering::Relaxed) {
             u32::MAX => libc::EAGAIN,
             depth => {
@@ -632,6 +690,25 @@ fn hold(words: &MutexWords) -> c_int {
     0
 }
 
+/// A lock of a robust mutex that is unrecoverable (`ENOTRECOVERABLE`), or held by a
+/// thread that ended, which the caller then takes over (`EOWNERDEAD`, the mutex
+/// inconsistent until `pthread_mutex_consistent`); `None` for any other mutex.
+fn robust_outcome(words: &MutexWords) -> Option<c_int> {
+    let kind = words.kind.load(Ordering::Relaxed);
+    if kind & ROBUST == 0 {
+        return None;
+    }
+    if kind & UNRECOVERABLE != 0 {
+        return Some(libc::ENOTRECOVERABLE);
+    }
+    if words.lock.load(Ordering::Relaxed) == 0 || !holder_ended(words.holder.load(Ordering::Relaxed)) {
+        return None;
+    }
+    hold(words);
+    words.kind.store(kind | INCONSISTENT, Ordering::Relaxed);
+    Some(libc::EOWNERDEAD)
+}
+
 /// `pthread_mutex_lock(3)`: a normal mutex the caller holds deadlocks, as POSIX has it.
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
 pub extern "C" fn pthread_mutex_lock(mutex: *mut libc::pthread_mutex_t) -> c_int {
@@ -641,10 +718,30 @@ pub extern "C" fn pthread_mutex_lock(mutex: *mut libc::pthread_mutex_t) -> c_int
     if let Some(result) = relock(words, libc::EDEADLK) {
         return result;
     }
-    while words.lock.swap(1, Ordering::Acquire) != 0 {
+    loop {
+        if let Some(result) = robust_outcome(words) {
+            return result;
+        }
+        if words.lock.swap(1, Ordering::Acquire) == 0 {
+            return hold(words);
+        }
         unik_thread::yield_now();
     }
-    hold(words)
+}
+
+/// `pthread_mutex_consistent(3)`: a robust mutex taken over with `EOWNERDEAD` is sound
+/// again; `EINVAL` for any other, or when the caller does not hold it.
+#[cfg_attr(unik_platform, unsafe(no_mangle))]
+pub extern "C" fn pthread_mutex_consistent(mutex: *mut libc::pthread_mutex_t) -> c_int {
+    let Some(words) = mutex_words(mutex) else {
+        return EINVAL;
+    };
+    let kind = words.kind.load(Ordering::Relaxed);
+    if kind & INCONSISTENT == 0 || words.holder.load(Ordering::Relaxed) != holder_word() {
+        return EINVAL;
+    }
+    words.kind.store(kind & !INCONSISTENT, Ordering::Relaxed);
+    0
 }
 
 /// `pthread_mutex_trylock(3)`.
@@ -654,6 +751,9 @@ pub extern "C" fn pthread_mutex_trylock(mutex: *mut libc::pthread_mutex_t) -> c_
         return EINVAL;
     };
     if let Some(result) = relock(words, libc::EBUSY) {
+        return result;
+    }
+    if let Some(result) = robust_outcome(words) {
         return result;
     }
     match words.lock.swap(1, Ordering::Acquire) {
@@ -669,7 +769,8 @@ pub extern "C" fn pthread_mutex_unlock(mutex: *mut libc::pthread_mutex_t) -> c_i
     let Some(words) = mutex_words(mutex) else {
         return EINVAL;
     };
-    if words.kind.load(Ordering::Relaxed) != libc::PTHREAD_MUTEX_NORMAL as u32 {
+    let kind = words.kind.load(Ordering::Relaxed);
+    if kind & TYPE_BITS != libc::PTHREAD_MUTEX_NORMAL as u32 || kind & ROBUST != 0 {
         if words.holder.load(Ordering::Relaxed) != holder_word() {
             return libc::EPERM;
         }
@@ -678,6 +779,11 @@ pub extern "C" fn pthread_mutex_unlock(mutex: *mut libc::pthread_mutex_t) -> c_i
             words.depth.store(depth - 1, Ordering::Relaxed);
             return 0;
         }
+    }
+    if kind & INCONSISTENT != 0 {
+        words
+            .kind
+            .store(kind & !INCONSISTENT | UNRECOVERABLE, Ordering::Relaxed);
     }
     words.holder.store(0, Ordering::Relaxed);
     words.lock.store(0, Ordering::Release);

@@ -26,6 +26,9 @@ pub trait Processor {
     /// Where thread-local storage lies relative to the thread pointer.
     const TLS_LAYOUT: TlsLayout;
 
+    /// The architecture's name as Linux's `uname` reports it (`x86_64`, `aarch64`).
+    const LINUX_MACHINE: &'static str;
+
     /// Points the thread pointer (FS base on x86_64, TPIDR_EL0 on arm64) at `pointer`.
     fn set_thread_pointer(pointer: usize);
 
@@ -67,7 +70,7 @@ pub trait Processor {
 }
 
 /// Implements [`Processor`] for platform `$platform` by forwarding to the arch module
-/// `$context`, which defines `TLS_LAYOUT`, `set_thread_pointer`, `new_context`,
+/// `$context`, which defines `TLS_LAYOUT`, `LINUX_MACHINE`, `set_thread_pointer`, `new_context`,
 /// `switch_context`, `hardware_random`, `linux_hardware_capabilities` and
 /// `set_guard_page` with the trait's signatures (every platform of an architecture does
 /// the same).
@@ -76,6 +79,7 @@ macro_rules! impl_processor {
     ($platform:ty, $($context:ident)::+) => {
         impl $crate::Processor for $platform {
             const TLS_LAYOUT: $crate::TlsLayout = $($context)::+::TLS_LAYOUT;
+            const LINUX_MACHINE: &'static str = $($context)::+::LINUX_MACHINE;
 
             fn set_thread_pointer(pointer: usize) {
                 $($context)::+::set_thread_pointer(pointer)

@@ -12,6 +12,9 @@ use unik_platform_api::TlsLayout;
 /// The ELF TLS variant of this architecture.
 pub const TLS_LAYOUT: TlsLayout = TlsLayout::BlockAbovePointer { control_block: 16 };
 
+/// The architecture's name as Linux's `uname` gives it.
+pub const LINUX_MACHINE: &str = "aarch64";
+
 global_asm!(
     ".pushsection .text.unik_aarch64_switch, \"ax\"",
     ".global unik_aarch64_switch",

@@ -12,6 +12,9 @@ use unik_platform_api::TlsLayout;
 /// The ELF TLS variant of this architecture.
 pub const TLS_LAYOUT: TlsLayout = TlsLayout::BlockBelowPointer;
 
+/// The architecture's name as Linux's `uname` gives it.
+pub const LINUX_MACHINE: &str = "x86_64";
+
 global_asm!(
     ".pushsection .text.unik_x86_64_switch, \"ax\"",
     ".global unik_x86_64_switch",

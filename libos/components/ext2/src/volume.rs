@@ -1323,6 +1323,23 @@ impl<D: BlockDevice> Ext2<D> {
         self.write_inode(node)
     }
 
+    /// How big the file system is and how much of it is free: (block size, blocks, free
+    /// blocks, inodes, free inodes), the free counts summed over the block groups.
+    pub fn statistics(&self) -> (usize, u64, u64, u64, u64) {
+        let free = |field| {
+            (0..self.group_count())
+                .map(|group| u64::from(u16_at(self.descriptor(group), field)))
+                .sum()
+        };
+        (
+            self.block_size,
+            u64::from(self.blocks_count),
+            free(group::FREE_BLOCKS),
+            u64::from(self.inodes_count),
+            free(group::FREE_INODES),
+        )
+    }
+
     /// Sets inode `number`'s modification time (Unix seconds), as `utimes` does: its
     /// change time becomes now.
     pub fn set_modified(&mut self, number: u32, modified: u32) -> Result<(), Error> {

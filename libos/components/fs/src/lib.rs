@@ -81,6 +81,36 @@ pub struct Metadata {
     pub device: u64,
 }
 
+/// What kind of file system holds a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileSystemKind {
+    /// The packed files of the initial ramdisk, read-only.
+    Packed,
+    /// A RAM file system with a size limit.
+    Ram,
+    /// An ext2 volume on a disk.
+    Ext2,
+}
+
+/// What `statfs` says about the file system holding a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileSystemStatistics {
+    /// Its kind.
+    pub kind: FileSystemKind,
+    /// Bytes per block.
+    pub block_size: u64,
+    /// Blocks in all.
+    pub blocks: u64,
+    /// Blocks free.
+    pub free_blocks: u64,
+    /// Inodes in all (0 where there is no such limit).
+    pub files: u64,
+    /// Inodes free.
+    pub free_files: u64,
+    /// Whether it takes writes.
+    pub writable: bool,
+}
+
 /// A RAM file system to mount: where, and how many bytes of file contents it holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RamMount<'p> {

@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 
 use crate::path::{self, Step};
 use crate::volume::Volume;
-use crate::{Error, FileType, Metadata, NAME_MAX, RamMount};
+use crate::{Error, FileSystemKind, FileSystemStatistics, FileType, Metadata, NAME_MAX, RamMount};
 
 /// A node's index in the tree; its inode number is one more.
 pub type NodeId = usize;
@@ -862,6 +862,38 @@ impl<'a> Tree<'a> {
             path.push(b'/');
         }
         path
+    }
+
+    /// What `statfs` says about the file system holding node `id`. A RAM file system
+    /// counts its limit in 4 KiB blocks; the packed files have no free room.
+    pub fn statistics(&self, id: NodeId) -> FileSystemStatistics {
+        const BLOCK: u64 = 4096;
+        let mount = &self.mounts[self.node(id).mount];
+        if let Some(volume) = &mount.volume {
+            let (block_size, blocks, free_blocks, files, free_files) = volume.statistics();
+            return FileSystemStatistics {
+                kind: FileSystemKind::Ext2,
+                block_size,
+                blocks,
+                free_blocks,
+                files,
+                free_files,
+                writable: mount.writable,
+            };
+        }
+        FileSystemStatistics {
+            kind: if self.node(id).mount == 0 {
+                FileSystemKind::Packed
+            } else {
+                FileSystemKind::Ram
+            },
+            block_size: BLOCK,
+            blocks: mount.limit.div_ceil(BLOCK),
+            free_blocks: mount.limit.saturating_sub(mount.used) / BLOCK,
+            files: 0,
+            free_files: 0,
+            writable: mount.writable,
+        }
     }
 
     /// Bytes the RAM file system holding node `id` has in use and may hold (the packed

@@ -52,6 +52,8 @@ pub trait Volume: Send {
     fn set_permissions(&mut self, node: u64, permissions: u32) -> Result<(), Error>;
     /// Sets the modification time (Unix seconds; the volume keeps what it can of it).
     fn set_modified(&mut self, node: u64, modified: i64) -> Result<(), Error>;
+    /// Block size, blocks, free blocks, inodes, free inodes.
+    fn statistics(&self) -> (u64, u64, u64, u64, u64);
     /// Makes everything written durable.
     fn sync(&mut self) -> Result<(), Error>;
 }
@@ -157,6 +159,11 @@ impl<D: BlockDevice + Send> Volume for Ext2<D> {
 
     fn set_permissions(&mut self, node: u64, permissions: u32) -> Result<(), Error> {
         Ext2::set_permissions(self, inode(node)?, permissions as u16).map_err(error)
+    }
+
+    fn statistics(&self) -> (u64, u64, u64, u64, u64) {
+        let (block_size, blocks, free_blocks, inodes, free_inodes) = Ext2::statistics(self);
+        (block_size as u64, blocks, free_blocks, inodes, free_inodes)
     }
 
     /// ext2 keeps 32-bit times: earlier or later ones are clamped to its range, as Linux

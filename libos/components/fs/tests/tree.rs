@@ -97,6 +97,11 @@ fn packed_files_are_read_only() {
     assert_eq!(tree.set_len(id, 0), Err(Error::ReadOnly));
     assert_eq!(tree.set_permissions(id, 0o600), Err(Error::ReadOnly));
     assert_eq!(tree.set_modified(id, 0), Err(Error::ReadOnly));
+    let statistics = tree.statistics(id);
+    assert_eq!(
+        (statistics.kind, statistics.writable, statistics.free_blocks),
+        (unik_fs::FileSystemKind::Packed, false, 0)
+    );
 }
 
 #[test]
@@ -120,6 +125,12 @@ fn a_ram_file_system_holds_files_up_to_its_limit() {
     assert_eq!(tree.write_at(id, 4, b"z"), Ok(1));
     assert_eq!(read_all(&mut tree, "/tmp/a"), b"He\0\0z");
     assert_eq!(tree.metadata(id).unwrap().modified, 1_800_000_000);
+    let statistics = tree.statistics(id);
+    assert_eq!(statistics.kind, unik_fs::FileSystemKind::Ram);
+    assert_eq!(
+        (statistics.block_size, statistics.blocks, statistics.free_blocks),
+        (4096, 1, 0)
+    );
     tree.set_modified(id, -86_400).unwrap();
     assert_eq!(tree.metadata(id).unwrap().modified, -86_400);
     // Removing a file gives its room back once it is closed.

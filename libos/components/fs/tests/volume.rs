@@ -180,6 +180,15 @@ fn a_volume_keeps_what_programs_write_and_e2fsck_finds_it_clean() {
     );
     let alpha = tree.lookup(b"/data/keys/alpha").unwrap();
     assert_eq!(tree.set_modified(alpha, 1), Err(Error::ReadOnly));
+    // What `df` would say: mke2fs's 4 MiB in 1 KiB blocks, some of it used.
+    let statistics = tree.statistics(alpha);
+    assert_eq!(statistics.kind, unik_fs::FileSystemKind::Ext2);
+    assert_eq!(
+        (statistics.block_size, statistics.blocks, statistics.writable),
+        (1024, 4096, false)
+    );
+    assert!(0 < statistics.free_blocks && statistics.free_blocks < statistics.blocks);
+    assert!(0 < statistics.free_files && statistics.free_files < statistics.files);
     assert_eq!(tree.open(b"/data/keys/beta", CREATE), Err(Error::ReadOnly));
     assert_eq!(tree.open(b"/data/keys/alpha", CREATE), Err(Error::ReadOnly));
     assert_eq!(tree.make_directory(b"/data/new", 0o755), Err(Error::ReadOnly));

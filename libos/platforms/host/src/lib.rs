@@ -87,6 +87,7 @@ impl Devices for Host {
 /// storage exist only in images, and the host's random numbers come from the OS.
 impl Processor for Host {
     const TLS_LAYOUT: TlsLayout = TlsLayout::BlockBelowPointer;
+    const LINUX_MACHINE: &'static str = std::env::consts::ARCH;
 
     fn set_thread_pointer(_pointer: usize) {
         panic!("the host platform keeps std's thread pointer");

@@ -51,6 +51,9 @@ fn errno_name(code: c_int) -> String {
         (libc::ESRCH, "ESRCH"),
         (libc::EROFS, "EROFS"),
         (libc::EACCES, "EACCES"),
+        (libc::EOWNERDEAD, "EOWNERDEAD"),
+        (libc::ENOTRECOVERABLE, "ENOTRECOVERABLE"),
+        (libc::ENAMETOOLONG, "ENAMETOOLONG"),
     ];
     names
         .iter()
@@ -664,6 +667,54 @@ fn process() {
             "gai_strerror(EAI_NONAME): {}",
             CStr::from_ptr(libc::gai_strerror(libc::EAI_NONAME)).to_string_lossy()
         );
+        let mut system: libc::utsname = std::mem::zeroed();
+        report("uname", libc::uname(&mut system).into());
+        let field = |text: &[libc::c_char]| CStr::from_ptr(text.as_ptr()).to_string_lossy().into_owned();
+        println!(
+            "  sysname {}, machine is the target's: {}",
+            field(&system.sysname),
+            field(&system.machine) == std::env::consts::ARCH
+        );
+        println!(
+            "  release has a version number: {}",
+            field(&system.release)
+                .split('.')
+                .next()
+                .is_some_and(|major| major.parse::<u32>().is_ok())
+        );
+        let mut host = [0 as libc::c_char; 1];
+        report("gethostname(1 byte)", libc::gethostname(host.as_mut_ptr(), 1).into());
+        let mut host = [0 as libc::c_char; 256];
+        report("gethostname", libc::gethostname(host.as_mut_ptr(), 256).into());
+        println!(
+            "  names the machine uname does: {}",
+            field(&host) == field(&system.nodename)
+        );
+        for text in [c"42", c"  -17xyz", c"+8", c"- 3", c"", c"2147483647"] {
+            println!(
+                "atoi({text:?}): {} atol: {} atoll: {}",
+                libc::atoi(text.as_ptr()),
+                libc::atol(text.as_ptr()),
+                libc::atoll(text.as_ptr())
+            );
+        }
+        let copy = libc::strdup(c"copied".as_ptr());
+        println!("strdup: {:?}", CStr::from_ptr(copy));
+        libc::free(copy.cast());
+        let copy = libc::strndup(c"copied".as_ptr(), 4);
+        println!("strndup(4): {:?}", CStr::from_ptr(copy));
+        libc::free(copy.cast());
+        let mut buffer = [1 as libc::c_char; 8];
+        libc::strcpy(buffer.as_mut_ptr(), c"abc".as_ptr());
+        println!("strcpy: {:?} then {}", CStr::from_ptr(buffer.as_ptr()), buffer[4]);
+        let mut volume: libc::statfs = std::mem::zeroed();
+        report("statfs(/tmp)", libc::statfs(c"/tmp".as_ptr(), &mut volume).into());
+        println!("  block size: {}", volume.f_bsize > 0);
+        report(
+            "statfs(missing)",
+            libc::statfs(c"/tmp/libc-edges-missing".as_ptr(), &mut volume).into(),
+        );
+        report("fstatfs(99)", libc::fstatfs(99, &mut volume).into());
     }
 }
 
@@ -725,6 +776,53 @@ fn mutex_types() {
             "pthread_mutexattr_destroy",
             libc::pthread_mutexattr_destroy(&mut attributes).into(),
         );
+
+        // A robust mutex whose holder's thread ends passes to the next locker.
+        let mut attributes: libc::pthread_mutexattr_t = std::mem::zeroed();
+        libc::pthread_mutexattr_init(&mut attributes);
+        println!(
+            "setpshared(SHARED): {}",
+            outcome(libc::pthread_mutexattr_setpshared(
+                &mut attributes,
+                libc::PTHREAD_PROCESS_SHARED
+            ))
+        );
+        println!(
+            "setpshared(5): {}",
+            outcome(libc::pthread_mutexattr_setpshared(&mut attributes, 5))
+        );
+        println!(
+            "setrobust(5): {}",
+            outcome(libc::pthread_mutexattr_setrobust(&mut attributes, 5))
+        );
+        println!(
+            "setrobust(ROBUST): {}",
+            outcome(libc::pthread_mutexattr_setrobust(
+                &mut attributes,
+                libc::PTHREAD_MUTEX_ROBUST
+            ))
+        );
+        let mutex: &'static mut libc::pthread_mutex_t = Box::leak(Box::new(std::mem::zeroed()));
+        libc::pthread_mutex_init(mutex, &attributes);
+        let address = mutex as *mut libc::pthread_mutex_t as usize;
+        let holder = move || {
+            std::thread::spawn(move || libc::pthread_mutex_lock(address as *mut libc::pthread_mutex_t))
+                .join()
+                .unwrap()
+        };
+        println!("robust: a thread locks it and ends: {}", outcome(holder()));
+        println!("  lock: {}", outcome(libc::pthread_mutex_lock(mutex)));
+        println!("  consistent: {}", outcome(libc::pthread_mutex_consistent(mutex)));
+        println!("  consistent again: {}", outcome(libc::pthread_mutex_consistent(mutex)));
+        println!("  unlock: {}", outcome(libc::pthread_mutex_unlock(mutex)));
+        println!("  a thread locks it and ends: {}", outcome(holder()));
+        println!("  trylock: {}", outcome(libc::pthread_mutex_trylock(mutex)));
+        println!(
+            "  unlock without making it consistent: {}",
+            outcome(libc::pthread_mutex_unlock(mutex))
+        );
+        println!("  lock: {}", outcome(libc::pthread_mutex_lock(mutex)));
+        libc::pthread_mutexattr_destroy(&mut attributes);
     }
 }
 
