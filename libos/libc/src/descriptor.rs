@@ -78,6 +78,19 @@ pub(crate) trait File: Any + Send + Sync {
     fn as_any(&self) -> &dyn Any;
 }
 
+/// Reads `file` at `offset` into `bytes` until they are full or it has no more (a short
+/// read is not the end); how many bytes it read.
+pub(crate) fn read_fully(file: &dyn File, bytes: &mut [u8], offset: u64) -> usize {
+    let mut done = 0;
+    while done < bytes.len() {
+        match file.read_at(&mut bytes[done..], offset + done as u64) {
+            Ok(0) | Err(_) => break,
+            Ok(count) => done += count,
+        }
+    }
+    done
+}
+
 /// An open file description: the object, and whether calls on it wait.
 pub(crate) struct Open {
     pub(crate) file: Arc<dyn File>,

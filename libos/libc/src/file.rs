@@ -305,9 +305,9 @@ impl File for OpenFile {
             return Err(libc::EACCES);
         }
         shared_file::map(self.node, offset, length, writable, |bytes| {
+            let done = descriptor::read_fully(self, bytes, offset);
             // Past the file's end, a view holds zeroes (as Linux's last page does).
-            let count = with_tree(|tree| tree.read_at(self.node, offset, bytes)).unwrap_or(0);
-            bytes[count..].fill(0);
+            bytes[done..].fill(0);
         })
     }
 

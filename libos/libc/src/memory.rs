@@ -193,13 +193,7 @@ impl Mapping {
         let bytes = unsafe { core::slice::from_raw_parts_mut((self.address + from) as *mut u8, to - from) };
         bytes.fill(0);
         if let Some((open, offset)) = &self.file {
-            let mut done = 0;
-            while done < bytes.len() {
-                match open.file.read_at(&mut bytes[done..], offset + (from + done) as u64) {
-                    Ok(0) | Err(_) => break,
-                    Ok(count) => done += count,
-                }
-            }
+            crate::descriptor::read_fully(&*open.file, bytes, offset + from as u64);
         }
     }
 }
