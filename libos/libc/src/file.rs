@@ -151,6 +151,16 @@ unsafe fn path_call(
     result.map_or_else(fail, |()| 0)
 }
 
+/// Runs a descriptor call: `action` on the tree with the node of the file or directory
+/// open as `fd` (`EBADF` for any other descriptor); 0 or -1 with `errno`.
+fn fd_call(fd: c_int, action: impl FnOnce(&mut Tree<'static>, NodeId) -> Result<(), Error>) -> c_int {
+    let result = base(fd).map_err(|_| EBADF).and_then(|node| {
+        let node = node.ok_or(EBADF)?;
+        with_tree(|tree| action(tree, node)).map_err(code)
+    });
+    result.map_or_else(fail, |()| 0)
+}
+
 /// An open file or directory: its node, offset and access mode.
 pub(crate) struct OpenFile {
     pub(crate) node: NodeId,
@@ -282,6 +292,7 @@ impl File for OpenFile {
 
     /// A volume's file: what was written, and a flush request to its device; RAM and
     /// packed files have nowhere further to go.
+    ///
     /// What shared mappings of it hold is written first, as Linux's `fsync` writes the
     /// dirty pages of mappings.
     fn sync(&self) -> Result<(), c_int> {
@@ -351,7 +362,10 @@ fn write_view(node: NodeId, offset: u64, bytes: &[u8]) -> Result<(), c_int> {
         let count = size.saturating_sub(offset).min(bytes.len() as u64) as usize;
         let mut done = 0;
         while done < count {
-            done += tree.write_at(node, offset + done as u64, &bytes[done..count])?;
+            match tree.write_at(node, offset + done as u64, &bytes[done..count])? {
+                0 => return Err(Error::NoSpace),
+                written => done += written,
+            }
         }
         Ok(())
     })
@@ -660,11 +674,7 @@ pub unsafe extern "C" fn chmod(path: *const c_char, mode: libc::mode_t) -> c_int
 /// `fchmod(2)`.
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
 pub extern "C" fn fchmod(fd: c_int, mode: libc::mode_t) -> c_int {
-    let result = base(fd).map_err(|_| EBADF).and_then(|node| {
-        let node = node.ok_or(EBADF)?;
-        with_tree(|tree| tree.set_permissions(node, mode)).map_err(code)
-    });
-    result.map_or_else(fail, |()| 0)
+    fd_call(fd, |tree, node| tree.set_permissions(node, mode))
 }
 
 /// Whether `owner` and `group` may be given to a file: the image's one user and group are
@@ -740,11 +750,7 @@ pub unsafe extern "C" fn lchown(path: *const c_char, owner: libc::uid_t, group: 
 /// `fchown(2)`.
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
 pub extern "C" fn fchown(fd: c_int, owner: libc::uid_t, group: libc::gid_t) -> c_int {
-    let result = base(fd).map_err(|_| EBADF).and_then(|node| {
-        let node = node.ok_or(EBADF)?;
-        with_tree(|tree| change_owners(tree, node, owner, group)).map_err(code)
-    });
-    result.map_or_else(fail, |()| 0)
+    fd_call(fd, |tree, node| change_owners(tree, node, owner, group))
 }
 
 /// The modification time a pair of `utimensat` times sets: `None` to keep it
@@ -821,11 +827,10 @@ pub unsafe extern "C" fn utimensat(
 #[cfg_attr(unik_platform, unsafe(no_mangle))]
 pub unsafe extern "C" fn futimens(fd: c_int, times: *const libc::timespec) -> c_int {
     // SAFETY: the caller's guarantee.
-    let result = unsafe { modified_from(times) }.and_then(|modified| {
-        let node = base(fd).map_err(|_| EBADF)?.ok_or(EBADF)?;
-        with_tree(|tree| set_modified(tree, node, modified)).map_err(code)
-    });
-    result.map_or_else(fail, |()| 0)
+    match unsafe { modified_from(times) } {
+        Ok(modified) => fd_call(fd, |tree, node| set_modified(tree, node, modified)),
+        Err(error) => fail(error),
+    }
 }
 
 /// `utimes(2)`: as `utimensat` with microseconds.
@@ -851,8 +856,16 @@ pub unsafe extern "C" fn utimes(path: *const c_char, times: *const libc::timeval
     unsafe { utimensat(libc::AT_FDCWD, path, converted.as_ptr(), 0) }
 }
 
-/// `statistics` as `statfs` reports them.
-fn fill_file_system(status: &mut libc::statfs, statistics: &unik_fs::FileSystemStatistics) {
+/// Writes `statistics` to `status` as `statfs` reports them, the other fields zero.
+///
+/// # Safety
+/// `status` must be writable.
+unsafe fn write_file_system(status: *mut libc::statfs, statistics: &unik_fs::FileSystemStatistics) {
+    // SAFETY: the caller's guarantee; all zeroes is a valid `statfs`.
+    let status = unsafe {
+        status.write(core::mem::zeroed());
+        &mut *status
+    };
     // Linux's magic numbers for the kinds (`linux/magic.h`).
     const EXT2_SUPER_MAGIC: u32 = 0xef53;
     const TMPFS_MAGIC: u32 = 0x0102_1994;
@@ -885,9 +898,7 @@ pub unsafe extern "C" fn statfs(path: *const c_char, status: *mut libc::statfs) 
     unsafe {
         path_call(libc::AT_FDCWD, path, |tree, path| {
             let id = tree.lookup(path)?;
-            let status = &mut *status;
-            *status = core::mem::zeroed();
-            fill_file_system(status, &tree.statistics(id));
+            write_file_system(status, &tree.statistics(id));
             Ok(())
         })
     }
@@ -902,16 +913,11 @@ pub unsafe extern "C" fn fstatfs(fd: c_int, status: *mut libc::statfs) -> c_int 
     if status.is_null() {
         return fail(EFAULT);
     }
-    let result = base(fd).map_err(|_| EBADF).and_then(|node| {
-        let node = node.ok_or(EBADF)?;
-        let statistics = with_tree(|tree| tree.statistics(node));
-        // SAFETY: the caller's guarantee; all zeroes is a valid `statfs`.
-        let status = unsafe { &mut *status };
-        *status = unsafe { core::mem::zeroed() };
-        fill_file_system(status, &statistics);
+    fd_call(fd, |tree, node| {
+        // SAFETY: the caller's guarantee.
+        unsafe { write_file_system(status, &tree.statistics(node)) };
         Ok(())
-    });
-    result.map_or_else(fail, |()| 0)
+    })
 }
 
 /// `readlinkat(2)`: there are no symbolic links (`EINVAL` for what exists).

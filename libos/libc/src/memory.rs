@@ -174,15 +174,25 @@ pub extern "C" fn memalign(align: usize, size: usize) -> *mut c_void {
 pub const PAGE_SIZE: usize = 4096;
 
 /// A mapping [`mmap`] made: a zeroed heap block of `capacity` bytes, of which `length` are
-/// mapped; a private file mapping keeps its file open (as a mapping does on Linux), for
-/// the bytes a larger `mremap` adds. A shared one is the file's view (its memory the
-/// file's, see `shared_file`), and keeps its file open until unmapped.
+/// mapped, and what backs it.
 struct Mapping {
     address: usize,
     length: usize,
     capacity: usize,
-    file: Option<(Arc<Open>, u64)>,
-    shared: Option<Arc<Open>>,
+    backing: Backing,
+}
+
+/// What a mapping's bytes come from. A file mapping keeps its file open until unmapped, as
+/// on Linux.
+enum Backing {
+    /// Zeroes.
+    Anonymous,
+    /// A private copy of the file's bytes from the offset; a larger `mremap` adds the
+    /// file's next ones.
+    Copy(Arc<Open>, u64),
+    /// The file's view: its memory is the file's (see `shared_file`), and the file frees
+    /// it.
+    View(Arc<Open>),
 }
 
 impl Mapping {
@@ -192,7 +202,7 @@ impl Mapping {
         // SAFETY: `from..to` lies in the mapping's block, which the mapping owns.
         let bytes = unsafe { core::slice::from_raw_parts_mut((self.address + from) as *mut u8, to - from) };
         bytes.fill(0);
-        if let Some((open, offset)) = &self.file {
+        if let Backing::Copy(open, offset) = &self.backing {
             crate::descriptor::read_fully(&*open.file, bytes, offset + from as u64);
         }
     }
@@ -236,8 +246,7 @@ pub extern "C" fn mmap(
                     address: address as usize,
                     length,
                     capacity: length,
-                    file: None,
-                    shared: Some(open.clone()),
+                    backing: Backing::View(open.clone()),
                 });
                 address
             }
@@ -255,10 +264,9 @@ pub extern "C" fn mmap(
         address: block as usize,
         length,
         capacity: length,
-        file,
-        shared: None,
+        backing: file.map_or(Backing::Anonymous, |(open, offset)| Backing::Copy(open, offset)),
     };
-    if mapping.file.is_some() {
+    if matches!(mapping.backing, Backing::Copy(..)) {
         mapping.fill(0, length);
     }
     MAPPINGS.lock().push(mapping);
@@ -285,7 +293,10 @@ fn mapped_file(fd: c_int, offset: libc::off_t) -> Result<(Arc<Open>, u64), c_int
 pub unsafe extern "C" fn munmap(address: *mut c_void, _length: usize) -> c_int {
     match take_mapping(address) {
         // A shared mapping's view belongs to its file, which frees it at its last mapping.
-        Some(Mapping { shared: Some(open), .. }) => {
+        Some(Mapping {
+            backing: Backing::View(open),
+            ..
+        }) => {
             open.file.unmap_shared(address);
             0
         }
@@ -316,7 +327,12 @@ pub extern "C" fn msync(address: *mut c_void, length: usize, flags: c_int) -> c_
                 && start.saturating_add(length) <= mapping.address + mapping.length
         });
         match found {
-            Some(mapping) => mapping.shared.clone().map(|open| (open, mapping.address)),
+            Some(Mapping {
+                backing: Backing::View(open),
+                address,
+                ..
+            }) => Some((open.clone(), *address)),
+            Some(_) => None,
             None => return errno::fail(ENOMEM),
         }
     };
@@ -367,7 +383,8 @@ pub unsafe extern "C" fn mremap(
     };
     let new_length = new_size.next_multiple_of(PAGE_SIZE);
     // A shared mapping is its file's view of one range: it is not resized.
-    let moved = if old_size.next_multiple_of(PAGE_SIZE) != mapping.length || mapping.shared.is_some() {
+    let is_view = matches!(mapping.backing, Backing::View(_));
+    let moved = if old_size.next_multiple_of(PAGE_SIZE) != mapping.length || is_view {
         Err(EINVAL)
     } else if new_length <= mapping.capacity {
         if new_length > mapping.length {

@@ -1,6 +1,6 @@
 //! The program as a process: exit (with `atexit` handlers), abort, its ids, `sysconf`,
-//! `getauxval`, `uname` and the host name, and the unwinder std's backtraces ask (none: images are built with
-//! `panic = "abort"`, and there is no unwind information to walk).
+//! `getauxval`, `uname` and the host name, and the unwinder std's backtraces ask (none:
+//! images are built with `panic = "abort"`, and there is no unwind information to walk).
 
 use alloc::vec::Vec;
 use core::ffi::{c_int, c_long, c_ulong, c_void};

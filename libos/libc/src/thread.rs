@@ -548,10 +548,10 @@ fn attr_kind(attributes: *const libc::pthread_mutexattr_t) -> Option<&'static At
 }
 
 /// Changes the `bits` of the attribute word at `attributes` to `value`; `EINVAL` for a
-/// null object or a value outside `allowed`.
-fn set_attribute(attributes: *mut libc::pthread_mutexattr_t, bits: u32, value: u32, allowed: &[u32]) -> c_int {
+/// null object.
+fn set_attribute(attributes: *mut libc::pthread_mutexattr_t, bits: u32, value: u32) -> c_int {
     match attr_kind(attributes) {
-        Some(word) if allowed.contains(&value) => {
+        Some(word) => {
             let old = word.load(Ordering::Relaxed);
             word.store(old & !bits | value, Ordering::Relaxed);
             0
@@ -568,7 +568,7 @@ fn set_flag(attributes: *mut libc::pthread_mutexattr_t, flag: u32, choice: c_int
         _ if choice == on => flag,
         _ => return EINVAL,
     };
-    set_attribute(attributes, flag, value, &[0, flag])
+    set_attribute(attributes, flag, value)
 }
 
 /// `pthread_mutexattr_setpshared(3)`.
@@ -615,7 +615,10 @@ pub extern "C" fn pthread_mutexattr_settype(attributes: *mut libc::pthread_mutex
         libc::PTHREAD_MUTEX_RECURSIVE,
         libc::PTHREAD_MUTEX_ERRORCHECK,
     ];
-    set_attribute(attributes, TYPE_BITS, kind as u32, &known.map(|known| known as u32))
+    if !known.contains(&kind) {
+        return EINVAL;
+    }
+    set_attribute(attributes, TYPE_BITS, kind as u32)
 }
 
 /// `pthread_mutexattr_gettype(3)`.

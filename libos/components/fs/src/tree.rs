@@ -870,15 +870,9 @@ impl<'a> Tree<'a> {
         const BLOCK: u64 = 4096;
         let mount = &self.mounts[self.node(id).mount];
         if let Some(volume) = &mount.volume {
-            let (block_size, blocks, free_blocks, files, free_files) = volume.statistics();
             return FileSystemStatistics {
-                kind: FileSystemKind::Ext2,
-                block_size,
-                blocks,
-                free_blocks,
-                files,
-                free_files,
                 writable: mount.writable,
+                ..volume.statistics()
             };
         }
         FileSystemStatistics {

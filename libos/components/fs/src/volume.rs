@@ -5,7 +5,7 @@
 use alloc::vec::Vec;
 use unik_ext2::{BlockDevice, Ext2, FileKind};
 
-use crate::{Error, FileType};
+use crate::{Error, FileSystemKind, FileSystemStatistics, FileType};
 
 /// What the tree asks of a volume's inode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,8 +52,8 @@ pub trait Volume: Send {
     fn set_permissions(&mut self, node: u64, permissions: u32) -> Result<(), Error>;
     /// Sets the modification time (Unix seconds; the volume keeps what it can of it).
     fn set_modified(&mut self, node: u64, modified: i64) -> Result<(), Error>;
-    /// Block size, blocks, free blocks, inodes, free inodes.
-    fn statistics(&self) -> (u64, u64, u64, u64, u64);
+    /// Its kind, size and free room, as `statfs` reports them.
+    fn statistics(&self) -> FileSystemStatistics;
     /// Makes everything written durable.
     fn sync(&mut self) -> Result<(), Error>;
 }
@@ -161,9 +161,17 @@ impl<D: BlockDevice + Send> Volume for Ext2<D> {
         Ext2::set_permissions(self, inode(node)?, permissions as u16).map_err(error)
     }
 
-    fn statistics(&self) -> (u64, u64, u64, u64, u64) {
-        let (block_size, blocks, free_blocks, inodes, free_inodes) = Ext2::statistics(self);
-        (block_size as u64, blocks, free_blocks, inodes, free_inodes)
+    fn statistics(&self) -> FileSystemStatistics {
+        let (block_size, blocks, free_blocks, files, free_files) = Ext2::statistics(self);
+        FileSystemStatistics {
+            kind: FileSystemKind::Ext2,
+            block_size: block_size as u64,
+            blocks,
+            free_blocks,
+            files,
+            free_files,
+            writable: self.is_writable(),
+        }
     }
 
     /// ext2 keeps 32-bit times: earlier or later ones are clamped to its range, as Linux
